@@ -1,0 +1,20 @@
+FROM python:3.11-slim-bookworm
+
+# WeasyPrint's system libraries (pango/harfbuzz) and fonts; libpq comes with psycopg[binary].
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b \
+       libharfbuzz-subset0 fonts-dejavu-core shared-mime-info \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN DEBUG=True python manage.py collectstatic --noinput -v0 \
+    && useradd --create-home --uid 10001 app && mkdir -p /app/media && chown -R app /app/media
+USER app
+
+EXPOSE 8000
+CMD ["gunicorn", "cvimprover.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

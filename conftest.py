@@ -1,0 +1,75 @@
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from core.tests.factories import UserFactory
+from testing.workers import start_worker, stop_worker
+
+TEST_PASSWORD = "correct-Horse-battery-9"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_redis():
+    """The test Redis database is ours alone: start every run from an empty broker, cache and counters."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _reset_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def tmp_media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+def bearer_client(user) -> APIClient:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def api_client(user):
+    """A client signed in as `user` with a real JWT in the Authorization header."""
+    return bearer_client(user)
+
+
+@pytest.fixture
+def other_client(other_user):
+    return bearer_client(other_user)
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker subprocess consuming every queue, for `django_db(transaction=True)` tests."""
+    with django_db_blocker.unblock():
+        proc = start_worker(name="session", concurrency=2, log_path=tmp_path_factory.mktemp("celery") / "worker.log")
+    yield proc
+    stop_worker(proc)

@@ -1,0 +1,156 @@
+"""Daily quotas (AI responses, questionnaires, uploads) and the hourly API-call counter.
+
+A daily unit is taken with one conditional UPDATE (`used < limit`) on a row per user, scope and UTC day:
+PostgreSQL re-checks the condition after a concurrent writer commits, so the last unit is taken once. The
+unit is taken inside the caller's transaction, so a request that fails later gives it back by rolling back;
+a job that fails after its request committed gives it back with `quota_release`.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_redis import get_redis_connection
+
+from core.exceptions import QuotaExceeded
+from core.models import Plan, QuotaUsage, User
+from core.plans import plan_for, upgrade_for
+
+DAILY_SCOPES = ("ai_responses", "questionnaires", "uploads")
+SCOPE_LABELS = {
+    "ai_responses": "AI analyses",
+    "questionnaires": "questionnaires",
+    "uploads": "CV uploads",
+    "api_calls": "API calls",
+}
+
+
+def _today() -> dt.date:
+    return timezone.now().astimezone(dt.UTC).date()
+
+
+def next_daily_reset() -> dt.datetime:
+    tomorrow = _today() + dt.timedelta(days=1)
+    return dt.datetime.combine(tomorrow, dt.time.min, tzinfo=dt.UTC)
+
+
+def next_hourly_reset() -> dt.datetime:
+    now = timezone.now().astimezone(dt.UTC)
+    return now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+
+
+def _exceeded(*, plan: Plan, scope: str, limit: int, reset_at: dt.datetime) -> QuotaExceeded:
+    upgrade = upgrade_for(plan)
+    period = "hour" if scope == "api_calls" else "day"
+    message = f"You have used all {limit} {SCOPE_LABELS[scope]} of the {plan.name} plan for this {period}."
+    if upgrade is not None:
+        message += f" Upgrade to {upgrade.name} for more."
+    return QuotaExceeded(
+        message,
+        scope=scope,
+        limit=limit,
+        reset_at=reset_at.isoformat().replace("+00:00", "Z"),
+        current_plan=plan.slug,
+        upgrade_plan=(
+            {"id": upgrade.id, "slug": upgrade.slug, "name": upgrade.name, "limit": upgrade.limit_for(scope)}
+            if upgrade is not None
+            else None
+        ),
+    )
+
+
+@transaction.atomic
+def quota_consume(*, user: User, scope: str) -> dt.date:
+    """Take one unit of today's `scope` quota or raise QuotaExceeded. Returns the day charged."""
+    if scope not in DAILY_SCOPES:
+        raise ValueError(f"unknown daily quota scope {scope!r}")
+    plan = plan_for(user)
+    limit = plan.limit_for(scope)
+    day = _today()
+    QuotaUsage.objects.bulk_create([QuotaUsage(user=user, scope=scope, day=day, used=0)], ignore_conflicts=True)
+    taken = QuotaUsage.objects.filter(user=user, scope=scope, day=day, used__lt=limit).update(used=F("used") + 1)
+    if not taken:
+        raise _exceeded(plan=plan, scope=scope, limit=limit, reset_at=next_daily_reset())
+    return day
+
+
+def quota_release(*, user: User | int, scope: str, day: dt.date) -> None:
+    """Give back a unit taken on `day` (a failed analysis must not cost the user)."""
+    user_id = user if isinstance(user, int) else user.pk
+    QuotaUsage.objects.filter(user_id=user_id, scope=scope, day=day, used__gt=0).update(used=F("used") - 1)
+
+
+def _api_calls_key(user_id: int) -> str:
+    hour = timezone.now().astimezone(dt.UTC).strftime("%Y%m%d%H")
+    return f"cvimprover:api_calls:{user_id}:{hour}"
+
+
+def api_call_take(*, user: User) -> None:
+    """Count one work-endpoint call against the plan's hourly limit (atomic INCR), or raise QuotaExceeded."""
+    plan = plan_for(user)
+    limit = plan.api_calls_per_hour
+    redis = get_redis_connection("default")
+    key = _api_calls_key(user.pk)
+    pipe = redis.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 3700)
+    count, _ = pipe.execute()
+    if count > limit:
+        raise _exceeded(plan=plan, scope="api_calls", limit=limit, reset_at=next_hourly_reset())
+
+
+def api_calls_used(*, user: User) -> int:
+    value = get_redis_connection("default").get(_api_calls_key(user.pk))
+    return int(value or 0)
+
+
+@dataclass(frozen=True)
+class ScopeStatus:
+    limit: int
+    used: int
+    reset_at: dt.datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    @property
+    def percentage_used(self) -> float:
+        return round(min(self.used / self.limit, 1) * 100, 1) if self.limit else 100.0
+
+    @property
+    def status(self) -> str:
+        if self.used >= self.limit:
+            return "exceeded"
+        if self.percentage_used >= 80:
+            return "warning"
+        return "ok"
+
+
+def quota_status_for(*, user: User) -> dict:
+    plan = plan_for(user)
+    usages = dict(QuotaUsage.objects.filter(user=user, day=_today()).values_list("scope", "used"))
+    scopes = {
+        scope: ScopeStatus(limit=plan.limit_for(scope), used=usages.get(scope, 0), reset_at=next_daily_reset())
+        for scope in DAILY_SCOPES
+    }
+    scopes["api_calls"] = ScopeStatus(
+        limit=plan.api_calls_per_hour, used=api_calls_used(user=user), reset_at=next_hourly_reset()
+    )
+    upgrade = upgrade_for(plan)
+    pressed = [scope for scope, s in scopes.items() if s.status != "ok"]
+    if upgrade is None:
+        recommendation = None
+    else:
+        recommendation = {
+            "recommended": bool(pressed),
+            "plan": {"id": upgrade.id, "slug": upgrade.slug, "name": upgrade.name},
+            "reason": (
+                f"You are close to or at your limit for {', '.join(SCOPE_LABELS[s] for s in pressed)}."
+                if pressed
+                else "Your current limits fit your usage."
+            ),
+        }
+    return {"plan": {"id": plan.id, "slug": plan.slug, "name": plan.name}, "scopes": scopes, "upgrade": recommendation}

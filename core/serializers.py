@@ -1,0 +1,168 @@
+from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
+from dj_rest_auth.serializers import PasswordResetSerializer as BasePasswordResetSerializer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core import selectors
+from core.emails import clean_email
+from core.models import Plan
+from core.plans import plan_for
+
+User = get_user_model()
+
+
+class PriceSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    interval = serializers.ChoiceField(choices=Plan.Interval.choices)
+
+
+class PlanLimitsSerializer(serializers.Serializer):
+    ai_responses_per_day = serializers.IntegerField()
+    questionnaires_per_day = serializers.IntegerField()
+    uploads_per_day = serializers.IntegerField()
+    api_calls_per_hour = serializers.IntegerField()
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    limits = serializers.SerializerMethodField()
+    monthly_price = serializers.SerializerMethodField()
+    yearly_price = serializers.SerializerMethodField()
+    is_current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id", "slug", "name", "order", "description", "features", "limits",
+            "monthly_price", "yearly_price", "is_current",
+        ]  # fmt: skip
+
+    @extend_schema_field(PlanLimitsSerializer)
+    def get_limits(self, plan: Plan) -> dict:
+        return PlanLimitsSerializer(plan).data
+
+    def _price(self, plan: Plan, interval: str) -> dict | None:
+        _price_id, amount = plan.price_for(interval)
+        if amount is None:
+            return None
+        return PriceSerializer({"amount": amount, "currency": plan.currency, "interval": interval}).data
+
+    @extend_schema_field(PriceSerializer(allow_null=True))
+    def get_monthly_price(self, plan: Plan) -> dict | None:
+        return self._price(plan, Plan.Interval.MONTHLY)
+
+    @extend_schema_field(PriceSerializer(allow_null=True))
+    def get_yearly_price(self, plan: Plan) -> dict | None:
+        return self._price(plan, Plan.Interval.YEARLY)
+
+    def get_is_current(self, plan: Plan) -> bool:
+        current = self.context.get("current_plan")
+        return current is not None and current.pk == plan.pk
+
+
+class SubscriptionSummarySerializer(serializers.Serializer):
+    status = serializers.CharField()
+    interval = serializers.CharField(allow_null=True)
+    current_period_end = serializers.DateTimeField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+
+
+class UserDetailsSerializer(serializers.ModelSerializer):
+    """The profile the SPA shows on every page: no Stripe call, two queries."""
+
+    plan = serializers.SerializerMethodField()
+    subscription = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "date_of_birth", "plan", "subscription"]
+        read_only_fields = ["id", "plan", "subscription"]
+
+    @extend_schema_field(PlanSerializer)
+    def get_plan(self, user) -> dict:
+        plan = plan_for(user)
+        return PlanSerializer(plan, context={"current_plan": plan}).data
+
+    @extend_schema_field(SubscriptionSummarySerializer(allow_null=True))
+    def get_subscription(self, user) -> dict | None:
+        summary = selectors.subscription_summary_for(user=user)
+        return SubscriptionSummarySerializer(summary).data if summary else None
+
+    def validate_email(self, value: str) -> str:
+        try:
+            email = clean_email(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        others = User.objects.filter(email__iexact=email)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A user with this email address already exists.")
+        return email
+
+    def validate_date_of_birth(self, value):
+        if value is None:
+            return value
+        today = timezone.localdate()
+        if value >= today:
+            raise serializers.ValidationError("Date of birth must be in the past.")
+        if value.year < 1900:
+            raise serializers.ValidationError("Date of birth must be after 1900.")
+        if (today - value).days < 13 * 365:
+            raise serializers.ValidationError("You must be at least 13 years old to use CVImprover.")
+        return value
+
+    def update(self, instance, validated_data):
+        from core.services import user_update
+
+        return user_update(user=instance, data=validated_data)
+
+
+class RegisterSerializer(BaseRegisterSerializer):
+    """dj-rest-auth's sign-up with our email rules and a case-insensitive uniqueness check."""
+
+    def validate_email(self, email: str) -> str:
+        email = super().validate_email(email)  # runs the account adapter: normalise, typo, disposable
+        if User.objects.filter(email__iexact=email).exists():
+            raise serializers.ValidationError("A user with this email address already exists.")
+        return email
+
+
+class PasswordResetSerializer(BasePasswordResetSerializer):
+    """Reset links point at the SPA, which posts uid, token and the new password to /auth/password/reset/confirm/."""
+
+    def get_email_options(self) -> dict:
+        def frontend_url(request, user, temp_key):
+            from allauth.account.utils import user_pk_to_url_str
+
+            return f"{settings.FRONTEND_URL}/reset-password/{user_pk_to_url_str(user)}/{temp_key}"
+
+        return {"url_generator": frontend_url}
+
+
+class CsrfTokenSerializer(serializers.Serializer):
+    csrfToken = serializers.CharField()  # the SPA's existing field name
+
+
+class HealthSerializer(serializers.Serializer):
+    overall = serializers.ChoiceField(choices=["ok", "degraded", "down"])
+    services = serializers.DictField(child=serializers.CharField())
+
+
+class ScopeStatusSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    reset_at = serializers.DateTimeField()
+    percentage_used = serializers.FloatField()
+    status = serializers.ChoiceField(choices=["ok", "warning", "exceeded"])
+
+
+class RateLimitStatusSerializer(serializers.Serializer):
+    plan = serializers.DictField()
+    scopes = serializers.DictField(child=ScopeStatusSerializer())
+    upgrade = serializers.DictField(allow_null=True)

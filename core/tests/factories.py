@@ -1,0 +1,32 @@
+import factory
+
+from core.models import Plan, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct-Horse-battery-9")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Plan
+        django_get_or_create = ("slug",)
+
+    slug = "basic"
+    name = factory.LazyAttribute(lambda p: p.slug.title())
+    order = 1
+    ai_responses_per_day = 20
+    questionnaires_per_day = 50
+    uploads_per_day = 20
+    api_calls_per_hour = 300

@@ -1,0 +1,164 @@
+from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
+from allauth.socialaccount.providers.oauth2.client import OAuth2Client
+from dj_rest_auth.jwt_auth import get_refresh_view, unset_jwt_cookies
+from dj_rest_auth.registration.views import SocialLoginView
+from dj_rest_auth.views import LoginView as BaseLoginView
+from dj_rest_auth.views import UserDetailsView as BaseUserDetailsView
+from django.conf import settings
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from core import selectors, services
+from core.exceptions import ServiceUnavailable
+from core.health import health_report
+from core.plans import plan_for
+from core.quotas import quota_status_for
+from core.serializers import (
+    CsrfTokenSerializer,
+    HealthSerializer,
+    PlanSerializer,
+    RateLimitStatusSerializer,
+    ScopeStatusSerializer,
+)
+
+
+class CsrfTokenView(APIView):
+    """Sets the `csrftoken` cookie and returns the same token for SPAs that cannot read it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=CsrfTokenSerializer)
+    def get(self, request):
+        return Response({"csrfToken": get_token(request)})
+
+
+class LoginView(BaseLoginView):
+    """dj-rest-auth's login, but the refresh token is in the body too (DESIGN: "JWT is returned in the body
+    and set as cookies"), so Bearer clients that cannot use cookies can refresh. The cookies stay HttpOnly."""
+
+    def get_response(self):
+        response = super().get_response()
+        if response.status_code == status.HTTP_200_OK and isinstance(response.data, dict):
+            response.data["refresh"] = str(self.refresh_token)
+        return response
+
+
+class TokenRefreshView(get_refresh_view()):
+    """Refresh from the body or, with an empty body, the `refresh-token` cookie. The rotated refresh token
+    is returned in the body as well as the cookie (the old one is blacklisted)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        refresh = response.data.get("refresh") if isinstance(response.data, dict) else None
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if refresh and response.status_code == status.HTTP_200_OK:
+            response.data["refresh"] = refresh
+        return response
+
+
+class UserDetailsView(BaseUserDetailsView):
+    """GET/PATCH the profile; DELETE the account, its files and its subscription."""
+
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, *args, **kwargs):
+        services.user_delete(user=request.user)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        unset_jwt_cookies(response)
+        return response
+
+
+_LogoutIn = inline_serializer("LogoutIn", {"refresh": serializers.CharField(required=False)})
+
+
+class LogoutView(APIView):
+    """Blacklists the refresh token (from the body or the `refresh-token` cookie) and clears the cookies.
+
+    Idempotent: logging out with an already blacklisted or expired token still clears the cookies."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=_LogoutIn, responses=inline_serializer("LogoutOut", {"detail": serializers.CharField()}))
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            return Response(
+                {"detail": 'Expected a JSON object such as {"refresh": "..."}.', "code": "invalid"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        raw = request.data.get("refresh") or request.COOKIES.get(settings.REST_AUTH["JWT_AUTH_REFRESH_COOKIE"])
+        if raw is not None and not isinstance(raw, str):
+            return Response({"refresh": ["Must be a string."]}, status=status.HTTP_400_BAD_REQUEST)
+        if raw:
+            try:
+                RefreshToken(raw).blacklist()
+            except TokenError:
+                pass  # already unusable: nothing left to revoke
+        response = Response({"detail": "Successfully logged out."})
+        unset_jwt_cookies(response)
+        return response
+
+
+class GoogleLoginView(SocialLoginView):
+    """Google sign-in with `{access_token}` or `{code}` (the SPA's redirect flow)."""
+
+    adapter_class = GoogleOAuth2Adapter
+    client_class = OAuth2Client
+
+    @property
+    def callback_url(self):
+        return settings.FRONTEND_URL
+
+    def post(self, request, *args, **kwargs):
+        if not (settings.GOOGLE_CLIENT_ID and settings.GOOGLE_CLIENT_SECRET):
+            raise ServiceUnavailable(
+                "Google sign-in is not configured on this server.", code="google_login_not_configured"
+            )
+        if not isinstance(request.data, dict):
+            return Response({"detail": "Expected a JSON object.", "code": "invalid"}, status=400)
+        return super().post(request, *args, **kwargs)
+
+
+class PlanListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("billing", enum=["monthly", "yearly"], required=False)],
+        responses=PlanSerializer(many=True),
+    )
+    def get(self, request):
+        billing = request.query_params.get("billing")
+        if billing not in (None, "", "monthly", "yearly"):
+            return Response({"billing": ["Must be 'monthly' or 'yearly'."]}, status=status.HTTP_400_BAD_REQUEST)
+        plans = selectors.plans_list(billing=billing or None)
+        current = plan_for(request.user) if request.user.is_authenticated else None
+        data = PlanSerializer(plans, many=True, context={"current_plan": current}).data
+        return Response({"count": len(data), "next": None, "previous": None, "results": data})
+
+
+class HealthView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = []
+
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer})
+    def get(self, request):
+        report, healthy = health_report()
+        return Response(report, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+class RateLimitStatusView(APIView):
+    @extend_schema(responses=RateLimitStatusSerializer)
+    def get(self, request):
+        report = quota_status_for(user=request.user)
+        scopes = {
+            name: {**ScopeStatusSerializer(s).data, "remaining": s.remaining, "percentage_used": s.percentage_used}
+            for name, s in report["scopes"].items()
+        }
+        return Response({**report, "scopes": scopes})

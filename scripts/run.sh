@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One command: set up, then run the API (gunicorn), a Celery worker on every queue and Celery beat.
+# Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+.venv/bin/celery -A cvimprover worker -Q default,ai,pdf --concurrency "${WORKER_CONCURRENCY:-2}" -l INFO &
+pids+=($!)
+.venv/bin/celery -A cvimprover beat -l INFO --schedule "${TMPDIR:-/tmp}/cvimprover-celerybeat-schedule" &
+pids+=($!)
+.venv/bin/gunicorn cvimprover.wsgi:application --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-3}" \
+  --access-logfile - --timeout 60 &
+pids+=($!)
+echo "CVImprover API on http://$HOST:$PORT/ (docs at /api/docs/), worker and beat running. Ctrl-C stops them."
+wait -n "${pids[@]}"

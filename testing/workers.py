@@ -1,0 +1,68 @@
+"""A real Celery worker in a subprocess, pointed at the test database, test Redis and test media folder."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from cvimprover.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="cvimprover.settings_test",
+        DATABASE_URL=(
+            f"postgres://{db['USER'] or ''}{':' + db['PASSWORD'] if db['PASSWORD'] else ''}@"
+            f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        TEST_REDIS_URL=settings.REDIS_URL,
+        TEST_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start_worker(
+    *, queues: str = "default,ai,pdf", name: str = "test", concurrency: int = 1, log_path: Path | None = None, **env
+) -> subprocess.Popen:
+    """Start `celery worker` and wait (bounded) until it answers a ping. The caller must stop it."""
+    hostname = f"{name}-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "cvimprover", "worker", "-Q", queues, "-n", hostname,
+            "--concurrency", str(concurrency), "--pool", "prefork", "-l", "INFO", "--without-gossip",
+            "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=worker_env(**{k: str(v) for k, v in env.items()}),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early with {proc.returncode}")
+        if app.control.ping(destination=[hostname], timeout=0.5):
+            return proc
+    stop_worker(proc)
+    raise RuntimeError("celery worker did not become ready within 30 s")
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
