@@ -52,8 +52,7 @@ TEMPLATES: dict[str, PDFTemplate] = {
         PDFTemplate(
             slug="classic",
             name="Classic",
-            description="Serif type in a single column with ruled section headings; conservative and "
-            "easy to scan.",
+            description="Serif type in a single column with ruled section headings; conservative and easy to scan.",
             stylesheet="css/classic.css",
         ),
         PDFTemplate(

@@ -253,7 +253,10 @@ def test_fetcher_serves_bundled_css_and_fonts():
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 def test_long_unbroken_word_wraps_inside_the_page(template):
     token = "Q" * 3000
-    markdown = f"# Name\n\n## Links\n\nhttps://example.com/{token}\n\n```\n{token}\n```\n\n| k | v |\n|---|---|\n| a | {token} |\n"
+    markdown = (
+        f"# Name\n\n## Links\n\nhttps://example.com/{token}\n\n```\n{token}\n```\n\n"
+        f"| k | v |\n|---|---|\n| a | {token} |\n"
+    )
 
     rendered = render_pdf(markdown=markdown, template=template, title="Long")
 
