@@ -1,0 +1,111 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+RESUME_PREFIX = "cvs"
+
+
+def resume_upload_to(questionnaire: "CVQuestionnaire", filename: str) -> str:
+    # A random name, whatever the uploaded file was called: never guessable, never reused, never a path the
+    # person chose.
+    return f"{RESUME_PREFIX}/{questionnaire.user_id}/{uuid.uuid4().hex}.pdf"
+
+
+class CVQuestionnaire(models.Model):
+    """The job a person applies for, and the CV they want to improve for it."""
+
+    class ExperienceLevel(models.TextChoices):
+        JUNIOR = "0-2", "0-2 years"
+        MID = "3-5", "3-5 years"
+        SENIOR = "6+", "6+ years"
+
+    class CompanySize(models.TextChoices):
+        STARTUP = "startup", "Startup"
+        SMALL = "small", "Small"
+        MEDIUM = "medium", "Medium"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    class ApplicationTimeline(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediate"
+        ONE_TO_THREE_MONTHS = "1-3 months", "1-3 months"
+        THREE_TO_SIX_MONTHS = "3-6 months", "3-6 months"
+        LATER = "6+ months", "6+ months"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cv_questionnaires")
+    position = models.CharField(max_length=200)
+    industry = models.CharField(max_length=200, blank=True)
+    experience_level = models.CharField(max_length=8, choices=ExperienceLevel.choices, blank=True)
+    company_size = models.CharField(max_length=16, choices=CompanySize.choices, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    application_timeline = models.CharField(max_length=16, choices=ApplicationTimeline.choices, blank=True)
+    job_description = models.TextField(max_length=5000, blank=True)
+    resume = models.FileField(upload_to=resume_upload_to, max_length=255, blank=True)
+    resume_text = models.TextField(blank=True, help_text="Text extracted from the uploaded PDF.")
+    resume_pages = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "CV questionnaire"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="cv_questionnaire_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.position} ({self.user_id})"
+
+    def job_fields(self) -> dict[str, str]:
+        """What the analysers may know about the job (never anything about the person)."""
+        return {
+            "position": self.position,
+            "industry": self.industry,
+            "experience_level": self.experience_level,
+            "company_size": self.company_size,
+            "location": self.location,
+            "application_timeline": self.application_timeline,
+            "job_description": self.job_description,
+        }
+
+
+class AIResponse(models.Model):
+    """One analysis of a questionnaire's CV. The row is the truth about the job, not Celery's result."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    questionnaire = models.ForeignKey(CVQuestionnaire, on_delete=models.CASCADE, related_name="ai_responses")
+    # The owner again (same as questionnaire.user): lists and ownership checks filter on it without a join.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ai_responses")
+    prompt = models.TextField(blank=True, help_text="The person's request.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    improved_cv = models.TextField(blank=True, help_text="Markdown.")
+    changes = models.JSONField(default=list, blank=True)
+    match_report = models.JSONField(null=True, blank=True)
+    model = models.CharField(max_length=100, blank=True, help_text="The model that answered, or 'offline'.")
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A running job whose lease passed has lost its worker."
+    )
+    quota_day = models.DateField(null=True, blank=True, help_text="The day whose AI quota unit this job took.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a run was queued.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "AI response"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="cv_airesponse_user_recent"),
+            models.Index(fields=["status", "lease_expires_at"], name="cv_airesponse_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"AI response {self.pk} ({self.status})"
