@@ -1,5 +1,6 @@
+import requests
 from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
-from allauth.socialaccount.providers.oauth2.client import OAuth2Client
+from allauth.socialaccount.providers.oauth2.client import OAuth2Client, OAuth2Error
 from dj_rest_auth.jwt_auth import get_refresh_view, unset_jwt_cookies
 from dj_rest_auth.registration.views import SocialLoginView
 from dj_rest_auth.views import LoginView as BaseLoginView
@@ -15,7 +16,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core import selectors, services
-from core.exceptions import ServiceUnavailable
+from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
 from core.plans import plan_for
 from core.quotas import quota_status_for
@@ -122,7 +123,16 @@ class GoogleLoginView(SocialLoginView):
             )
         if not isinstance(request.data, dict):
             return Response({"detail": "Expected a JSON object.", "code": "invalid"}, status=400)
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except OAuth2Error as exc:
+            raise DomainError(
+                "Google did not accept this sign-in. Please try again.", code="google_login_failed"
+            ) from exc
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(
+                "Google could not be reached to verify the sign-in. Please try again.", code="google_unreachable"
+            ) from exc
 
 
 class PlanListView(APIView):
