@@ -284,8 +284,22 @@ CELERY_BEAT_SCHEDULE = {
     # core (billing): begin
     # core (billing): end
     # cv: begin
+    # Jobs whose worker died run again within JOB_LEASE_SECONDS + 30 s; on the default queue, so a backed-up
+    # ai queue cannot delay the sweep itself.
+    "cv-requeue-stuck-responses": {
+        "task": "cv.tasks.requeue_stuck_responses",
+        "schedule": 30.0,
+        "options": {"queue": "default"},
+    },
+    "cv-cleanup-old-data": {
+        "task": "cv.tasks.cleanup_old_data",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"queue": "default"},
+    },
     # cv: end
     # pdf: begin
+    # Re-queue documents whose worker died mid-render or whose queue message was lost (lease: 60 s).
+    "pdf-sweep-stuck-documents": {"task": "pdf.tasks.sweep_stuck_documents", "schedule": 30.0},
     # pdf: end
 }
 

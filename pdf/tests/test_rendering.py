@@ -6,9 +6,6 @@ These tests need no database: they exercise pdf.rendering alone, with real Weasy
 import hashlib
 import io
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -21,54 +18,14 @@ from pdf.rendering import (
     markdown_to_safe_html,
     render_pdf,
 )
+from pdf.tests.conftest import FIXTURES, PASSWD_MARKER
 
-FIXTURES = Path(__file__).parent / "fixtures"
 JANE = (FIXTURES / "jane_doe_improved.md").read_text()
 JOHN = (FIXTURES / "john_smith_improved.md").read_text()
-# A line of /etc/passwd on every Linux machine: if it shows up anywhere, a local file leaked.
-PASSWD_MARKER = "root:x:0:0"
 
 
 def pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
-
-
-class RecordingServer(ThreadingHTTPServer):
-    """An HTTP server on 127.0.0.1 that records every connection made to it, complete request or not."""
-
-    def __init__(self):
-        self.connections = []
-        self.paths = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.paths.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/css")
-                self.end_headers()
-                self.wfile.write(b"body { color: red }")
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def get_request(self):
-        request = super().get_request()
-        self.connections.append(request[1])
-        return request
-
-
-@pytest.fixture
-def local_server():
-    server = RecordingServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))

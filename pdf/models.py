@@ -1,0 +1,56 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def document_upload_to(document: "Document", filename: str) -> str:
+    # A random name per rendering: never guessable, never the path of another file (the uploaded CV
+    # or an earlier rendering), so nothing is overwritten.
+    return f"documents/{document.user_id}/{uuid.uuid4().hex}.pdf"
+
+
+class Document(models.Model):
+    """One PDF rendering of an AI response's improved CV in one template.
+
+    The file lives in the default storage under a path no URL serves; only the owner-checked download
+    view streams it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pdf_documents")
+    ai_response = models.ForeignKey("cv.AIResponse", on_delete=models.CASCADE, related_name="pdf_documents")
+    template = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to=document_upload_to, max_length=255, blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes.")
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    content_hash = models.CharField(
+        max_length=64, help_text="sha256 of the template and the Markdown rendered; identical requests share it."
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a render was queued.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ai_response", "template", "content_hash"], name="pdf_document_unique_rendering"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="pdf_document_user_recent"),
+            models.Index(fields=["status", "started_at"], name="pdf_document_status_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Document {self.pk} ({self.template}, {self.status})"

@@ -1,0 +1,32 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from pdf.models import Document
+from pdf.rendering import TEMPLATES
+
+
+class TemplateSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = ["id", "ai_response", "template", "status", "error", "size", "pages", "download_url", "created_at"]
+        read_only_fields = fields
+
+    def get_download_url(self, document: Document) -> str | None:
+        """Absolute URL of the owner-only download endpoint, once there is a file to download."""
+        if document.status != Document.Status.SUCCEEDED or not document.file:
+            return None
+        path = reverse("pdf:document-download", kwargs={"pk": document.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class GeneratePdfInputSerializer(serializers.Serializer):
+    template = serializers.ChoiceField(choices=sorted(TEMPLATES), required=False)

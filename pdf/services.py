@@ -1,0 +1,252 @@
+"""Writes of the pdf app: asking for a document, rendering it, re-rendering it, sweeping stuck ones."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.exceptions import Conflict, DomainError, NotFound
+from pdf.models import Document, document_upload_to
+from pdf.rendering import DEFAULT_TEMPLATE, TEMPLATES, render_pdf
+
+if TYPE_CHECKING:
+    from cv.models import AIResponse
+
+logger = logging.getLogger(__name__)
+
+# A rendering takes about a second; the task's time limit (tasks.py) is below this lease, so a document
+# still "running" after it belongs to a worker that died and may be taken over.
+RENDER_LEASE_SECONDS = getattr(settings, "PDF_RENDER_LEASE_SECONDS", 60)
+MAX_ATTEMPTS = 3
+
+
+class UnknownTemplateError(DomainError):
+    default_code = "unknown_template"
+
+
+class AIResponseNotReady(Conflict):
+    default_code = "ai_response_not_ready"
+    default_detail = "This AI response has not finished successfully, so there is no improved CV to render yet."
+
+
+class RenderRetryable(Exception):
+    """A transient failure (storage): the task should try again later."""
+
+
+def content_hash_for(*, markdown: str, template: str) -> str:
+    return hashlib.sha256(f"{template}\0{markdown}".encode()).hexdigest()
+
+
+def _enqueue(document: Document) -> None:
+    """Queue a render once the surrounding transaction commits (a worker must see the row)."""
+    from pdf.tasks import render_document
+
+    document_id = document.pk
+    Document.objects.filter(pk=document_id).update(enqueued_at=timezone.now())
+    transaction.on_commit(lambda: render_document.delay(document_id))
+
+
+@transaction.atomic
+def document_request(*, user, ai_response: AIResponse | int, template: str | None = None) -> tuple[Document, bool]:
+    """Ask for ``ai_response`` rendered in ``template``; returns (document, created).
+
+    The same content in the same template yields the same document, even for concurrent requests (the
+    unique constraint decides). A failed document asked for again is queued again.
+    """
+    from cv.models import AIResponse
+
+    template = template or DEFAULT_TEMPLATE
+    if template not in TEMPLATES:
+        raise UnknownTemplateError(
+            f"Unknown template {template!r}; choose one of: {', '.join(sorted(TEMPLATES))}.", template=template
+        )
+    response_id = ai_response.pk if isinstance(ai_response, AIResponse) else ai_response
+    response = AIResponse.objects.filter(pk=response_id, user=user).first()
+    if response is None:
+        # Another user's response is indistinguishable from a missing one.
+        raise NotFound("AI response not found.")
+    if response.status != "succeeded" or not (response.improved_cv or "").strip():
+        raise AIResponseNotReady(status=response.status)
+
+    document, created = Document.objects.get_or_create(
+        ai_response=response,
+        template=template,
+        content_hash=content_hash_for(markdown=response.improved_cv, template=template),
+        defaults={"user": user},
+    )
+    if created:
+        _enqueue(document)
+    elif document.status == Document.Status.FAILED:
+        document = _document_reset(document_id=document.pk)
+    logger.info("pdf document requested document=%s created=%s template=%s", document.pk, created, template)
+    return document, created
+
+
+def _document_reset(*, document_id: int) -> Document:
+    document = Document.objects.select_for_update().get(pk=document_id)
+    if document.status in (Document.Status.PENDING, Document.Status.RUNNING) and not _is_stale(document):
+        return document
+    document.status = Document.Status.PENDING
+    document.error = ""
+    document.attempts = 0
+    document.started_at = None
+    document.finished_at = None
+    document.save(update_fields=["status", "error", "attempts", "started_at", "finished_at"])
+    _enqueue(document)
+    return document
+
+
+@transaction.atomic
+def document_rerender(*, document: Document) -> Document:
+    """Render again (admin action): the current file stays downloadable until the new one replaces it."""
+    return _document_reset(document_id=document.pk)
+
+
+def _is_stale(document: Document) -> bool:
+    lease_start = timezone.now() - timedelta(seconds=RENDER_LEASE_SECONDS)
+    return document.status == Document.Status.RUNNING and (
+        document.started_at is None or document.started_at < lease_start
+    )
+
+
+def _claim(document_id: int) -> Document | None:
+    """pending -> running, or take over a running document whose lease expired. None if not ours to do."""
+    now = timezone.now()
+    stale = Q(status=Document.Status.RUNNING, started_at__lt=now - timedelta(seconds=RENDER_LEASE_SECONDS))
+    with transaction.atomic():
+        document = (
+            Document.objects.select_for_update()
+            .select_related("ai_response")
+            .filter(Q(status=Document.Status.PENDING) | stale, pk=document_id)
+            .first()
+        )
+        if document is None:
+            return None
+        document.status = Document.Status.RUNNING
+        document.started_at = now
+        document.finished_at = None
+        document.attempts += 1
+        document.save(update_fields=["status", "started_at", "finished_at", "attempts"])
+    return document
+
+
+def _finish(document: Document, **fields) -> bool:
+    """Write the outcome if the claim is still ours (a stale takeover may have replaced it)."""
+    with transaction.atomic():
+        current = Document.objects.select_for_update().filter(pk=document.pk).first()
+        if current is None or current.status != Document.Status.RUNNING or current.started_at != document.started_at:
+            return False
+        fields["finished_at"] = timezone.now()
+        for name, value in fields.items():
+            setattr(current, name, value)
+        current.save(update_fields=list(fields))
+    return True
+
+
+def _fail(document: Document, error: str) -> None:
+    _finish(document, status=Document.Status.FAILED, error=error)
+    logger.warning("pdf document failed document=%s attempts=%s", document.pk, document.attempts)
+
+
+def _title_for(response: AIResponse) -> str:
+    questionnaire = getattr(response, "questionnaire", None)
+    position = (getattr(questionnaire, "position", "") or "").strip()
+    return f"CV - {position}" if position else "CV"
+
+
+def document_render(*, document_id: int) -> Document | None:
+    """Render one document and store its file. Safe to run twice for the same id (only one claim wins).
+
+    Raises RenderRetryable when storage failed and attempts remain; every other failure ends in `failed`
+    with an error the owner can read.
+    """
+    document = _claim(document_id)
+    if document is None:
+        logger.info("pdf render skipped document=%s (not pending or already taken)", document_id)
+        return None
+    response = document.ai_response
+    try:
+        rendered = render_pdf(markdown=response.improved_cv, template=document.template, title=_title_for(response))
+    except SoftTimeLimitExceeded:
+        _fail(document, "Rendering took too long; the improved CV may be unusually large.")
+        return document
+    except Exception:
+        logger.exception("pdf render crashed document=%s", document.pk)
+        _fail(document, "The PDF could not be rendered. Please try again or choose another template.")
+        return document
+
+    try:
+        name = default_storage.save(document_upload_to(document, "cv.pdf"), ContentFile(rendered.content))
+    except OSError as exc:
+        logger.warning("pdf storage failed document=%s attempt=%s: %s", document.pk, document.attempts, exc)
+        if document.attempts < MAX_ATTEMPTS:
+            _finish(document, status=Document.Status.PENDING)
+            raise RenderRetryable(str(exc)) from exc
+        _fail(document, "The PDF was rendered but could not be stored. Please try again later.")
+        return document
+
+    previous = document.file.name if document.file else ""
+    stored = _finish(
+        document,
+        status=Document.Status.SUCCEEDED,
+        file=name,
+        size=len(rendered.content),
+        pages=rendered.pages,
+        error="",
+    )
+    if not stored:
+        # Another claim (a takeover after our lease ran out) owns the row now; our file is nobody's.
+        default_storage.delete(name)
+    elif previous and previous != name:
+        # A re-render replaced an earlier file.
+        default_storage.delete(previous)
+    logger.info(
+        "pdf render finished document=%s stored=%s pages=%s bytes=%s",
+        document.pk,
+        stored,
+        rendered.pages,
+        len(rendered.content),
+    )
+    return document
+
+
+@transaction.atomic
+def documents_sweep_stuck() -> list[int]:
+    """Beat: give stuck documents another go, or fail them after MAX_ATTEMPTS. Returns the ids queued.
+
+    Running past the lease means the worker died mid-render; pending past the lease means the queue
+    message was lost (or the queue is very busy: a duplicate message is harmless, the claim is atomic;
+    `enqueued_at` keeps it to one extra message per lease).
+    """
+    cutoff = timezone.now() - timedelta(seconds=RENDER_LEASE_SECONDS)
+    queued = []
+    stuck = Document.objects.select_for_update(skip_locked=True).filter(
+        Q(status=Document.Status.RUNNING, started_at__lt=cutoff)
+        | Q(status=Document.Status.PENDING, enqueued_at__lt=cutoff)
+        | Q(status=Document.Status.PENDING, enqueued_at__isnull=True)
+    )
+    for document in stuck:
+        if document.attempts >= MAX_ATTEMPTS:
+            document.status = Document.Status.FAILED
+            document.error = "Rendering did not finish after several attempts. Please try again later."
+            document.finished_at = timezone.now()
+            document.save(update_fields=["status", "error", "finished_at"])
+            continue
+        if document.status == Document.Status.RUNNING:
+            document.status = Document.Status.PENDING
+            document.save(update_fields=["status"])
+        _enqueue(document)
+        queued.append(document.pk)
+    if queued:
+        logger.info("pdf stuck documents re-queued count=%s", len(queued))
+    return queued

@@ -1,0 +1,74 @@
+from django.http import FileResponse
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import Conflict, NotFound
+from pdf import selectors, services
+from pdf.models import Document
+from pdf.rendering import TEMPLATES
+from pdf.serializers import DocumentSerializer, GeneratePdfInputSerializer, TemplateSerializer
+
+
+class TemplateListView(APIView):
+    """The looks a CV can be rendered in. Public: nothing here belongs to anyone."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=TemplateSerializer(many=True))
+    def get(self, request):
+        return Response(TemplateSerializer(TEMPLATES.values(), many=True).data)
+
+
+class DocumentListView(ListAPIView):
+    serializer_class = DocumentSerializer
+
+    def get_queryset(self):
+        return selectors.documents_for(user=self.request.user)
+
+
+class DocumentDetailView(APIView):
+    @extend_schema(responses=DocumentSerializer)
+    def get(self, request, pk: int):
+        document = selectors.document_get_for(user=request.user, document_id=pk)
+        return Response(DocumentSerializer(document, context={"request": request}).data)
+
+
+class DocumentNotReady(Conflict):
+    default_code = "document_not_ready"
+    default_detail = "This document has no file yet; wait until its status is succeeded."
+
+
+class DocumentDownloadView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)})
+    def get(self, request, pk: int):
+        document = selectors.document_get_for(user=request.user, document_id=pk)
+        if document.status != Document.Status.SUCCEEDED or not document.file:
+            raise DocumentNotReady(status=document.status)
+        try:
+            handle = document.file.open("rb")
+        except FileNotFoundError:
+            raise NotFound("The file of this document is no longer available.") from None
+        position = getattr(getattr(document.ai_response, "questionnaire", None), "position", "") or ""
+        filename = f"cv-{slugify(position)[:60] or 'improved'}-{document.template}.pdf"
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/pdf")
+
+
+class GeneratePdfView(APIView):
+    """Render an AI response's improved CV as a PDF; answers at once (202), a worker does the rendering."""
+
+    @extend_schema(request=GeneratePdfInputSerializer, responses={202: DocumentSerializer})
+    def post(self, request, pk: int):
+        data = GeneratePdfInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document, _ = services.document_request(
+            user=request.user, ai_response=pk, template=data.validated_data.get("template")
+        )
+        return Response(
+            DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
