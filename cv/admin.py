@@ -1,0 +1,49 @@
+from django.contrib import admin, messages
+
+from cv import services
+from cv.models import AIResponse, CVQuestionnaire
+
+
+@admin.register(CVQuestionnaire)
+class CVQuestionnaireAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "position", "industry", "experience_level", "resume_pages", "created_at")
+    list_filter = ("experience_level", "company_size", "application_timeline")
+    search_fields = ("position", "industry", "user__username", "user__email")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("resume", "resume_text", "resume_pages", "created_at", "updated_at")
+    date_hierarchy = "created_at"
+
+
+@admin.register(AIResponse)
+class AIResponseAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "user",
+        "questionnaire",
+        "status",
+        "model",
+        "attempts",
+        "error_code",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "model", "error_code")
+    search_fields = ("user__username", "user__email", "questionnaire__position", "error")
+    list_select_related = ("user", "questionnaire")
+    raw_id_fields = ("user", "questionnaire")
+    readonly_fields = (
+        "status", "improved_cv", "changes", "match_report", "model", "prompt_tokens", "completion_tokens", "error",
+        "error_code", "attempts", "lease_expires_at", "quota_day", "created_at", "enqueued_at", "started_at",
+        "finished_at",
+    )  # fmt: skip
+    date_hierarchy = "created_at"
+    actions = ["run_again"]
+
+    @admin.action(description="Run the analysis again")
+    def run_again(self, request, queryset):
+        count = 0
+        for response in queryset:
+            services.ai_response_run_again(response=response)
+            count += 1
+        self.message_user(request, f"{count} analyses queued again.", messages.SUCCESS)

@@ -1,0 +1,99 @@
+import html
+import re
+
+import nh3
+from rest_framework import serializers
+
+from cv.models import AIResponse, CVQuestionnaire
+
+JOB_DESCRIPTION_MAX = 5000
+PROMPT_MAX = 2000
+_BLOCK_END = re.compile(r"<\s*(?:br|/p|/li|/div|/h[1-6]|/tr|/ul|/ol|/blockquote)\b[^>]*>", re.IGNORECASE)
+
+
+def strip_html(value: str) -> str:
+    """Plain text from what may be pasted HTML: tags removed (script/style with their content), entities
+    decoded, block ends kept as line breaks. Repeated until stable, so escaped markup cannot survive."""
+    for _ in range(3):
+        cleaned = html.unescape(nh3.clean(_BLOCK_END.sub(lambda m: m.group(0) + "\n", value), tags=set()))
+        if cleaned == value:
+            break
+        value = cleaned
+    return re.sub(r"[ \t]+\n", "\n", value).strip()
+
+
+class PlainTextField(serializers.CharField):
+    """A CharField whose HTML is stripped before its length is checked."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(strip_html(str(data)) if isinstance(data, str) else data)
+
+
+class QuestionnaireSerializer(serializers.ModelSerializer):
+    position = PlainTextField(max_length=200)
+    industry = PlainTextField(max_length=200, required=False, allow_blank=True)
+    location = PlainTextField(max_length=200, required=False, allow_blank=True)
+    job_description = PlainTextField(max_length=JOB_DESCRIPTION_MAX, required=False, allow_blank=True)
+    # The file itself is never served back; the answer says whether there is one and what was read from it.
+    resume = serializers.FileField(write_only=True, required=False, allow_empty_file=True, use_url=False)
+    has_resume = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CVQuestionnaire
+        fields = [
+            "id",
+            "position",
+            "industry",
+            "experience_level",
+            "company_size",
+            "location",
+            "application_timeline",
+            "job_description",
+            "resume",
+            "has_resume",
+            "resume_pages",
+            "resume_text",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "resume_pages", "resume_text", "created_at", "updated_at"]
+
+    def get_has_resume(self, questionnaire: CVQuestionnaire) -> bool:
+        return bool(questionnaire.resume)
+
+
+class QuestionnaireListSerializer(QuestionnaireSerializer):
+    """The list leaves out the extracted CV text (it can be long)."""
+
+    class Meta(QuestionnaireSerializer.Meta):
+        fields = [f for f in QuestionnaireSerializer.Meta.fields if f not in ("resume", "resume_text")]
+
+
+class AIResponseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AIResponse
+        fields = [
+            "id",
+            "questionnaire",
+            "prompt",
+            "status",
+            "improved_cv",
+            "changes",
+            "match_report",
+            "model",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class AIResponseCreateSerializer(serializers.Serializer):
+    questionnaire = serializers.PrimaryKeyRelatedField(queryset=CVQuestionnaire.objects.none())
+    prompt = PlainTextField(max_length=PROMPT_MAX, required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Another person's questionnaire is indistinguishable from one that does not exist.
+        self.fields["questionnaire"].queryset = CVQuestionnaire.objects.filter(user=user)

@@ -1,0 +1,347 @@
+"""Writes and business rules of the CV app: questionnaires, CV uploads, AI analyses and their jobs."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core.quotas import quota_consume, quota_release
+from cv import llm, matching, offline
+from cv.models import AIResponse, CVQuestionnaire
+from cv.pdf_text import CVFileError, extract_cv_text
+
+logger = logging.getLogger(__name__)
+
+QUESTIONNAIRE_FIELDS = (
+    "position",
+    "industry",
+    "experience_level",
+    "company_size",
+    "location",
+    "application_timeline",
+    "job_description",
+)
+# A pending job whose message may have been lost (broker restart, enqueue failure) is queued again after this.
+PENDING_REQUEUE_AFTER = timedelta(minutes=5)
+RETRY_MAX_DELAY_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class ExtractedResume:
+    content: bytes
+    text: str
+    pages: int
+
+
+def resume_validate(*, upload: UploadedFile) -> ExtractedResume:
+    """Check an uploaded CV and read its text; refuses with a field error that says what is wrong."""
+    try:
+        text, pages = extract_cv_text(upload)
+    except CVFileError as exc:
+        raise ValidationError({"resume": [ValidationError(exc.message, code=exc.code)]}) from exc
+    upload.seek(0)
+    return ExtractedResume(content=upload.read(), text=text, pages=pages)
+
+
+def _delete_files_on_commit(*names: str) -> None:
+    from django.core.files.storage import default_storage
+
+    def delete() -> None:
+        for name in names:
+            if name:
+                default_storage.delete(name)
+
+    transaction.on_commit(delete, robust=True)
+
+
+def _save_with_resume(questionnaire: CVQuestionnaire, resume: ExtractedResume | None) -> None:
+    """Save the row, writing the CV file first if there is one; a failure deletes the file written."""
+    if resume is None:
+        questionnaire.save()
+        return
+    questionnaire.resume_text = resume.text
+    questionnaire.resume_pages = resume.pages
+    questionnaire.resume.save("cv.pdf", ContentFile(resume.content), save=False)
+    try:
+        questionnaire.save()
+    except BaseException:
+        questionnaire.resume.storage.delete(questionnaire.resume.name)
+        raise
+
+
+def _atomic_with_file_cleanup(work):
+    """Run ``work`` in a transaction; if it does not commit, delete any CV file it wrote.
+
+    Nested in an outer transaction that rolls back later, a written file is left behind; the cleanup
+    command removes such orphans.
+    """
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            return work(written)
+    except BaseException:
+        from django.core.files.storage import default_storage
+
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def questionnaire_create(*, user, data: dict, resume: ExtractedResume | None = None) -> CVQuestionnaire:
+    """Create a questionnaire (one unit of the daily questionnaires quota; a CV costs an upload unit too)."""
+
+    def work(written: list[str]) -> CVQuestionnaire:
+        quota_consume(user=user, scope="questionnaires")
+        if resume is not None:
+            quota_consume(user=user, scope="uploads")
+        questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in QUESTIONNAIRE_FIELDS})
+        _save_with_resume(questionnaire, resume)
+        if resume is not None:
+            written.append(questionnaire.resume.name)
+        return questionnaire
+
+    questionnaire = _atomic_with_file_cleanup(work)
+    logger.info("questionnaire created id=%s user_id=%s with_cv=%s", questionnaire.pk, user.pk, resume is not None)
+    return questionnaire
+
+
+def questionnaire_update(
+    *, questionnaire: CVQuestionnaire, data: dict, resume: ExtractedResume | None = None
+) -> CVQuestionnaire:
+    """Change a questionnaire; a new CV replaces the old file (deleted once the change is committed)."""
+
+    def work(written: list[str]) -> CVQuestionnaire:
+        old_file = questionnaire.resume.name if resume is not None else ""
+        if resume is not None:
+            quota_consume(user=questionnaire.user, scope="uploads")
+        for field, value in data.items():
+            if field in QUESTIONNAIRE_FIELDS:
+                setattr(questionnaire, field, value)
+        _save_with_resume(questionnaire, resume)
+        if resume is not None:
+            written.append(questionnaire.resume.name)
+        if old_file:
+            _delete_files_on_commit(old_file)
+        return questionnaire
+
+    return _atomic_with_file_cleanup(work)
+
+
+@transaction.atomic
+def questionnaire_delete(*, questionnaire: CVQuestionnaire) -> None:
+    # The CV file goes with the row (cv.signals deletes it after the commit).
+    questionnaire.delete()
+
+
+def cv_files_delete_for_user(*, user) -> None:
+    """Delete every stored CV file of a user, after the current transaction commits."""
+    names = CVQuestionnaire.objects.filter(user=user).exclude(resume="").values_list("resume", flat=True)
+    _delete_files_on_commit(*names)
+
+
+@transaction.atomic
+def ai_response_create(*, user, questionnaire: CVQuestionnaire, prompt: str) -> AIResponse:
+    """Queue an analysis of the questionnaire's CV (one unit of the daily AI quota, given back on failure)."""
+    if not questionnaire.resume_text:
+        raise ValidationError(
+            {"questionnaire": ["This questionnaire has no CV yet: upload your CV (a PDF) to it first."]}
+        )
+    day = quota_consume(user=user, scope="ai_responses")
+    response = AIResponse.objects.create(
+        questionnaire=questionnaire, user=user, prompt=prompt, quota_day=day, enqueued_at=timezone.now()
+    )
+    _enqueue_on_commit(response.pk)
+    logger.info("ai response queued id=%s user_id=%s", response.pk, user.pk)
+    return response
+
+
+def _enqueue_on_commit(response_id: int) -> None:
+    from cv.tasks import run_analysis
+
+    # CV_ANALYSIS_QUEUE overrides the route (cv.tasks.* -> ai), e.g. to give a test its own worker.
+    queue = getattr(settings, "CV_ANALYSIS_QUEUE", None)
+    options = {"queue": queue} if queue else {}
+    # robust: a broker outage must not turn a committed request into a 500; the sweep queues it again.
+    transaction.on_commit(lambda: run_analysis.apply_async((response_id,), **options), robust=True)
+
+
+@transaction.atomic
+def ai_response_run_again(*, response: AIResponse) -> AIResponse:
+    """Start a finished or stuck analysis over (an admin action; it costs the person no quota)."""
+    AIResponse.objects.filter(pk=response.pk).update(
+        status=AIResponse.Status.PENDING,
+        attempts=0,
+        error="",
+        error_code="",
+        lease_expires_at=None,
+        started_at=None,
+        finished_at=None,
+        quota_day=None,
+        enqueued_at=timezone.now(),
+    )
+    _enqueue_on_commit(response.pk)
+    response.refresh_from_db()
+    return response
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What the task must do next: nothing, or run again after ``retry_in`` seconds."""
+
+    state: str
+    retry_in: float | None = None
+
+
+def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
+    """Exponential back-off with jitter: about base x 2^(attempt-1), randomised so retries spread out."""
+    base = float(getattr(settings, "CV_RETRY_BASE_SECONDS", 5.0))
+    ceiling = min(base * 2 ** max(attempt - 1, 0), RETRY_MAX_DELAY_SECONDS)
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    if retry_after:
+        delay = max(delay, min(retry_after, RETRY_MAX_DELAY_SECONDS))
+    return delay
+
+
+def _claim(response_id: int) -> AIResponse | None:
+    now = timezone.now()
+    claimable = Q(status=AIResponse.Status.PENDING) | Q(status=AIResponse.Status.RUNNING, lease_expires_at__lt=now)
+    claimed = AIResponse.objects.filter(Q(pk=response_id) & claimable).update(
+        status=AIResponse.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
+        started_at=Coalesce("started_at", Value(now)),
+    )
+    if not claimed:
+        return None
+    return AIResponse.objects.select_related("questionnaire").get(pk=response_id)
+
+
+def _finish(response: AIResponse, **fields) -> bool:
+    """Write a result only if this run still owns the job (a run the sweep replaced must not overwrite)."""
+    return bool(
+        AIResponse.objects.filter(pk=response.pk, status=AIResponse.Status.RUNNING, attempts=response.attempts).update(
+            lease_expires_at=None, **fields
+        )
+    )
+
+
+@transaction.atomic
+def _fail(response: AIResponse, *, message: str, code: str) -> None:
+    if _finish(response, status=AIResponse.Status.FAILED, error=message, error_code=code, finished_at=timezone.now()):
+        if response.quota_day is not None:
+            quota_release(user=response.user_id, scope="ai_responses", day=response.quota_day)
+        logger.info("ai response failed id=%s code=%s attempts=%s", response.pk, code, response.attempts)
+
+
+def analyse(*, questionnaire: CVQuestionnaire, prompt: str) -> llm.AnalysisResult:
+    """The configured LLM, or the offline analyser when there is no API key."""
+    analyser = llm.analyse if llm.is_configured() else offline.analyse
+    return analyser(questionnaire_fields=questionnaire.job_fields(), cv_text=questionnaire.resume_text, prompt=prompt)
+
+
+def ai_response_run(*, response_id: int) -> RunOutcome:
+    """Run one attempt of an analysis job. Safe to call twice: only one caller can hold the job."""
+    response = _claim(response_id)
+    if response is None:
+        current = AIResponse.objects.filter(pk=response_id).values("status", "lease_expires_at").first()
+        if current and current["status"] == AIResponse.Status.RUNNING and current["lease_expires_at"]:
+            # Another run holds the job (a duplicate delivery, or a worker that is still alive): look again
+            # when its lease ends, so the job finishes even if that run's worker has died.
+            wait = (current["lease_expires_at"] - timezone.now()).total_seconds()
+            return RunOutcome(state="busy", retry_in=max(wait, 0) + 1)
+        return RunOutcome(state="skipped")
+
+    max_attempts = settings.OPENAI_MAX_ATTEMPTS
+    if response.attempts > max_attempts:
+        _fail(response, message="The analysis was interrupted too many times; please try again.", code="interrupted")
+        return RunOutcome(state="failed")
+
+    questionnaire = response.questionnaire
+    try:
+        result = analyse(questionnaire=questionnaire, prompt=response.prompt)
+    except llm.LLMTransientError as exc:
+        if response.attempts >= max_attempts:
+            _fail(response, message=f"{exc.message} We gave up after {response.attempts} attempts.", code=exc.code)
+            return RunOutcome(state="failed")
+        delay = retry_delay(attempt=response.attempts, retry_after=exc.retry_after)
+        _finish(response, status=AIResponse.Status.PENDING, enqueued_at=timezone.now())
+        logger.info(
+            "ai response retry id=%s code=%s attempt=%s in=%.1fs", response.pk, exc.code, response.attempts, delay
+        )
+        return RunOutcome(state="retry", retry_in=delay)
+    except llm.LLMPermanentError as exc:
+        _fail(response, message=exc.message, code=exc.code)
+        return RunOutcome(state="failed")
+    except Exception:
+        logger.exception("ai response crashed id=%s", response.pk)
+        _fail(response, message="The analysis failed because of an internal error.", code="internal_error")
+        return RunOutcome(state="failed")
+
+    report = matching.match_report(
+        job_text=matching.job_text_of(questionnaire.job_fields()),
+        cv_text=questionnaire.resume_text,
+        improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
+    )
+    done = _finish(
+        response,
+        status=AIResponse.Status.SUCCEEDED,
+        improved_cv=result.improved_cv_markdown,
+        changes=result.changes,
+        match_report=report,
+        model=result.model[:100],
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        error="",
+        error_code="",
+        finished_at=timezone.now(),
+    )
+    logger.info("ai response %s id=%s model=%s", "succeeded" if done else "superseded", response.pk, result.model)
+    return RunOutcome(state="succeeded" if done else "superseded")
+
+
+def ai_responses_requeue_stuck() -> dict[str, int]:
+    """Queue again the jobs whose worker died, fail those that died too often, re-send lost messages."""
+    now = timezone.now()
+    max_attempts = settings.OPENAI_MAX_ATTEMPTS
+    requeued = failed = resent = 0
+    with transaction.atomic():
+        stuck = list(
+            AIResponse.objects.select_for_update(skip_locked=True).filter(
+                status=AIResponse.Status.RUNNING, lease_expires_at__lt=now
+            )
+        )
+        for response in stuck:
+            if response.attempts >= max_attempts:
+                _fail(
+                    response,
+                    message="The analysis was interrupted too many times; please try again.",
+                    code="interrupted",
+                )
+                failed += 1
+            elif _finish(response, status=AIResponse.Status.PENDING, enqueued_at=now):
+                _enqueue_on_commit(response.pk)
+                requeued += 1
+        lost = list(
+            AIResponse.objects.select_for_update(skip_locked=True)
+            .filter(status=AIResponse.Status.PENDING)
+            .filter(Q(enqueued_at__lt=now - PENDING_REQUEUE_AFTER) | Q(enqueued_at__isnull=True))
+            .values_list("pk", flat=True)
+        )
+        AIResponse.objects.filter(pk__in=lost).update(enqueued_at=now)
+        for pk in lost:
+            _enqueue_on_commit(pk)
+            resent += 1
+    if requeued or failed or resent:
+        logger.info("stuck ai responses: requeued=%s failed=%s resent=%s", requeued, failed, resent)
+    return {"requeued": requeued, "failed": failed, "resent": resent}

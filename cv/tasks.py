@@ -1,0 +1,35 @@
+"""Celery entry points of the CV app: thin, the work and its rules live in cv.services."""
+
+import logging
+
+from celery import shared_task
+
+from cv import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True)
+def run_analysis(self, response_id: int) -> str:
+    """Run an analysis. Delivered twice, it runs once; a transient LLM error comes back later (back-off)."""
+    outcome = services.ai_response_run(response_id=response_id)
+    logger.info("run_analysis id=%s outcome=%s", response_id, outcome.state)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.state
+
+
+@shared_task(ignore_result=True)
+def requeue_stuck_responses() -> dict:
+    """Beat: jobs whose worker died run again (or fail after too many attempts); lost messages are re-sent."""
+    return services.ai_responses_requeue_stuck()
+
+
+@shared_task(ignore_result=True)
+def cleanup_old_data(days: int | None = None) -> dict:
+    """Beat (nightly): the same clean-up as `manage.py cleanup_old_data`."""
+    from django.conf import settings
+
+    from cv.cleanup import cleanup_old_data as run_cleanup
+
+    return run_cleanup(days=days or settings.DATA_RETENTION_DAYS, dry_run=False).as_dict()

@@ -1,0 +1,79 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from cv import selectors, services
+from cv.serializers import (
+    AIResponseCreateSerializer,
+    AIResponseSerializer,
+    QuestionnaireListSerializer,
+    QuestionnaireSerializer,
+)
+
+
+class QuestionnaireViewSet(viewsets.ModelViewSet):
+    """The caller's own questionnaires. JSON, or multipart with the CV as `resume` (a PDF)."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    serializer_class = QuestionnaireSerializer
+
+    def get_queryset(self):
+        return selectors.questionnaires_for(user=self.request.user)
+
+    def get_serializer_class(self):
+        return QuestionnaireListSerializer if self.action == "list" else QuestionnaireSerializer
+
+    def _validated(self, serializer) -> tuple[dict, services.ExtractedResume | None]:
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        upload = data.pop("resume", None)
+        return data, services.resume_validate(upload=upload) if upload is not None else None
+
+    def perform_create(self, serializer):
+        data, resume = self._validated(serializer)
+        serializer.instance = services.questionnaire_create(user=self.request.user, data=data, resume=resume)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        self.perform_create(serializer)
+        return Response(QuestionnaireSerializer(serializer.instance).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        questionnaire = self.get_object()
+        serializer = self.get_serializer(questionnaire, data=request.data, partial=kwargs.get("partial", False))
+        data, resume = self._validated(serializer)
+        questionnaire = services.questionnaire_update(questionnaire=questionnaire, data=data, resume=resume)
+        return Response(QuestionnaireSerializer(questionnaire).data)
+
+    def perform_destroy(self, instance):
+        services.questionnaire_delete(questionnaire=instance)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("questionnaire", int, description="Only the analyses of this questionnaire.")]
+)
+class AIResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own analyses. POST queues one and answers 202 at once; poll the row for the result."""
+
+    serializer_class = AIResponseSerializer
+
+    def get_queryset(self):
+        questionnaire = self.request.query_params.get("questionnaire") if self.action == "list" else None
+        if questionnaire is not None and not questionnaire.isdigit():
+            raise ValidationError({"questionnaire": ["A questionnaire id is a whole number."]})
+        return selectors.ai_responses_for(
+            user=self.request.user, questionnaire_id=int(questionnaire) if questionnaire else None
+        )
+
+    @extend_schema(request=AIResponseCreateSerializer, responses={202: AIResponseSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = AIResponseCreateSerializer(data=request.data, user=request.user)
+        serializer.is_valid(raise_exception=True)
+        response = services.ai_response_create(
+            user=request.user,
+            questionnaire=serializer.validated_data["questionnaire"],
+            prompt=serializer.validated_data["prompt"],
+        )
+        return Response(AIResponseSerializer(response).data, status=status.HTTP_202_ACCEPTED)
