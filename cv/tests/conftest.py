@@ -47,3 +47,20 @@ def llm_settings(settings, fake_openai):
     settings.OPENAI_MODEL = "fake-model"
     settings.OPENAI_TIMEOUT = 2
     return settings
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record the analysis jobs sent to the broker instead of sending them."""
+    from cv.tasks import run_analysis
+
+    sent: list[int] = []
+    monkeypatch.setattr(run_analysis, "apply_async", lambda args, **options: sent.append(args[0]))
+    return sent
+
+
+@pytest.fixture
+def questionnaire_with_cv(user, jane_cv_text, backend_job):
+    from cv.tests.factories import QuestionnaireFactory
+
+    return QuestionnaireFactory(user=user, resume_text=jane_cv_text, job_description=backend_job)
