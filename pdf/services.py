@@ -39,6 +39,11 @@ class AIResponseNotReady(Conflict):
     default_detail = "This AI response has not finished successfully, so there is no improved CV to render yet."
 
 
+class DocumentNotReady(Conflict):
+    default_code = "document_not_ready"
+    default_detail = "This document has no file yet; wait until its status is succeeded."
+
+
 class RenderRetryable(Exception):
     """A transient failure (storage): the task should try again later."""
 
@@ -108,7 +113,7 @@ def _document_reset(*, document_id: int) -> Document:
 
 @transaction.atomic
 def document_rerender(*, document: Document) -> Document:
-    """Render again (admin action): the current file stays downloadable until the new one replaces it."""
+    """Render again (admin action). The current file is kept until the new one replaces it."""
     return _document_reset(document_id=document.pk)
 
 

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import Conflict, NotFound
+from core.exceptions import NotFound
 from pdf import selectors, services
 from pdf.models import Document
 from pdf.rendering import TEMPLATES
@@ -39,17 +39,12 @@ class DocumentDetailView(APIView):
         return Response(DocumentSerializer(document, context={"request": request}).data)
 
 
-class DocumentNotReady(Conflict):
-    default_code = "document_not_ready"
-    default_detail = "This document has no file yet; wait until its status is succeeded."
-
-
 class DocumentDownloadView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request, pk: int):
         document = selectors.document_get_for(user=request.user, document_id=pk)
         if document.status != Document.Status.SUCCEEDED or not document.file:
-            raise DocumentNotReady(status=document.status)
+            raise services.DocumentNotReady(status=document.status)
         try:
             handle = document.file.open("rb")
         except FileNotFoundError:
