@@ -191,3 +191,15 @@ def test_render_task_is_routed_to_the_pdf_queue():
 
     assert route["queue"].name == "pdf"
     assert tasks.render_document.acks_late is True
+
+
+def test_rendering_logs_ids_but_no_cv_content(document, tmp_media, caplog):
+    caplog.set_level("DEBUG")
+
+    services.document_render(document_id=document.pk)
+
+    messages = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"document={document.pk}" in messages
+    for cv_text in ("Jane", "Ledgerly", "jane.doe@example.com"):
+        assert cv_text not in messages
+    assert not [record for record in caplog.records if record.name.startswith(("weasyprint", "fontTools"))]

@@ -2,11 +2,15 @@
 
 import io
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
+from pdf import services
 from pdf.models import Document
+from pdf.tasks import sweep_stuck_documents
 from pdf.tests.conftest import PASSWD_MARKER
 from pdf.tests.factories import ai_response_for
 
@@ -93,3 +97,27 @@ def test_dangerous_markdown_through_the_worker_fetches_and_leaks_nothing(
     assert PASSWD_MARKER not in text
     assert PASSWD_MARKER.encode() not in content
     assert local_server.connections == []
+
+
+def test_document_left_running_by_a_dead_worker_is_finished_after_the_sweep(
+    celery_worker, api_client, user, jane_markdown
+):
+    ai_response = ai_response_for(user=user, improved_cv=jane_markdown)
+    # What a worker killed mid-render leaves behind: a claimed row whose lease has run out, no file.
+    document = Document.objects.create(
+        user=user,
+        ai_response=ai_response,
+        template="classic",
+        content_hash=services.content_hash_for(markdown=jane_markdown, template="classic"),
+        status="running",
+        attempts=1,
+        started_at=timezone.now() - timedelta(seconds=services.RENDER_LEASE_SECONDS + 5),
+    )
+
+    sweep_stuck_documents.delay()
+    body = wait_until_finished(api_client, document.pk)
+
+    assert body["status"] == "succeeded", body["error"]
+    assert PdfReader(io.BytesIO(download(api_client, body))).pages[0].extract_text().startswith("Jane Doe")
+    document.refresh_from_db()
+    assert document.attempts == 2
