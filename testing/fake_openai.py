@@ -122,6 +122,12 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(behaviours)
 
+    def reset(self) -> None:
+        """Forget queued behaviours and recorded requests (for a server shared by several tests)."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
         """Block until at least ``count`` requests arrived; False on timeout."""
         with self._lock:

@@ -14,3 +14,4 @@ OPENAI_TIMEOUT = float(os.environ.get("CV_TEST_OPENAI_TIMEOUT", "5"))
 OPENAI_MAX_ATTEMPTS = int(os.environ.get("CV_TEST_OPENAI_MAX_ATTEMPTS", "3"))
 JOB_LEASE_SECONDS = int(os.environ.get("CV_TEST_JOB_LEASE_SECONDS", "30"))
 CV_RETRY_BASE_SECONDS = float(os.environ.get("CV_TEST_RETRY_BASE_SECONDS", "0.2"))
+CV_ANALYSIS_QUEUE = os.environ.get("CV_TEST_ANALYSIS_QUEUE") or None

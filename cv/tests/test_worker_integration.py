@@ -1,0 +1,277 @@
+"""The analysis pipeline with real Celery workers (subprocesses) on the real Redis, against a local fake
+OpenAI server. These workers consume a queue of their own (CV_ANALYSIS_QUEUE), so a worker started by other
+tests can never take their jobs."""
+
+import datetime as dt
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from core.models import QuotaUsage
+from cv.models import AIResponse
+from cv.tasks import requeue_stuck_responses
+from testing.fake_openai import Answer, Delay, Empty, FakeOpenAI, Status
+from testing.workers import start_worker, stop_worker
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LLM_QUEUE = f"cv-test-llm-{os.getpid()}"
+KILL_QUEUE = f"cv-test-kill-{os.getpid()}"
+WAIT_SECONDS = 45
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _worker(name: str, queue: str, fake: FakeOpenAI, log_dir: Path, **env: str):
+    return start_worker(
+        queues=queue,
+        name=name,
+        concurrency=1,
+        log_path=log_dir / f"{name}.log",
+        DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
+        CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
+        CV_TEST_OPENAI_BASE_URL=fake.base_url,
+        CV_TEST_ANALYSIS_QUEUE=queue,
+        **env,
+    )
+
+
+@pytest.fixture(scope="module")
+def llm_fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def llm_worker(django_db_setup, django_db_blocker, llm_fake, tmp_path_factory):
+    with django_db_blocker.unblock():
+        proc = _worker(
+            "cv-llm",
+            LLM_QUEUE,
+            llm_fake,
+            tmp_path_factory.mktemp("cv-llm-worker"),
+            CV_TEST_OPENAI_TIMEOUT="1",
+            CV_TEST_OPENAI_MAX_ATTEMPTS="3",
+            CV_TEST_RETRY_BASE_SECONDS="0.2",
+        )
+    yield proc
+    stop_worker(proc)
+
+
+@pytest.fixture
+def fake(llm_fake, llm_worker, settings, tmp_media):
+    llm_fake.reset()
+    settings.CV_ANALYSIS_QUEUE = LLM_QUEUE
+    return llm_fake
+
+
+@pytest.fixture
+def questionnaire_id(api_client, user):
+    user.email = "jane.doe@example.com"
+    user.first_name = "Janet"
+    user.date_of_birth = dt.date(1990, 4, 1)
+    user.save()
+    with open(FIXTURES / "jane_doe_backend.pdf", "rb") as pdf:
+        upload = SimpleUploadedFile("jane.pdf", pdf.read(), content_type="application/pdf")
+    response = api_client.post(
+        "/cv/questionnaire/",
+        {
+            "position": "Senior Backend Engineer",
+            "industry": "FinTech",
+            "experience_level": "6+",
+            "job_description": (FIXTURES / "senior_backend_engineer.txt").read_text(),
+            "resume": upload,
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def _request(api_client, questionnaire_id: int) -> int:
+    response = api_client.post(
+        "/cv/ai-responses/", {"questionnaire": questionnaire_id, "prompt": "Stress my API work"}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "pending"
+    return response.json()["id"]
+
+
+def _wait_until(predicate, timeout: float = WAIT_SECONDS, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _finished(api_client, response_id: int) -> dict:
+    def done():
+        body = api_client.get(f"/cv/ai-responses/{response_id}/").json()
+        return body if body["status"] in ("succeeded", "failed") else None
+
+    return _wait_until(done, what=f"ai response {response_id} to finish")
+
+
+def _ai_used(user) -> int:
+    return QuotaUsage.objects.get(user=user, scope="ai_responses").used
+
+
+def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionnaire_id):
+    improved = "# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Skills\n\nPython, Django, Kubernetes"
+    fake.queue(Answer(improved_cv=improved, changes=["Added a summary."]))
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "succeeded", body
+    assert body["improved_cv"] == improved
+    assert body["changes"] == ["Added a summary."]
+    assert body["model"] == "fake-model"
+    assert body["error"] == ""
+    assert body["match_report"]["keywords"]["added"] == ["Kubernetes"]
+    assert body["started_at"] and body["finished_at"]
+    [request] = fake.requests
+    prompt = request.prompt_text
+    assert "Senior Backend Engineer" in prompt and "Stress my API work" in prompt
+    assert "Moved background jobs from cron to Celery" in prompt
+    for personal in ("jane.doe@example.com", "1990-04-01", "Janet"):
+        assert personal not in prompt
+
+
+def test_rate_limited_call_is_retried_and_succeeds(api_client, fake, questionnaire_id):
+    fake.queue(Status(429, headers={"retry-after": "0"}), Answer())
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "succeeded", body
+    assert len(fake.requests) == 2
+    assert AIResponse.objects.get(pk=body["id"]).attempts == 2
+
+
+def test_rejected_credentials_fail_once_without_retries(api_client, user, fake, questionnaire_id):
+    fake.queue(Status(401, message="Incorrect API key provided"))
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "failed"
+    assert "credentials" in body["error"]
+    assert body["improved_cv"] == "" and body["match_report"] is None
+    assert len(fake.requests) == 1
+    assert AIResponse.objects.get(pk=body["id"]).attempts == 1
+    assert _ai_used(user) == 0
+
+
+def test_timed_out_call_is_retried(api_client, fake, questionnaire_id):
+    fake.queue(Delay(4), Answer())
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "succeeded", body
+    assert len(fake.requests) == 2
+
+
+def test_calls_that_keep_timing_out_fail_after_the_last_attempt(api_client, user, fake, questionnaire_id):
+    fake.queue(Delay(4), Delay(4), Delay(4), Answer())
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "failed"
+    assert "did not answer in time" in body["error"]
+    assert len(fake.requests) == 3
+    assert _ai_used(user) == 0
+
+
+def test_empty_answer_fails_with_a_clear_error(api_client, user, fake, questionnaire_id):
+    fake.queue(Empty())
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "failed"
+    assert body["error"] == "The AI service returned an empty answer."
+    assert len(fake.requests) == 1
+    assert _ai_used(user) == 0
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_job_of_a_killed_worker_runs_again_and_completes(
+    api_client, user, llm_fake, settings, tmp_media, questionnaire_id, tmp_path, django_db_blocker
+):
+    llm_fake.reset()
+    settings.CV_ANALYSIS_QUEUE = KILL_QUEUE
+    llm_fake.queue(Delay(60), Answer(improved_cv="# Jane Doe\n\nAfter the crash."))
+    env = {"CV_TEST_OPENAI_TIMEOUT": "90", "CV_TEST_JOB_LEASE_SECONDS": "3"}
+    doomed = _worker("cv-doomed", KILL_QUEUE, llm_fake, tmp_path, **env)
+    replacement = None
+    try:
+        response_id = _request(api_client, questionnaire_id)
+        assert llm_fake.wait_for_requests(1, timeout=WAIT_SECONDS), "the worker never called the LLM"
+        assert AIResponse.objects.get(pk=response_id).status == "running"
+
+        # The whole worker dies at once (out of memory, machine lost): no chance to clean up or give back.
+        for pid in [doomed.pid, *_descendants(doomed.pid)]:
+            os.kill(pid, signal.SIGKILL)
+        doomed.wait(timeout=10)
+
+        replacement = _worker("cv-replacement", KILL_QUEUE, llm_fake, tmp_path, **env)
+        _wait_until(
+            lambda: AIResponse.objects.get(pk=response_id).lease_expires_at < timezone.now(),
+            timeout=10,
+            what="the dead worker's lease to expire",
+        )
+        # The beat sweep, delivered to the replacement worker as beat would deliver it.
+        requeue_stuck_responses.apply_async(queue=KILL_QUEUE)
+
+        body = _finished(api_client, response_id)
+    finally:
+        stop_worker(doomed)
+        if replacement is not None:
+            stop_worker(replacement)
+
+    assert body["status"] == "succeeded", body
+    assert body["improved_cv"] == "# Jane Doe\n\nAfter the crash."
+    response = AIResponse.objects.get(pk=response_id)
+    assert response.attempts == 2
+    assert (response.finished_at - response.created_at).total_seconds() < 120
+    assert len(llm_fake.requests) == 2
+
+
+def test_offline_analysis_and_match_report_through_the_api(api_client, celery_worker, tmp_media, questionnaire_id):
+    # No OPENAI_API_KEY in the shared test worker: the offline analyser does the job.
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "succeeded", body
+    assert body["model"] == "offline"
+    assert body["improved_cv"].startswith("# Jane Doe")
+    assert "# Review against the job: Senior Backend Engineer" in body["improved_cv"]
+    report = body["match_report"]
+    assert {"Python", "Django", "Django REST Framework", "PostgreSQL", "Celery", "Redis", "Stripe", "Docker"} <= set(
+        report["keywords"]["found"]
+    )
+    assert {"Kubernetes", "Prometheus", "Grafana", "Sentry", "Code review"} <= set(report["keywords"]["missing"])
+    assert report["keywords"]["added"] == []
+    assert report["score_after"] == report["score_before"]
+    assert all(report["sections"].values())
