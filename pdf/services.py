@@ -66,7 +66,8 @@ def document_request(*, user, ai_response: AIResponse | int, template: str | Non
     """Ask for ``ai_response`` rendered in ``template``; returns (document, created).
 
     The same content in the same template yields the same document, even for concurrent requests (the
-    unique constraint decides). A failed document asked for again is queued again.
+    unique constraint decides). A failed document asked for again is queued again, and so is one whose
+    file has gone missing from storage.
     """
     from cv.models import AIResponse
 
@@ -91,10 +92,16 @@ def document_request(*, user, ai_response: AIResponse | int, template: str | Non
     )
     if created:
         _enqueue(document)
-    elif document.status == Document.Status.FAILED:
+    elif document.status == Document.Status.FAILED or (
+        document.status == Document.Status.SUCCEEDED and not _file_exists(document)
+    ):
         document = _document_reset(document_id=document.pk)
     logger.info("pdf document requested document=%s created=%s template=%s", document.pk, created, template)
     return document, created
+
+
+def _file_exists(document: Document) -> bool:
+    return bool(document.file) and document.file.storage.exists(document.file.name)
 
 
 def _document_reset(*, document_id: int) -> Document:

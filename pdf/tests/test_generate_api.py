@@ -166,3 +166,20 @@ def test_concurrent_requests_for_the_same_rendering_create_one_document(user, ai
     assert sum(created for _, created in results) == 1
     assert Document.objects.count() == 1
     assert len(queued) == 1
+
+
+def test_asking_again_after_the_file_went_missing_renders_it_again(
+    api_client, user, ai_response, tmp_media, django_capture_on_commit_callbacks
+):
+    document, _ = services.document_request(user=user, ai_response=ai_response, template="classic")
+    services.document_render(document_id=document.pk)
+    document.refresh_from_db()
+    document.file.storage.delete(document.file.name)
+    assert api_client.get(f"/pdf/documents/{document.pk}/download/").status_code == 404
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = api_client.post(generate_url(ai_response.pk), {"template": "classic"}, format="json")
+
+    assert again.json()["id"] == document.pk
+    assert again.json()["status"] == "pending"
+    assert len(callbacks) == 1
