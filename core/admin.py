@@ -1,7 +1,10 @@
+import json
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.html import format_html
 
-from core.models import Plan, QuotaUsage, User
+from core.models import Invoice, Plan, QuotaUsage, StripeEvent, Subscription, User
 
 
 @admin.register(User)
@@ -33,3 +36,64 @@ class QuotaUsageAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
     date_hierarchy = "day"
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "stripe_subscription_id", "user", "plan", "status", "interval", "current_period_end",
+        "cancel_at_period_end", "past_due_since", "last_event_at",
+    ]  # fmt: skip
+    list_filter = ["status", "plan", "interval", "cancel_at_period_end"]
+    search_fields = ["stripe_subscription_id", "stripe_customer_id", "user__username", "user__email"]
+    list_select_related = ["user", "plan"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["created_at", "updated_at", "last_event_at"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "stripe_invoice_id",
+        "user",
+        "status",
+        "amount_due",
+        "amount_paid",
+        "currency",
+        "stripe_created",
+    ]
+    list_filter = ["status", "currency"]
+    search_fields = ["number", "stripe_invoice_id", "user__username", "user__email"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user", "subscription"]
+    date_hierarchy = "stripe_created"
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["stripe_id", "type", "status", "attempts", "next_attempt_at", "received_at", "processed_at", "note"]
+    list_filter = ["status", "type", "livemode"]
+    search_fields = ["stripe_id", "type", "last_error", "note"]
+    date_hierarchy = "received_at"
+    actions = ["process_again"]
+    # The payload is what Stripe signed: shown, never edited.
+    readonly_fields = [
+        "stripe_id", "type", "api_version", "livemode", "stripe_created", "payload_pretty", "status", "attempts",
+        "last_error", "note", "next_attempt_at", "claimed_at", "received_at", "processed_at",
+    ]  # fmt: skip
+    exclude = ["payload"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="payload")
+    def payload_pretty(self, event):
+        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
+
+    @admin.action(description="Process again")
+    def process_again(self, request, queryset):
+        from core.billing_events import stripe_events_reprocess
+
+        count = stripe_events_reprocess(event_pks=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} event(s) queued for processing.")

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Plan(models.Model):
@@ -102,3 +103,108 @@ class QuotaUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.scope} {self.day}: {self.used}"
+
+
+class Subscription(models.Model):
+    """Our copy of a Stripe subscription, kept in sync by webhooks and by the billing endpoints."""
+
+    class Status(models.TextChoices):
+        INCOMPLETE = "incomplete", "Incomplete"
+        INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
+        TRIALING = "trialing", "Trialing"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled", "Canceled"
+        UNPAID = "unpaid", "Unpaid"
+        PAUSED = "paused", "Paused"
+
+    FINAL_STATUSES = (Status.CANCELED, Status.INCOMPLETE_EXPIRED)
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions")
+    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=32, choices=Status.choices, db_index=True)
+    interval = models.CharField(max_length=16, choices=Plan.Interval.choices, blank=True)
+    current_period_start = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    # When we first saw it past due: the plan's limits are kept for a grace period from then.
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    # Stripe time of the newest state applied; an older event never overwrites a newer state.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_subscription_id} ({self.status})"
+
+
+class Invoice(models.Model):
+    """A Stripe invoice of a user (their payment history). Amounts are in the currency's main unit."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invoices")
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    number = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=32, blank=True, db_index=True)
+    currency = models.CharField(max_length=3, default="usd")
+    amount_due = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    stripe_created = models.DateTimeField(db_index=True)
+    hosted_invoice_url = models.URLField(max_length=2000, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-stripe_created", "-id"]
+        indexes = [models.Index(fields=["user", "-stripe_created"], name="core_invoice_user_created")]
+
+    def __str__(self) -> str:
+        return self.number or self.stripe_invoice_id
+
+
+class StripeEvent(models.Model):
+    """Every webhook Stripe sent us, stored before we answer and processed by a task.
+
+    Unique by Stripe's event id, so a redelivered event is a no-op. A failed event keeps its error and is
+    retried with exponential back-off by a beat task; an admin action processes it again."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+        IGNORED = "ignored", "Ignored"
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    api_version = models.CharField(max_length=64, blank=True)
+    livemode = models.BooleanField(default=False)
+    stripe_created = models.DateTimeField()
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    note = models.CharField(max_length=255, blank=True, help_text="What processing did, or why it was ignored.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="core_stripeevent_due")]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} {self.type} ({self.status})"

@@ -300,6 +300,8 @@ def webhook_event_construct(*, payload: bytes, sig_header: str | None) -> dict:
         not isinstance(event, dict)
         or event.get("object") != "event"
         or not isinstance(event.get("id"), str)
+        or not 0 < len(event["id"]) <= 255
+        or not isinstance(event.get("created"), int)
         or not isinstance(event.get("type"), str)
         or not isinstance(event.get("data"), dict)
     ):

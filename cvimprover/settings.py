@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab  # noqa: F401  (used by the beat schedule entries)
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -282,6 +282,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # core (billing): begin
+    # Failed webhook events whose back-off has passed, and stored events whose enqueue was lost.
+    "billing-retry-failed-stripe-events": {"task": "core.tasks.retry_failed_stripe_events", "schedule": 60.0},
+    # Past-due subscriptions whose grace period ended lose their plan's limits (no Stripe event says so).
+    "billing-grace-sweep": {"task": "core.tasks.billing_grace_sweep", "schedule": crontab(minute=7)},
     # core (billing): end
     # cv: begin
     # Jobs whose worker died run again within JOB_LEASE_SECONDS + 30 s; on the default queue, so a backed-up

@@ -29,11 +29,14 @@ def fake_stripe(settings):
 
 
 @pytest.fixture
-def celery_eager(monkeypatch):
+def celery_eager():
     """`.delay()` runs the task in the calling thread (for tests that drive beat tasks by hand)."""
     from cvimprover.celery import app
 
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @dataclass

@@ -1,0 +1,61 @@
+from rest_framework import serializers
+
+from core.models import Invoice, Plan, Subscription
+
+
+class PlanChoiceInput(serializers.Serializer):
+    plan_id = serializers.IntegerField(min_value=1)
+    billing = serializers.ChoiceField(choices=Plan.Interval.choices, default=Plan.Interval.MONTHLY)
+
+
+class UrlOutput(serializers.Serializer):
+    url = serializers.URLField()
+
+
+class VerifySessionInput(serializers.Serializer):
+    session_id = serializers.RegexField(r"^cs_[A-Za-z0-9_]{1,250}$", max_length=255)
+
+
+class SubscriptionPlanOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "slug", "name"]
+
+
+class SubscriptionOutput(serializers.ModelSerializer):
+    plan = SubscriptionPlanOutput(allow_null=True)
+    plan_name = serializers.SerializerMethodField()
+    interval = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id", "plan", "plan_name", "status", "interval", "current_period_start", "current_period_end",
+            "cancel_at_period_end", "canceled_at", "past_due_since",
+        ]  # fmt: skip
+
+    def get_plan_name(self, subscription: Subscription) -> str | None:
+        return subscription.plan.name if subscription.plan else None
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["interval"] = data["interval"] or None
+        return data
+
+
+class VerifySessionOutput(serializers.Serializer):
+    success = serializers.BooleanField()
+    subscription = SubscriptionOutput(allow_null=True)
+
+
+class InvoiceOutput(serializers.ModelSerializer):
+    amount = serializers.DecimalField(source="amount_due", max_digits=12, decimal_places=2)
+    amount_paid = serializers.DecimalField(max_digits=12, decimal_places=2)
+    created = serializers.DateTimeField(source="stripe_created")
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id", "number", "amount", "amount_paid", "currency", "status", "period_start", "period_end",
+            "created", "hosted_invoice_url",
+        ]  # fmt: skip

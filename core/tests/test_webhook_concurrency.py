@@ -1,0 +1,119 @@
+"""Concurrency: copies of one event arriving at the same moment, and workers racing for one event.
+
+These run against real PostgreSQL transactions (threads with their own connections, a live HTTP server)
+and a real Celery worker subprocess."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.db import connection
+from django.utils import timezone
+
+from core.billing_events import stripe_event_process, stripe_event_record
+from core.models import StripeEvent, Subscription
+from core.tests.conftest import WEBHOOK_SECRET, WEBHOOK_URL
+from testing.stripe_signing import signed_event_body
+
+COPIES = 5
+
+
+def _wait_for(predicate, *, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _event_processed(stripe_id: str) -> bool:
+    return StripeEvent.objects.filter(stripe_id=stripe_id, status=StripeEvent.Status.PROCESSED).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_duplicate_delivered_five_times_at_once_is_stored_once_and_applied_once(
+    live_server, celery_worker, fake_stripe, plans, user, customer
+):
+    stripe_subscription = fake_stripe.add_subscription(
+        customer=customer["id"], price=plans.basic_monthly, metadata={"user_id": str(user.pk)}
+    )
+    event = fake_stripe.event("customer.subscription.created", stripe_subscription)
+    body, header = signed_event_body(event, WEBHOOK_SECRET)
+    start = threading.Barrier(COPIES)
+
+    def post_copy(_):
+        start.wait(timeout=10)
+        return requests.post(
+            live_server.url + WEBHOOK_URL,
+            data=body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": header},
+            timeout=10,
+        )
+
+    with ThreadPoolExecutor(COPIES) as pool:
+        responses = list(pool.map(post_copy, range(COPIES)))
+
+    assert [r.status_code for r in responses] == [200] * COPIES
+    assert sorted(r.json()["duplicate"] for r in responses) == [False] + [True] * (COPIES - 1)
+    assert StripeEvent.objects.filter(stripe_id=event["id"]).count() == 1
+    # Processed by the real worker, once.
+    assert _wait_for(lambda: _event_processed(event["id"])), "the worker did not process the event in 30 s"
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.attempts == 1
+    assert Subscription.objects.filter(stripe_subscription_id=stripe_subscription["id"]).count() == 1
+    user.refresh_from_db()
+    assert user.plan == plans.basic
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_for_one_event_apply_it_once(fake_stripe, plans, user, customer):
+    stripe_subscription = fake_stripe.add_subscription(
+        customer=customer["id"], price=plans.pro_monthly, metadata={"user_id": str(user.pk)}
+    )
+    event = fake_stripe.event("customer.subscription.created", stripe_subscription)
+    # Stored directly, not through the webhook: nothing is enqueued, so only these threads race for it.
+    event_pk = StripeEvent.objects.create(
+        stripe_id=event["id"], type=event["type"], stripe_created=timezone.now(), payload=event
+    ).pk
+    start = threading.Barrier(COPIES)
+
+    def process(_):
+        try:
+            start.wait(timeout=10)
+            return stripe_event_process(event_pk=event_pk)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(COPIES) as pool:
+        results = list(pool.map(process, range(COPIES)))
+
+    assert sorted(results, key=str) == [None] * (COPIES - 1) + ["processed"]
+    stored = StripeEvent.objects.get(pk=event_pk)
+    assert (stored.status, stored.attempts) == (StripeEvent.Status.PROCESSED, 1)
+    assert Subscription.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copies_recorded_in_parallel_transactions_make_one_row(fake_stripe, monkeypatch):
+    # Only the insert is under test; a worker left running by another test must not process the row while
+    # the test database is being flushed.
+    monkeypatch.setattr("core.billing_events._enqueue", lambda event_pk: None)
+    event = fake_stripe.event("price.updated", {"id": "price_x", "object": "price"})
+    start = threading.Barrier(COPIES)
+
+    def record(_):
+        try:
+            start.wait(timeout=10)
+            return stripe_event_record(event=event)[1]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(COPIES) as pool:
+        created = list(pool.map(record, range(COPIES)))
+
+    assert sorted(created) == [False] * (COPIES - 1) + [True]
+    assert StripeEvent.objects.filter(stripe_id=event["id"]).count() == 1
