@@ -275,3 +275,28 @@ def test_offline_analysis_and_match_report_through_the_api(api_client, celery_wo
     assert report["keywords"]["added"] == []
     assert report["score_after"] == report["score_before"]
     assert all(report["sections"].values())
+
+
+def test_job_of_a_killed_pool_process_is_redelivered_and_completes_without_the_sweep(
+    api_client, llm_fake, settings, tmp_media, questionnaire_id, tmp_path
+):
+    llm_fake.reset()
+    queue = f"{KILL_QUEUE}-child"
+    settings.CV_ANALYSIS_QUEUE = queue
+    llm_fake.queue(Delay(60), Answer(improved_cv="# Jane Doe\n\nAfter the redelivery."))
+    worker = _worker("cv-child", queue, llm_fake, tmp_path, CV_TEST_OPENAI_TIMEOUT="90", CV_TEST_JOB_LEASE_SECONDS="3")
+    try:
+        response_id = _request(api_client, questionnaire_id)
+        assert llm_fake.wait_for_requests(1, timeout=WAIT_SECONDS), "the worker never called the LLM"
+        # Only the process running the task dies; the worker sees it lost and puts the message back
+        # (acks_late + reject_on_worker_lost). The redelivered job waits for the dead run's lease, then runs.
+        for pid in _descendants(worker.pid):
+            os.kill(pid, signal.SIGKILL)
+
+        body = _finished(api_client, response_id)
+    finally:
+        stop_worker(worker)
+
+    assert body["status"] == "succeeded", body
+    assert body["improved_cv"] == "# Jane Doe\n\nAfter the redelivery."
+    assert AIResponse.objects.get(pk=response_id).attempts == 2
