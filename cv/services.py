@@ -16,6 +16,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.exceptions import NotFound
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
 from cv.models import AIResponse, CVQuestionnaire
@@ -144,15 +145,11 @@ def questionnaire_delete(*, questionnaire: CVQuestionnaire) -> None:
     questionnaire.delete()
 
 
-def cv_files_delete_for_user(*, user) -> None:
-    """Delete every stored CV file of a user, after the current transaction commits."""
-    names = CVQuestionnaire.objects.filter(user=user).exclude(resume="").values_list("resume", flat=True)
-    _delete_files_on_commit(*names)
-
-
 @transaction.atomic
 def ai_response_create(*, user, questionnaire: CVQuestionnaire, prompt: str) -> AIResponse:
     """Queue an analysis of the questionnaire's CV (one unit of the daily AI quota, given back on failure)."""
+    if questionnaire.user_id != user.pk:
+        raise NotFound("Questionnaire not found.")
     if not questionnaire.resume_text:
         raise ValidationError(
             {"questionnaire": ["This questionnaire has no CV yet: upload your CV (a PDF) to it first."]}

@@ -75,3 +75,15 @@ def test_cleanup_dry_run_deletes_nothing(old_and_new, files, capsys):
     out = capsys.readouterr().out
     assert "Would delete 1 AI responses" in out
     assert "Would delete 1 orphaned files." in out
+
+
+@pytest.mark.django_db
+def test_nightly_task_uses_the_retention_setting(old_and_new, settings):
+    from cv.tasks import cleanup_old_data
+
+    settings.DATA_RETENTION_DAYS = 30
+
+    result = cleanup_old_data()
+
+    assert result["responses"] == 1
+    assert AIResponse.objects.count() == 2

@@ -271,3 +271,15 @@ def test_list_query_count_does_not_grow_with_rows(api_client, user, django_asser
         response = api_client.get(URL)
 
     assert response.json()["count"] == 12
+
+
+@pytest.mark.django_db
+def test_cv_over_the_size_limit_is_refused_with_the_limit(api_client, settings, tmp_media):
+    settings.CV_MAX_UPLOAD_BYTES = 10_000
+    big = SimpleUploadedFile("big.pdf", b"%PDF-1.7\n" + b"0" * 20_000, content_type="application/pdf")
+
+    response = api_client.post(URL, {**JOB, "resume": big}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["resume"] == ["The file is too large: the limit is 10000 bytes."]
+    assert _stored_files(tmp_media) == []
