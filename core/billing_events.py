@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import billing_services, stripe_gateway
-from core.models import Plan, StripeEvent
+from core.models import Plan, StripeEvent, User
 
 logger = logging.getLogger(__name__)
 
@@ -183,8 +183,6 @@ def _created(event: StripeEvent) -> datetime:
 def _on_checkout_completed(event: StripeEvent, obj: dict) -> Outcome:
     if obj.get("mode") != "subscription" or not obj.get("subscription"):
         return StripeEvent.Status.IGNORED, "not a subscription checkout"
-    from core.models import User
-
     user_id = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("user_id")
     user = User.objects.filter(pk=int(user_id)).first() if str(user_id or "").isdigit() else None
     customer_id = billing_services._stripe_id(obj.get("customer"))

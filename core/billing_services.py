@@ -55,8 +55,12 @@ class PriceUnavailable(DomainError):
     default_detail = "This plan cannot be bought with that billing interval."
 
 
-class UnknownStripePrice(Exception):
+class UnknownStripePrice(DomainError):
     """A subscription grants access through a price no plan knows: fix the plan's price ids, then replay."""
+
+    status_code = 502
+    default_code = "unknown_price"
+    default_detail = "The subscription's price belongs to no plan."
 
 
 def amount_from_minor(amount: int | None, currency: str) -> Decimal | None:

@@ -376,6 +376,28 @@ class FakeStripe:
             sub["latest_invoice"] = invoice["id"]
         return invoice
 
+    def add_checkout_session(
+        self,
+        *,
+        customer: str,
+        price: str,
+        client_reference_id: str | None = None,
+        metadata: dict | None = None,
+        subscription_metadata: dict | None = None,
+    ) -> dict:
+        """An open subscription-mode Checkout Session, as if created through the API."""
+        with self._lock:
+            return self._checkout_create(
+                {
+                    "mode": "subscription",
+                    "customer": customer,
+                    "client_reference_id": client_reference_id,
+                    "metadata": dict(metadata or {}),
+                    "line_items": [{"price": price, "quantity": "1"}],
+                    "subscription_data": {"metadata": dict(subscription_metadata or {})},
+                }
+            )
+
     def complete_checkout_session(self, session_id: str, *, status: str = "active") -> dict:
         """What happens when the customer pays: the session gets a subscription carrying its metadata."""
         with self._lock:

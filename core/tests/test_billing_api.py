@@ -173,13 +173,8 @@ class TestVerifySession:
         self, api_client, user, customer, plans, fake_stripe
     ):
         stranger = fake_stripe.add_customer(email="x@example.com")
-        session = fake_stripe._checkout_create(
-            {
-                "mode": "subscription",
-                "customer": stranger["id"],
-                "client_reference_id": str(user.pk),
-                "line_items": [{"price": plans.basic_monthly}],
-            }
+        session = fake_stripe.add_checkout_session(
+            customer=stranger["id"], price=plans.basic_monthly, client_reference_id=str(user.pk)
         )
         fake_stripe.complete_checkout_session(session["id"])
 
@@ -365,3 +360,20 @@ def test_billing_writes_count_against_the_plans_api_calls(api_client, user, cust
     api_client.get("/core/billing/invoices/")
 
     assert api_calls_used(user=user) == 1
+
+
+def test_billing_endpoints_are_in_the_openapi_schema(anon_client):
+    paths = anon_client.get("/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+
+    for path in (
+        "/core/payments/create-checkout-session/",
+        "/core/payments/verify-session/",
+        "/core/payments/webhook/stripe/",
+        "/core/billing/portal/",
+        "/core/billing/invoices/",
+        "/core/subscription/",
+        "/core/subscription/change-plan/",
+        "/core/subscription/cancel/",
+        "/core/subscription/resume/",
+    ):
+        assert path in paths

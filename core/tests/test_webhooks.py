@@ -127,15 +127,12 @@ class TestStoring:
 
 class TestHandledTypes:
     def test_checkout_session_completed_subscribes_the_user(self, fake_stripe, plans, user, customer, deliver):
-        session = fake_stripe._checkout_create(
-            {
-                "mode": "subscription",
-                "customer": customer["id"],
-                "client_reference_id": str(user.pk),
-                "metadata": {"user_id": str(user.pk), "plan_id": str(plans.pro.pk)},
-                "line_items": [{"price": plans.pro_monthly, "quantity": "1"}],
-                "subscription_data": {"metadata": {"user_id": str(user.pk)}},
-            }
+        session = fake_stripe.add_checkout_session(
+            customer=customer["id"],
+            price=plans.pro_monthly,
+            client_reference_id=str(user.pk),
+            metadata={"user_id": str(user.pk), "plan_id": str(plans.pro.pk)},
+            subscription_metadata={"user_id": str(user.pk)},
         )
         stripe_subscription = fake_stripe.complete_checkout_session(session["id"])
 
@@ -381,14 +378,11 @@ class TestFailuresAndRetries:
         assert user.plan == plans.pro
 
     def test_stripe_outage_during_processing_is_retried(self, fake_stripe, plans, user, customer, celery_eager):
-        session = fake_stripe._checkout_create(
-            {
-                "mode": "subscription",
-                "customer": customer["id"],
-                "client_reference_id": str(user.pk),
-                "metadata": {"user_id": str(user.pk)},
-                "line_items": [{"price": plans.basic_monthly, "quantity": "1"}],
-            }
+        session = fake_stripe.add_checkout_session(
+            customer=customer["id"],
+            price=plans.basic_monthly,
+            client_reference_id=str(user.pk),
+            metadata={"user_id": str(user.pk)},
         )
         fake_stripe.complete_checkout_session(session["id"])
         fake_stripe.fail_next(500, path_prefix="/v1/subscriptions/")
