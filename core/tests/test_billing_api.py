@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from core.billing_services import subscription_cancel_for_user_deletion
-from core.models import Invoice, Subscription
+from core.models import Invoice, Subscription, User
 
 pytestmark = pytest.mark.django_db
 
@@ -285,11 +285,32 @@ class TestSubscription:
         assert summary["current_period_end"]
         assert fake_stripe.requests == []
 
-    def test_account_deletion_cancels_the_subscription_at_stripe(self, user, subscribed, fake_stripe):
-        subscription_cancel_for_user_deletion(user=user)
+    def test_account_deletion_cancels_the_subscription_at_stripe(self, api_client, user, subscribed, fake_stripe):
+        response = api_client.delete("/auth/user/")
 
+        assert response.status_code == 204
         assert fake_stripe.subscriptions[subscribed["id"]]["status"] == "canceled"
         assert len(fake_stripe.requests_to("DELETE", "/v1/subscriptions")) == 1
+        assert not User.objects.filter(pk=user.pk).exists()
+        assert Subscription.objects.count() == 0
+
+    def test_account_is_kept_while_stripe_cannot_cancel_its_subscription(
+        self, api_client, user, subscribed, fake_stripe
+    ):
+        fake_stripe.fail_next(500, method="DELETE")
+
+        response = api_client.delete("/auth/user/")
+
+        assert response.status_code == 503
+        assert User.objects.filter(pk=user.pk).exists()
+        assert fake_stripe.subscriptions[subscribed["id"]]["status"] == "active"
+
+    def test_account_deletion_skips_subscriptions_already_ended(self, user, subscribed, fake_stripe):
+        Subscription.objects.update(status="canceled")
+
+        subscription_cancel_for_user_deletion(user=user)
+
+        assert fake_stripe.requests_to("DELETE", "/v1/subscriptions") == []
 
     def test_account_deletion_without_stripe_keys_does_not_fail(self, user, subscribed, settings):
         settings.STRIPE_SECRET_KEY = ""
