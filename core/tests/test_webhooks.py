@@ -453,3 +453,34 @@ class TestFailuresAndRetries:
         event.refresh_from_db()
         assert plans.basic.monthly_amount == Decimal("5.00")
         assert (event.status, event.attempts) == (StripeEvent.Status.PROCESSED, 2)
+
+
+class TestStuckClaims:
+    def _stuck(self, fake_stripe, plans, *, minutes_ago):
+        post_webhook(fake_stripe.event("price.updated", fake_stripe.prices[plans.basic_monthly]))
+        event = StripeEvent.objects.get()
+        StripeEvent.objects.filter(pk=event.pk).update(
+            status=StripeEvent.Status.PROCESSING,
+            attempts=1,
+            claimed_at=timezone.now() - timedelta(minutes=minutes_ago),
+        )
+        return event
+
+    def test_claim_of_a_dead_worker_is_taken_again_after_the_lease(self, fake_stripe, plans):
+        event = self._stuck(fake_stripe, plans, minutes_ago=6)
+
+        assert billing_events.stripe_events_due() == [event.pk]
+        assert billing_events.stripe_event_process(event_pk=event.pk) == StripeEvent.Status.PROCESSED
+
+        event.refresh_from_db()
+        assert event.attempts == 2
+
+    def test_fresh_claim_is_left_to_its_worker_even_by_the_admin_action(self, fake_stripe, plans):
+        event = self._stuck(fake_stripe, plans, minutes_ago=1)
+
+        assert billing_events.stripe_events_due() == []
+        assert billing_events.stripe_event_process(event_pk=event.pk) is None
+        assert billing_events.stripe_events_reprocess(event_pks=[event.pk]) == 0
+
+        event.refresh_from_db()
+        assert (event.status, event.attempts) == (StripeEvent.Status.PROCESSING, 1)
