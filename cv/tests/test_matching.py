@@ -83,7 +83,7 @@ def test_aliases_and_spelling_variants_match_one_keyword():
 
 
 def test_a_longer_term_hides_the_shorter_one_inside_it():
-    assert job_keywords("Dashboards in Looker Studio") == ["Looker Studio"]
+    assert job_keywords("Weekly reports in Looker Studio") == ["Looker Studio"]
     assert job_keywords("JavaScript") == ["JavaScript"]
 
 
