@@ -185,7 +185,7 @@ def _on_checkout_completed(event: StripeEvent, obj: dict) -> Outcome:
         return StripeEvent.Status.IGNORED, "not a subscription checkout"
     user_id = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("user_id")
     user = User.objects.filter(pk=int(user_id)).first() if str(user_id or "").isdigit() else None
-    customer_id = billing_services._stripe_id(obj.get("customer"))
+    customer_id = billing_services.stripe_ref_id(obj.get("customer"))
     if user is None or (user.stripe_customer_id and customer_id and user.stripe_customer_id != customer_id):
         return StripeEvent.Status.IGNORED, "no matching user"
     stripe_subscription = obj["subscription"]
@@ -194,6 +194,8 @@ def _on_checkout_completed(event: StripeEvent, obj: dict) -> Outcome:
     subscription = billing_services.subscription_sync_from_stripe(
         stripe_subscription=stripe_subscription, event_created=_created(event), user=user
     )
+    if subscription is None:
+        return StripeEvent.Status.IGNORED, "no matching user"
     return StripeEvent.Status.PROCESSED, f"subscription {subscription.stripe_subscription_id} {subscription.status}"
 
 

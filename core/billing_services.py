@@ -76,7 +76,7 @@ def _from_unix(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
-def _stripe_id(value) -> str | None:
+def stripe_ref_id(value) -> str | None:
     """A reference that is an id or an expanded object."""
     if isinstance(value, dict):
         return value.get("id")
@@ -170,7 +170,7 @@ def checkout_session_verify(*, user: User, session_id: str) -> Subscription | No
         session.get("client_reference_id") == str(user.pk)
         and metadata.get("user_id", str(user.pk)) == str(user.pk)
         and bool(user.stripe_customer_id)
-        and _stripe_id(session.get("customer")) == user.stripe_customer_id
+        and stripe_ref_id(session.get("customer")) == user.stripe_customer_id
     )
     if not owned:
         logger.warning("verify-session refused user_id=%s session=%s", user.pk, session_id)
@@ -260,7 +260,7 @@ def _user_for_stripe_subscription(stripe_subscription: dict) -> User | None:
     )
     if existing is not None:
         return existing.user
-    customer_id = _stripe_id(stripe_subscription.get("customer"))
+    customer_id = stripe_ref_id(stripe_subscription.get("customer"))
     user_id = (stripe_subscription.get("metadata") or {}).get("user_id")
     if user_id and str(user_id).isdigit():
         user = User.objects.filter(pk=int(user_id)).first()
@@ -292,7 +292,9 @@ def subscription_sync_from_stripe(
         return None
     # One user's subscriptions are applied one at a time: two events for a new subscription cannot both
     # create it, and the plan is recomputed from a consistent set.
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update().filter(pk=user.pk).first()
+    if user is None:  # deleted meanwhile
+        return None
     subscription = Subscription.objects.filter(stripe_subscription_id=stripe_subscription["id"]).first()
     status = stripe_subscription.get("status") or Subscription.Status.INCOMPLETE
     if subscription is not None and _is_stale(subscription, event_created, status):
@@ -308,7 +310,7 @@ def subscription_sync_from_stripe(
     items = (stripe_subscription.get("items") or {}).get("data") or []
     item = items[0] if items else {}
     price = item.get("price") or stripe_subscription.get("plan") or {}
-    price_id = _stripe_id(price) or ""
+    price_id = stripe_ref_id(price) or ""
     plan = plan_for_price(price_id)
     if plan is None and status in (*GRANTING_STATUSES, Subscription.Status.PAST_DUE):
         raise UnknownStripePrice(f"No plan has the Stripe price {price_id!r}.")
@@ -316,7 +318,7 @@ def subscription_sync_from_stripe(
     values = {
         "user": user,
         "plan": plan,
-        "stripe_customer_id": _stripe_id(stripe_subscription.get("customer")) or "",
+        "stripe_customer_id": stripe_ref_id(stripe_subscription.get("customer")) or "",
         "stripe_price_id": price_id,
         "status": status,
         "interval": _INTERVALS.get((recurring or {}).get("interval"), ""),
@@ -400,7 +402,7 @@ def subscriptions_grace_expire() -> int:
 
 def _user_for_stripe_invoice(stripe_invoice: dict) -> tuple[User | None, Subscription | None]:
     parent = stripe_invoice.get("parent") or {}
-    subscription_id = _stripe_id(
+    subscription_id = stripe_ref_id(
         (parent.get("subscription_details") or {}).get("subscription") or stripe_invoice.get("subscription")
     )
     subscription = None
@@ -408,7 +410,7 @@ def _user_for_stripe_invoice(stripe_invoice: dict) -> tuple[User | None, Subscri
         subscription = Subscription.objects.filter(stripe_subscription_id=subscription_id).first()
     if subscription is not None:
         return subscription.user, subscription
-    customer_id = _stripe_id(stripe_invoice.get("customer"))
+    customer_id = stripe_ref_id(stripe_invoice.get("customer"))
     user = User.objects.filter(stripe_customer_id=customer_id).first() if customer_id else None
     return user, None
 
@@ -455,7 +457,7 @@ def _store_price(plan: Plan, stripe_price: dict, *, deleted: bool = False) -> st
     amount = None if deleted else amount_from_minor(stripe_price.get("unit_amount"), currency)
     setattr(plan, f"{slot}_amount", amount)
     plan.currency = currency
-    product_id = _stripe_id(stripe_price.get("product"))
+    product_id = stripe_ref_id(stripe_price.get("product"))
     if product_id:
         plan.stripe_product_id = product_id
     plan.save(update_fields=[f"{slot}_amount", "currency", "stripe_product_id", "updated_at"])
