@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from core import billing_events, billing_services
+from core import billing_events, billing_sync
 
 logger = logging.getLogger(__name__)
 
@@ -30,4 +30,4 @@ def retry_failed_stripe_events() -> int:
 @shared_task(name="core.tasks.billing_grace_sweep")
 def billing_grace_sweep() -> int:
     """Beat (hourly): move users whose past-due grace period ended to Free (no Stripe event marks it)."""
-    return billing_services.subscriptions_grace_expire()
+    return billing_sync.subscriptions_grace_expire()

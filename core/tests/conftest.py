@@ -107,7 +107,7 @@ def subscribed(user, customer, plans, fake_stripe):
     """`user` subscribed to Basic monthly, at the fake and in our database (as a webhook would leave it)."""
     from django.utils import timezone
 
-    from core.billing_services import subscription_sync_from_stripe
+    from core.billing_sync import subscription_sync_from_stripe
 
     stripe_subscription = fake_stripe.add_subscription(
         customer=customer["id"], price=plans.basic_monthly, metadata={"user_id": str(user.pk)}
