@@ -8,8 +8,13 @@ refused, a PDF called ``cv.bin`` is accepted.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import IO
 
 logger = logging.getLogger(__name__)
@@ -21,6 +26,10 @@ _EOF_WINDOW = 2048
 _MIN_LETTERS = 40
 # Extraction stops past this many characters: a CV is a few pages, and a hostile PDF can hold megabytes of text.
 MAX_TEXT_CHARS = 100_000
+DEFAULT_TIMEOUT = 20.0
+# Address space for the parsing child; a decompression bomb hits this instead of the machine's memory.
+_CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _BULLET_ONLY_LINE = re.compile(r"^[\s\u2022\u25cf\u25aa\u2023\u2043\u2219\-\*\u00b7]*$")
 
 
@@ -74,17 +83,25 @@ def _clean_text(raw: str) -> str:
 
 
 def extract_cv_text(
-    upload: IO[bytes] | bytes, *, max_bytes: int | None = None, max_pages: int | None = None
+    upload: IO[bytes] | bytes,
+    *,
+    max_bytes: int | None = None,
+    max_pages: int | None = None,
+    timeout: float | None = None,
 ) -> tuple[str, int]:
     """Check that ``upload`` is a readable, unencrypted PDF CV with text, and return (text, page_count).
 
-    Limits default to ``settings.CV_MAX_UPLOAD_BYTES`` and ``settings.CV_MAX_PAGES``.
+    Limits default to ``settings.CV_MAX_UPLOAD_BYTES``, ``settings.CV_MAX_PAGES`` and
+    ``settings.CV_EXTRACT_TIMEOUT`` (seconds). The PDF is parsed in a child process with CPU-time and
+    memory limits: a small hostile PDF can hold millions of drawing operators or a decompression bomb, and
+    must not hold a web worker for minutes.
     """
-    if max_bytes is None or max_pages is None:
+    if max_bytes is None or max_pages is None or timeout is None:
         from django.conf import settings
 
         max_bytes = settings.CV_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
         max_pages = settings.CV_MAX_PAGES if max_pages is None else max_pages
+        timeout = float(getattr(settings, "CV_EXTRACT_TIMEOUT", DEFAULT_TIMEOUT)) if timeout is None else timeout
 
     data = _read_limited(upload, max_bytes)
     if not data.strip():
@@ -95,12 +112,56 @@ def extract_cv_text(
             "Please export or save your CV as a PDF and upload that.",
             "not_pdf",
         )
+    return _parse_isolated(data, max_pages=max_pages, timeout=timeout)
 
+
+def _too_complex() -> CVFileError:
+    return CVFileError(
+        "This PDF is too complex to read (it took too long or needed too much memory). Please export your "
+        "CV again as a simple PDF and upload that.",
+        "too_complex",
+    )
+
+
+def _parse_isolated(data: bytes, *, max_pages: int, timeout: float) -> tuple[str, int]:
+    cpu_seconds = max(int(timeout), 1)
+    try:
+        # Our own interpreter and module, no shell: the file travels on stdin, never in argv.
+        child = subprocess.run(
+            [sys.executable, "-m", "cv.pdf_text", str(max_pages), str(cpu_seconds)],
+            input=data,
+            capture_output=True,
+            timeout=timeout,
+            cwd=_PROJECT_ROOT,
+            # Nothing from the parent's environment (secrets included) is needed to parse a PDF.
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(_PROJECT_ROOT), "LC_ALL": "C.UTF-8"},
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        logger.info("cv upload refused: parsing took longer than %ss", timeout)
+        raise _too_complex() from exc
+    try:
+        result = json.loads(child.stdout)
+    except ValueError:
+        result = None
+    if child.returncode != 0 or not isinstance(result, dict):
+        # Killed by its CPU or memory limit (or crashed): either way the file cannot be read safely.
+        logger.info("cv upload refused: parser exited with %s", child.returncode)
+        raise _too_complex()
+    if "code" in result:
+        raise CVFileError(result["message"], result["code"])
+    return result["text"], result["pages"]
+
+
+def _parse(data: bytes, *, max_pages: int) -> tuple[str, int]:
+    """The pypdf part of the checks (runs in the child process)."""
     import pypdf
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         encrypted = reader.is_encrypted
+    except MemoryError:
+        raise
     except Exception as exc:
         # pypdf raises many exception types (and sometimes plain ValueError/KeyError/RecursionError) on
         # malformed input; each of them means the same thing to the person uploading.
@@ -119,6 +180,8 @@ def extract_cv_text(
 
     try:
         page_count = len(reader.pages)
+    except MemoryError:
+        raise
     except Exception as exc:
         logger.info("cv upload refused: page tree unreadable (%s)", type(exc).__name__)
         raise _unreadable(data) from exc
@@ -136,6 +199,8 @@ def extract_cv_text(
             total += len(page_text)
             if total >= MAX_TEXT_CHARS:
                 break
+    except MemoryError:
+        raise
     except Exception as exc:
         logger.info("cv upload refused: text extraction failed (%s)", type(exc).__name__)
         raise _unreadable(data) from exc
@@ -162,3 +227,26 @@ def _unreadable(data: bytes) -> CVFileError:
         "This PDF is damaged and cannot be read. Please export it again and upload the new file.",
         "damaged",
     )
+
+
+def _child_main(argv: list[str]) -> int:
+    """``python -m cv.pdf_text MAX_PAGES CPU_SECONDS`` < file.pdf: print the result as JSON."""
+    import resource
+
+    max_pages, cpu_seconds = int(argv[0]), int(argv[1])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (_CHILD_MEMORY_BYTES, _CHILD_MEMORY_BYTES))
+    data = sys.stdin.buffer.read()
+    try:
+        text, pages = _parse(data, max_pages=max_pages)
+        result: dict = {"text": text, "pages": pages}
+    except CVFileError as exc:
+        result = {"code": exc.code, "message": exc.message}
+    except MemoryError:
+        return 3
+    sys.stdout.write(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))

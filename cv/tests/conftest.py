@@ -9,7 +9,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _cv_text(name: str) -> str:
-    text, _ = extract_cv_text((FIXTURES / name).read_bytes(), max_bytes=10 * 1024 * 1024, max_pages=20)
+    text, _ = extract_cv_text((FIXTURES / name).read_bytes(), max_bytes=10 * 1024 * 1024, max_pages=20, timeout=20)
     return text
 
 

@@ -5,10 +5,11 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from cv import pdf_text
 from cv.pdf_text import CVFileError, extract_cv_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
-LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pages": 20}
+LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pages": 20, "timeout": 20}
 
 BAD_FILES = {
     "empty.pdf": ("empty_file", "empty"),
@@ -135,8 +136,55 @@ def test_mangled_pdfs_are_refused_with_a_message_never_another_exception():
 
     for data in variants:
         try:
-            text, pages = extract_cv_text(data, **LIMITS)
+            # In-process: this is about pypdf's exceptions, not about the child process around it.
+            text, pages = pdf_text._parse(data, max_pages=20)
         except CVFileError as error:
             assert error.message
         else:
             assert pages >= 1 and "\x00" not in text
+
+
+def _pdf_with_text_operators(count: int) -> bytes:
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = pypdf.PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    content = DecodedStreamObject()
+    content.set_data(b"BT /F1 12 Tf 72 720 Td " + b"(hello world) Tj 0 -1 Td " * count + b"ET")
+    page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+    return _pdf_bytes(writer)
+
+
+def test_pdf_that_takes_too_long_to_parse_is_refused_not_waited_for():
+    # A 300 KB file whose one page holds 200,000 text operators: several seconds of pypdf work.
+    data = _pdf_with_text_operators(200_000)
+
+    error = _refusal(data, timeout=0.5)
+
+    assert error.code == "too_complex"
+    assert "too complex" in error.message
+
+
+def test_parsing_does_not_see_the_parents_secrets(monkeypatch):
+    seen = {}
+    real_run = pdf_text.subprocess.run
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs["env"])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-live-secret")
+    monkeypatch.setattr(pdf_text.subprocess, "run", spy)
+
+    extract_cv_text((FIXTURES / "jane_doe_backend.pdf").read_bytes(), **LIMITS)
+
+    assert "OPENAI_API_KEY" not in seen
