@@ -93,6 +93,9 @@ class AIResponse(models.Model):
     lease_expires_at = models.DateTimeField(
         null=True, blank=True, help_text="A running job whose lease passed has lost its worker."
     )
+    lease_token = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="Identifies the run that holds the job; only it may finish it."
+    )
     quota_day = models.DateField(null=True, blank=True, help_text="The day whose AI quota unit this job took.")
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a run was queued.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -182,6 +183,7 @@ def ai_response_run_again(*, response: AIResponse) -> AIResponse:
         error="",
         error_code="",
         lease_expires_at=None,
+        lease_token=None,
         started_at=None,
         finished_at=None,
         quota_day=None,
@@ -213,23 +215,26 @@ def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
 def _claim(response_id: int) -> AIResponse | None:
     now = timezone.now()
     claimable = Q(status=AIResponse.Status.PENDING) | Q(status=AIResponse.Status.RUNNING, lease_expires_at__lt=now)
+    token = uuid.uuid4()
     claimed = AIResponse.objects.filter(Q(pk=response_id) & claimable).update(
         status=AIResponse.Status.RUNNING,
+        lease_token=token,
         attempts=F("attempts") + 1,
         lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
         started_at=Coalesce("started_at", Value(now)),
     )
     if not claimed:
         return None
-    return AIResponse.objects.select_related("questionnaire").get(pk=response_id)
+    return AIResponse.objects.select_related("questionnaire").get(pk=response_id, lease_token=token)
 
 
 def _finish(response: AIResponse, **fields) -> bool:
-    """Write a result only if this run still owns the job (a run the sweep replaced must not overwrite)."""
+    """Write a result only if this run still holds the job: a run the sweep or an admin replaced (same
+    attempt number or not) must not overwrite the run that replaced it."""
     return bool(
-        AIResponse.objects.filter(pk=response.pk, status=AIResponse.Status.RUNNING, attempts=response.attempts).update(
-            lease_expires_at=None, **fields
-        )
+        AIResponse.objects.filter(
+            pk=response.pk, status=AIResponse.Status.RUNNING, lease_token=response.lease_token
+        ).update(lease_expires_at=None, lease_token=None, **fields)
     )
 
 

@@ -1,5 +1,6 @@
 """The analysis job, driven by calling the service the task calls (the worker tests run it for real)."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -144,7 +145,7 @@ def test_a_run_that_lost_its_job_does_not_overwrite_the_new_run(queued, monkeypa
     real_analyse = services.analyse
 
     def analyse_while_the_sweep_hands_the_job_to_another_worker(**kwargs):
-        AIResponse.objects.filter(pk=queued.pk).update(attempts=2)
+        AIResponse.objects.filter(pk=queued.pk).update(attempts=2, lease_token=uuid.uuid4())
         return real_analyse(**kwargs)
 
     monkeypatch.setattr(services, "analyse", analyse_while_the_sweep_hands_the_job_to_another_worker)
