@@ -134,3 +134,12 @@ def test_quota_unit_taken_by_a_request_is_counted_for_today(api_client, user, qu
     usage = QuotaUsage.objects.get(user=user, scope="ai_responses")
     assert usage.used == 1
     assert AIResponse.objects.get().quota_day == usage.day
+
+
+@pytest.mark.django_db
+def test_request_text_over_2000_characters_is_refused(api_client, questionnaire_with_cv, enqueued):
+    response = api_client.post(URL, {"questionnaire": questionnaire_with_cv.pk, "prompt": "x" * 2001}, format="json")
+
+    assert response.status_code == 400
+    assert "prompt" in response.json()
+    assert not AIResponse.objects.exists()

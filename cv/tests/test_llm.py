@@ -157,3 +157,28 @@ def test_unreachable_server_is_a_transient_connection_error(llm_settings):
         _analyse()
 
     assert info.value.code == "connection_error"
+
+
+def test_server_mounted_without_a_v1_prefix_works(llm_settings, fake_openai):
+    llm_settings.OPENAI_BASE_URL = fake_openai.base_url.removesuffix("/v1")
+
+    result = _analyse()
+
+    assert result.improved_cv_markdown
+    assert fake_openai.requests[0].path == "/chat/completions"
+
+
+def test_no_module_but_cv_llm_imports_openai():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("core", "cv", "pdf", "cvimprover")
+        for path in (root / folder).rglob("*.py")
+        if "tests" not in path.parts and path.name != "llm.py"
+        for line in path.read_text().splitlines()
+        if line.strip().startswith(("import openai", "from openai"))
+    ]
+
+    assert offenders == []
