@@ -1,6 +1,7 @@
 import pytest
 
 from core.models import QuotaUsage
+from core.tests.factories import PlanFactory
 from cv.models import AIResponse
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
@@ -56,6 +57,7 @@ def test_another_users_questionnaire_cannot_be_analysed(api_client, other_user, 
 
 @pytest.mark.django_db
 def test_ai_quota_is_enforced_with_limit_reset_and_upgrade(api_client, questionnaire_with_cv, enqueued):
+    PlanFactory(slug="basic", order=1, ai_responses_per_day=20)
     statuses = [
         api_client.post(URL, {"questionnaire": questionnaire_with_cv.pk}, format="json").status_code for _ in range(3)
     ]
@@ -67,6 +69,8 @@ def test_ai_quota_is_enforced_with_limit_reset_and_upgrade(api_client, questionn
     assert body["code"] == "quota_exceeded"
     assert body["limit"] == 3
     assert body["reset_at"].endswith("Z")
+    assert body["upgrade_plan"]["slug"] == "basic"
+    assert body["upgrade_plan"]["limit"] == 20
     assert AIResponse.objects.count() == 3
 
 
