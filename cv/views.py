@@ -34,14 +34,10 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
         upload = data.pop("resume", None)
         return data, services.resume_validate(upload=upload) if upload is not None else None
 
-    def perform_create(self, serializer):
-        data, resume = self._validated(serializer)
-        serializer.instance = services.questionnaire_create(user=self.request.user, data=data, resume=resume)
-
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        self.perform_create(serializer)
-        return Response(QuestionnaireSerializer(serializer.instance).data, status=status.HTTP_201_CREATED)
+        data, resume = self._validated(self.get_serializer(data=request.data))
+        questionnaire = services.questionnaire_create(user=request.user, data=data, resume=resume)
+        return Response(QuestionnaireSerializer(questionnaire).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         questionnaire = self.get_object()
