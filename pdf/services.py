@@ -81,13 +81,13 @@ def document_request(*, user, ai_response: AIResponse | int, template: str | Non
     if response is None:
         # Another user's response is indistinguishable from a missing one.
         raise NotFound("AI response not found.")
-    if response.status != "succeeded" or not (response.improved_cv or "").strip():
+    if response.status != "succeeded" or not (response.cv_markdown or "").strip():
         raise AIResponseNotReady(status=response.status)
 
     document, created = Document.objects.get_or_create(
         ai_response=response,
         template=template,
-        content_hash=content_hash_for(markdown=response.improved_cv, template=template),
+        content_hash=content_hash_for(markdown=response.cv_markdown, template=template),
         defaults={"user": user},
     )
     if created:
@@ -188,7 +188,7 @@ def document_render(*, document_id: int) -> Document | None:
         return None
     response = document.ai_response
     try:
-        rendered = render_pdf(markdown=response.improved_cv, template=document.template, title=_title_for(response))
+        rendered = render_pdf(markdown=response.cv_markdown, template=document.template, title=_title_for(response))
     except SoftTimeLimitExceeded:
         _fail(document, "Rendering took too long; the improved CV may be unusually large.")
         return document

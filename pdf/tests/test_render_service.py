@@ -203,3 +203,33 @@ def test_rendering_logs_ids_but_no_cv_content(document, tmp_media, caplog):
     for cv_text in ("Jane", "Ledgerly", "jane.doe@example.com"):
         assert cv_text not in messages
     assert not [record for record in caplog.records if record.name.startswith(("weasyprint", "fontTools"))]
+
+
+def test_offline_review_stays_out_of_the_pdf_for_employers(user, tmp_media, django_capture_on_commit_callbacks):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from cv import offline
+    from pdf.tests.factories import ai_response_for
+
+    result = offline.analyse(
+        questionnaire_fields={"position": "Backend Engineer", "job_description": "Python, Django and Kubernetes."},
+        cv_text="Jane Doe\njane@example.com\n\nExperience\nBackend developer at Acme, built APIs in Python.\n",
+        prompt="Make it stronger.",
+    )
+    response = ai_response_for(user=user, improved_cv=result.improved_cv_markdown)
+    response.model = offline.MODEL_NAME
+    response.save(update_fields=["model"])
+    assert "Review against the job" in response.improved_cv  # the applicant still sees the review
+
+    with django_capture_on_commit_callbacks():
+        document, _ = services.document_request(user=user, ai_response=response, template="classic")
+    services.document_render(document_id=document.pk)
+
+    document.refresh_from_db()
+    with default_storage.open(document.file.name, "rb") as handle:
+        text = "".join(page.extract_text() for page in PdfReader(BytesIO(handle.read())).pages)
+    assert "Jane Doe" in text
+    assert "Review against the job" not in text
+    assert "Kubernetes" not in text
