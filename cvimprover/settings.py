@@ -189,6 +189,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "cv.models.AIResponse.Status",
+        "SubscriptionStatusEnum": "core.models.Subscription.Status",
+        "BillingIntervalEnum": "core.models.Plan.Interval",
+        "QuotaStatusEnum": ["ok", "warning", "exceeded"],
+    },
 }
 
 SIMPLE_JWT = {
