@@ -102,12 +102,9 @@ def _claimable() -> Q:
     )
 
 
-def _claim(event_pk: int, *, force: bool) -> int | None:
+def _claim(event_pk: int) -> int | None:
     with transaction.atomic():
-        events = StripeEvent.objects.select_for_update(skip_locked=True).filter(pk=event_pk)
-        if not force:
-            events = events.filter(_claimable())
-        event = events.first()
+        event = StripeEvent.objects.select_for_update(skip_locked=True).filter(_claimable(), pk=event_pk).first()
         if event is None:
             return None
         event.status = StripeEvent.Status.PROCESSING
@@ -117,10 +114,10 @@ def _claim(event_pk: int, *, force: bool) -> int | None:
         return event.attempts
 
 
-def stripe_event_process(*, event_pk: int, force: bool = False) -> str | None:
+def stripe_event_process(*, event_pk: int) -> str | None:
     """Apply one stored event. Returns its new status, or None when it was not ours to process (already
-    done, or another worker holds it). `force` processes a processed/ignored event again (admin action)."""
-    attempt = _claim(event_pk, force=force)
+    done, or another worker holds it)."""
+    attempt = _claim(event_pk)
     if attempt is None:
         return None
     try:
