@@ -23,8 +23,9 @@ from core.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
-# The API version our parsing of Stripe objects was written against (stripe 16.1.0's own pin). Billing
-# periods live on subscription items and invoices name their subscription under `parent` in it.
+# Used when settings pin no version: stripe 16.1.0's own pin. Our parsing expects the shapes of API versions
+# since 2025-03-31 (billing periods on subscription items, an invoice's subscription under `parent`), and
+# still reads the older top-level fields when present.
 DEFAULT_API_VERSION = "2026-10-28.endive"
 
 
@@ -241,6 +242,7 @@ def subscription_change_price(*, subscription_id: str, price_id: str, idempotenc
             params={
                 "items": [{"id": item_id, "price": price_id}],
                 "proration_behavior": "create_prorations",
+                # Choosing a plan again also withdraws a pending cancellation.
                 "cancel_at_period_end": False,
             },
             options=_options(idempotency_key),
