@@ -61,16 +61,25 @@ def customer_ensure(*, user: User) -> str:
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if not locked.stripe_customer_id:
+            # No idempotency key of ours: the row lock already prevents twins, and a fixed key would replay a
+            # customer that was deleted since. The SDK still sends one key across its own network retries.
             customer = stripe_gateway.customer_create(
                 email=locked.email,
                 name=locked.get_full_name() or locked.username,
                 metadata={"user_id": str(locked.pk)},
-                idempotency_key=f"customer-create:{locked.pk}",
+                idempotency_key=None,
             )
             locked.stripe_customer_id = customer["id"]
             locked.save(update_fields=["stripe_customer_id"])
     user.stripe_customer_id = locked.stripe_customer_id
     return user.stripe_customer_id
+
+
+def _customer_forget(*, user: User, customer_id: str) -> None:
+    """Stripe no longer knows the stored customer (deleted, or the keys moved from test to live mode)."""
+    logger.warning("stripe customer missing at Stripe, a new one will be created user_id=%s", user.pk)
+    User.objects.filter(pk=user.pk, stripe_customer_id=customer_id).update(stripe_customer_id="")
+    user.stripe_customer_id = ""
 
 
 def checkout_session_create(*, user: User, plan_id: int, billing: str) -> str:
@@ -80,18 +89,26 @@ def checkout_session_create(*, user: User, plan_id: int, billing: str) -> str:
     plan, price_id = _paid_plan(plan_id, billing)
     if _live_subscription(user) is not None:
         raise Conflict("You already have a subscription; change its plan instead.", code="already_subscribed")
-    customer_id = customer_ensure(user=user)
     metadata = {"user_id": str(user.pk), "plan_id": str(plan.pk), "billing": billing}
     frontend = settings.FRONTEND_URL
-    session = stripe_gateway.checkout_session_create(
-        customer_id=customer_id,
-        price_id=price_id,
-        client_reference_id=str(user.pk),
-        metadata=metadata,
-        success_url=f"{frontend}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{frontend}/pricing?checkout=cancelled",
-        idempotency_key=_window_key("checkout", user.pk, price_id, customer_id),
-    )
+    for attempt in (1, 2):
+        customer_id = customer_ensure(user=user)
+        try:
+            session = stripe_gateway.checkout_session_create(
+                customer_id=customer_id,
+                price_id=price_id,
+                client_reference_id=str(user.pk),
+                metadata=metadata,
+                success_url=f"{frontend}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
+                cancel_url=f"{frontend}/pricing?checkout=cancelled",
+                idempotency_key=_window_key("checkout", user.pk, price_id, customer_id),
+            )
+            break
+        except stripe_gateway.StripeNotFound as exc:
+            if exc.stripe_param != "customer" or attempt == 2:
+                # A price id Stripe does not know is our configuration, not something the caller asked for.
+                raise stripe_gateway.StripePermanentError() from exc
+            _customer_forget(user=user, customer_id=customer_id)
     logger.info("checkout session created user_id=%s plan=%s billing=%s", user.pk, plan.slug, billing)
     return session["url"]
 

@@ -42,6 +42,11 @@ class StripeGatewayError(DomainError):
     default_code = "payment_provider_error"
     default_detail = "The payment provider rejected the request."
 
+    def __init__(self, detail: str | None = None, *, stripe_param: str | None = None) -> None:
+        super().__init__(detail)
+        # Which request parameter Stripe objected to (e.g. "customer"): for our code, never shown.
+        self.stripe_param = stripe_param
+
 
 class StripeTransientError(StripeGatewayError):
     """Rate limit, connection failure, timeout or a 5xx from Stripe: trying again later may work."""
@@ -144,8 +149,8 @@ def _translated_errors(operation: str) -> Iterator[None]:
             exc.request_id,
         )
         if exc.code == "resource_missing":
-            raise StripeNotFound() from exc
-        raise StripePermanentError() from exc
+            raise StripeNotFound(stripe_param=exc.param) from exc
+        raise StripePermanentError(stripe_param=exc.param) from exc
     except (stripe.AuthenticationError, stripe.PermissionError) as exc:
         # Never log the message: for a bad key it quotes part of the key.
         logger.error("stripe %s: %s request=%s", operation, type(exc).__name__, exc.request_id)

@@ -96,13 +96,9 @@ class StripeAPIError(Exception):
             self.body["error"]["param"] = param
 
 
-def _missing(kind: str, object_id: str) -> StripeAPIError:
+def _missing(kind: str, object_id: str, *, param: str = "id") -> StripeAPIError:
     return StripeAPIError(
-        404,
-        "invalid_request_error",
-        f"No such {kind}: '{object_id}'",
-        code="resource_missing",
-        param="id",
+        404, "invalid_request_error", f"No such {kind}: '{object_id}'", code="resource_missing", param=param
     )
 
 
@@ -604,12 +600,12 @@ class FakeStripe:
                 "Missing required param: line_items.",
                 param="line_items",
             )
-        for line in line_items:
+        for index, line in enumerate(line_items):
             if line.get("price") not in self.prices:
-                raise _missing("price", line.get("price"))
+                raise _missing("price", line.get("price"), param=f"line_items[{index}][price]")
         customer = params.get("customer")
         if customer and customer not in self.customers:
-            raise _missing("customer", customer)
+            raise _missing("customer", customer, param="customer")
         session_id = self.new_id("cs_test")
         session = {
             "id": session_id,

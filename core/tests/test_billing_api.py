@@ -398,3 +398,29 @@ def test_billing_endpoints_are_in_the_openapi_schema(anon_client):
         "/core/subscription/resume/",
     ):
         assert path in paths
+
+
+def test_checkout_replaces_a_customer_stripe_no_longer_knows(api_client, user, plans, fake_stripe):
+    user.stripe_customer_id = "cus_deleted_or_test_mode"
+    user.save(update_fields=["stripe_customer_id"])
+
+    response = _start_checkout(api_client, plans.basic)
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.stripe_customer_id in fake_stripe.customers
+    [_refused, sent] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert sent.params["customer"] == user.stripe_customer_id
+
+
+def test_checkout_with_a_price_stripe_does_not_know_is_not_retried(api_client, user, customer, plans, fake_stripe):
+    plans.basic.stripe_price_monthly = "price_gone"
+    plans.basic.save()
+
+    response = _start_checkout(api_client, plans.basic)
+
+    assert response.status_code == 502
+    assert response.json()["code"] == "payment_provider_error"
+    assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
+    user.refresh_from_db()
+    assert user.stripe_customer_id == customer["id"]
