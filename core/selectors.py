@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from core.models import Plan, User
+from core.models import Plan
 
 
 def plans_list(*, billing: str | None = None) -> QuerySet[Plan]:
@@ -10,12 +10,3 @@ def plans_list(*, billing: str | None = None) -> QuerySet[Plan]:
     elif billing == Plan.Interval.YEARLY:
         plans = plans.filter(yearly_amount__isnull=False).exclude(stripe_price_yearly="")
     return plans
-
-
-def subscription_summary_for(*, user: User) -> dict | None:
-    """Status, interval, period end and cancel flag of the user's current subscription, from our database."""
-    try:
-        from core.billing_selectors import subscription_summary_for as billing_summary
-    except ImportError:  # billing not installed yet
-        return None
-    return billing_summary(user=user)

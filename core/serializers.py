@@ -7,7 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core import selectors
+from core import billing_selectors
 from core.emails import clean_email
 from core.models import Plan
 from core.plans import plan_for
@@ -89,7 +89,7 @@ class UserDetailsSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SubscriptionSummarySerializer(allow_null=True))
     def get_subscription(self, user) -> dict | None:
-        summary = selectors.subscription_summary_for(user=user)
+        summary = billing_selectors.subscription_summary_for(user=user)
         return SubscriptionSummarySerializer(summary).data if summary else None
 
     def validate_email(self, value: str) -> str:

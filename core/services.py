@@ -3,6 +3,7 @@ import logging
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
+from core.billing_services import subscription_cancel_for_user_deletion
 from core.models import User
 
 logger = logging.getLogger(__name__)
@@ -24,16 +25,8 @@ def user_update(*, user: User, data: dict) -> User:
 def user_delete(*, user: User) -> None:
     """Delete an account: cancel its subscription at Stripe first (so nobody is billed for a deleted account),
     then the rows. Each app removes its stored files when its rows are deleted, after the commit."""
-    _cancel_subscription_for_deletion(user=user)
+    subscription_cancel_for_user_deletion(user=user)
     user_id = user.pk
     with transaction.atomic():
         User.objects.filter(pk=user_id).delete()
     logger.info("user deleted user_id=%s", user_id)
-
-
-def _cancel_subscription_for_deletion(*, user: User) -> None:
-    try:
-        from core.billing_services import subscription_cancel_for_user_deletion
-    except ImportError:  # billing not installed yet
-        return
-    subscription_cancel_for_user_deletion(user=user)

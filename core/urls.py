@@ -6,9 +6,6 @@ urlpatterns = [
     path("plans/", views.PlanListView.as_view(), name="plan-list"),
     path("health/", views.HealthView.as_view(), name="health"),
     path("rate-limits/status/", views.RateLimitStatusView.as_view(), name="rate-limit-status"),
-]
-
-urlpatterns += [
     path(
         "payments/create-checkout-session/",
         billing_views.CheckoutSessionCreateView.as_view(),

@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from core import selectors, services
 from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
+from core.pagination import single_page, single_page_schema
 from core.plans import plan_for
 from core.quotas import quota_status_for
 from core.serializers import (
@@ -140,7 +141,7 @@ class PlanListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("billing", enum=["monthly", "yearly"], required=False)],
-        responses=PlanSerializer(many=True),
+        responses=single_page_schema("PlanList", PlanSerializer),
     )
     def get(self, request):
         billing = request.query_params.get("billing")
@@ -149,7 +150,7 @@ class PlanListView(APIView):
         plans = selectors.plans_list(billing=billing or None)
         current = plan_for(request.user) if request.user.is_authenticated else None
         data = PlanSerializer(plans, many=True, context={"current_plan": current}).data
-        return Response({"count": len(data), "next": None, "previous": None, "results": data})
+        return single_page(data)
 
 
 class HealthView(APIView):

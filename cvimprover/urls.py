@@ -15,15 +15,5 @@ urlpatterns = [
 # The CV endpoints live at /cv/ and, for the existing SPA, also at /api/. The PDF generation route sits on
 # the AI responses, so it is mounted beside them; it comes first so the router does not shadow it.
 for _prefix in ("cv/", "api/"):
-    try:
-        urlpatterns.append(path(_prefix, include("pdf.urls_generate")))
-    except ModuleNotFoundError:
-        pass
-    try:
-        urlpatterns.append(path(_prefix, include("cv.urls")))
-    except ModuleNotFoundError:
-        pass
-try:
-    urlpatterns.append(path("pdf/", include("pdf.urls")))
-except ModuleNotFoundError:
-    pass
+    urlpatterns += [path(_prefix, include("pdf.urls_generate")), path(_prefix, include("cv.urls"))]
+urlpatterns.append(path("pdf/", include("pdf.urls")))

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import NotFound
+from core.pagination import single_page, single_page_schema
 from pdf import selectors, services
 from pdf.models import Document
 from pdf.rendering import TEMPLATES
@@ -20,9 +21,9 @@ class TemplateListView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=TemplateSerializer(many=True))
+    @extend_schema(responses=single_page_schema("TemplateList", TemplateSerializer))
     def get(self, request):
-        return Response(TemplateSerializer(TEMPLATES.values(), many=True).data)
+        return single_page(TemplateSerializer(TEMPLATES.values(), many=True).data)
 
 
 class DocumentListView(ListAPIView):

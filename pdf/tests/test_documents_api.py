@@ -25,9 +25,11 @@ def test_templates_lists_every_look(anon_client):
     response = anon_client.get("/pdf/templates/")
 
     assert response.status_code == 200
-    slugs = [template["slug"] for template in response.json()]
+    body = response.json()
+    slugs = [template["slug"] for template in body["results"]]
     assert {"classic", "modern"} <= set(slugs)
-    assert all(template["name"] and template["description"] for template in response.json())
+    assert body["count"] == len(slugs)
+    assert all(template["name"] and template["description"] for template in body["results"])
 
 
 def test_detail_of_a_rendered_document_links_to_its_download(api_client, user, ai_response, tmp_media):

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.billing_services import plans_sync_prices_from_stripe
 from core.models import Plan
 from core.plans import DEFAULT_PLANS
 
@@ -70,9 +71,5 @@ class Command(BaseCommand):
         }
 
     def _sync_stripe(self) -> None:
-        try:
-            from core.billing_services import plans_sync_prices_from_stripe
-        except ImportError as exc:
-            raise CommandError("Stripe billing is not installed in this build.") from exc
         for line in plans_sync_prices_from_stripe():
             self.stdout.write(line)
