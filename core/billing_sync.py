@@ -20,6 +20,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,7 +30,7 @@ from core.models import Invoice, Plan, Subscription, User
 
 logger = logging.getLogger(__name__)
 
-PAST_DUE_GRACE = timedelta(days=7)
+PAST_DUE_GRACE = timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS)
 
 GRANTING_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
 # Same-second states: a lower rank never replaces a higher one (incomplete < live < ended).

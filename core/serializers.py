@@ -1,4 +1,5 @@
 from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
+from dj_rest_auth.registration.serializers import SocialLoginSerializer
 from dj_rest_auth.serializers import PasswordResetSerializer as BasePasswordResetSerializer
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -130,6 +131,21 @@ class RegisterSerializer(BaseRegisterSerializer):
         if User.objects.filter(email__iexact=email).exists():
             raise serializers.ValidationError("A user with this email address already exists.")
         return email
+
+
+class GoogleLoginSerializer(SocialLoginSerializer):
+    """A Google sign-in for an email that already has a local account is refused, never linked: local
+    emails are not verified, so linking would hand the account to whoever registered the address first."""
+
+    def get_social_login(self, adapter, app, token, response):
+        login = super().get_social_login(adapter, app, token, response)
+        login.lookup()
+        email = login.user.email or ""
+        if not login.is_existing and email and User.objects.filter(email__iexact=email).exists():
+            raise serializers.ValidationError(
+                "An account with this email address already exists. Sign in with your password instead."
+            )
+        return login
 
 
 class PasswordResetSerializer(BasePasswordResetSerializer):

@@ -23,6 +23,7 @@ from core.plans import plan_for
 from core.quotas import quota_status_for
 from core.serializers import (
     CsrfTokenSerializer,
+    GoogleLoginSerializer,
     HealthSerializer,
     PlanSerializer,
     RateLimitStatusSerializer,
@@ -112,6 +113,7 @@ class GoogleLoginView(SocialLoginView):
 
     adapter_class = GoogleOAuth2Adapter
     client_class = OAuth2Client
+    serializer_class = GoogleLoginSerializer
 
     @property
     def callback_url(self):

@@ -1,9 +1,10 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.parsers import JSONParser
 from cv import selectors, services
 from cv.models import AIResponse, CVQuestionnaire
 from cv.serializers import (
@@ -64,7 +65,7 @@ class AIResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if getattr(self, "swagger_fake_view", False):
             return AIResponse.objects.none()
         questionnaire = self.request.query_params.get("questionnaire") if self.action == "list" else None
-        if questionnaire is not None and not questionnaire.isdigit():
+        if questionnaire is not None and not (questionnaire.isascii() and questionnaire.isdigit()):
             raise ValidationError({"questionnaire": ["A questionnaire id is a whole number."]})
         return selectors.ai_responses_for(
             user=self.request.user, questionnaire_id=int(questionnaire) if questionnaire else None

@@ -171,6 +171,14 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON_RATE", default="1000/hour"),
         "user_burst": env.str("THROTTLE_USER_BURST_RATE", default="120/minute"),
     },
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # How many proxies sit in front of gunicorn. 0: the client's address is the socket's, and a forged
+    # X-Forwarded-For cannot dodge the anonymous throttle. Behind one load balancer, set NUM_PROXIES=1.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -242,8 +250,10 @@ SOCIALACCOUNT_PROVIDERS = {
         ),
     }
 }
-SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
-SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# Never sign a Google user into an existing local account just because the email matches: local emails are
+# not verified, so that would let someone register a victim's address first and share their account later.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 
 # Email: EMAIL_URL (smtp://user:pass@host:587, ...) or the console backend.
 if env.str("EMAIL_URL", default=""):
@@ -272,6 +282,13 @@ JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=int(OPENAI_TIMEOUT) + 3
 
 CV_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CV_MAX_PAGES = 20
+# Wall-clock limit for parsing one uploaded PDF (in a child process with CPU and memory limits).
+CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=20.0)
+# First back-off step for transient LLM errors; doubles per attempt, with jitter.
+CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
+
+# A past-due subscription keeps its plan's limits this long (Stripe retries the card meanwhile).
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 
 # Celery on Redis: separate queues so a slow LLM never delays webhooks or PDFs.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -309,7 +326,12 @@ CELERY_BEAT_SCHEDULE = {
     # cv: end
     # pdf: begin
     # Re-queue documents whose worker died mid-render or whose queue message was lost (lease: 60 s).
-    "pdf-sweep-stuck-documents": {"task": "pdf.tasks.sweep_stuck_documents", "schedule": 30.0},
+    "pdf-sweep-stuck-documents": {
+        "task": "pdf.tasks.sweep_stuck_documents",
+        "schedule": 30.0,
+        # On the default queue, so a backlog of renders cannot delay the sweep that rescues dead ones.
+        "options": {"queue": "default"},
+    },
     # pdf: end
 }
 
@@ -325,5 +347,7 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         # The request log below replaces Django's own 4xx warnings, which would repeat every line.
         "django.request": {"level": "ERROR"},
+        # The Stripe SDK logs two lines per call at INFO; our own lines say what happened.
+        "stripe": {"level": "WARNING"},
     },
 }

@@ -17,3 +17,8 @@ urlpatterns = [
 for _prefix in ("cv/", "api/"):
     urlpatterns += [path(_prefix, include("pdf.urls_generate")), path(_prefix, include("cv.urls"))]
 urlpatterns.append(path("pdf/", include("pdf.urls")))
+
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

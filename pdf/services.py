@@ -58,7 +58,8 @@ def _enqueue(document: Document) -> None:
 
     document_id = document.pk
     Document.objects.filter(pk=document_id).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: render_document.delay(document_id))
+    # robust: a broker outage must not turn the 202 into a 500; the sweep re-queues pending documents.
+    transaction.on_commit(lambda: render_document.delay(document_id), robust=True)
 
 
 @transaction.atomic

@@ -14,4 +14,4 @@ def delete_document_file(sender, instance: Document, **kwargs) -> None:
     if not instance.file:
         return
     storage, name = instance.file.storage, instance.file.name
-    transaction.on_commit(lambda: storage.delete(name))
+    transaction.on_commit(lambda: storage.delete(name), robust=True)

@@ -66,3 +66,25 @@ def test_google_unreachable_is_a_clear_503(google_configured, monkeypatch):
 def test_google_login_without_a_token_says_what_is_missing(google_configured):
     response = APIClient().post("/auth/social/login/google/", {}, format="json")
     assert response.status_code == 400
+
+
+def test_google_sign_in_never_enters_an_existing_account_with_the_same_email(google_configured, monkeypatch):
+    """Someone registers a victim's address first (local emails are unverified); when the victim later signs
+    in with Google, they must not land in, or be linked to, that account."""
+    from conftest import TEST_PASSWORD
+
+    squatter = APIClient().post(
+        "/auth/registration/",
+        {"username": "mallory", "email": "victim@example.com", "password1": TEST_PASSWORD, "password2": TEST_PASSWORD},
+        format="json",
+    )
+    assert squatter.status_code == 201
+    fake_google(monkeypatch, payload={"id": "999", "email": "victim@example.com", "verified_email": True})
+
+    response = APIClient().post("/auth/social/login/google/", {"access_token": "ya29.victim"}, format="json")
+
+    assert response.status_code == 400
+    assert "access" not in response.json()
+    mallory = User.objects.get(username="mallory")
+    assert not mallory.socialaccount_set.exists()
+    assert mallory.has_usable_password()

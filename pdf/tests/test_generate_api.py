@@ -183,3 +183,23 @@ def test_asking_again_after_the_file_went_missing_renders_it_again(
     assert again.json()["id"] == document.pk
     assert again.json()["status"] == "pending"
     assert len(callbacks) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_outage_still_answers_202_and_keeps_the_pending_document(api_client, ai_response, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from pdf import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.render_document, "delay", broker_down)
+
+    response = api_client.post(f"/cv/ai-responses/{ai_response.pk}/generate-pdf/", {}, format="json")
+
+    assert response.status_code == 202
+    from pdf.models import Document
+
+    # The sweep re-queues it once the broker is back.
+    assert Document.objects.get(pk=response.json()["id"]).status == "pending"
