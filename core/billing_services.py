@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -90,27 +91,56 @@ def checkout_session_create(*, user: User, plan_id: int, billing: str) -> str:
     if _live_subscription(user) is not None:
         raise Conflict("You already have a subscription; change its plan instead.", code="already_subscribed")
     metadata = {"user_id": str(user.pk), "plan_id": str(plan.pk), "billing": billing}
-    frontend = settings.FRONTEND_URL
-    for attempt in (1, 2):
-        customer_id = customer_ensure(user=user)
-        try:
-            session = stripe_gateway.checkout_session_create(
-                customer_id=customer_id,
-                price_id=price_id,
-                client_reference_id=str(user.pk),
-                metadata=metadata,
-                success_url=f"{frontend}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
-                cancel_url=f"{frontend}/pricing?checkout=cancelled",
-                idempotency_key=_window_key("checkout", user.pk, price_id, customer_id),
-            )
-            break
-        except stripe_gateway.StripeNotFound as exc:
-            if exc.stripe_param != "customer" or attempt == 2:
-                # A price id Stripe does not know is our configuration, not something the caller asked for.
-                raise stripe_gateway.StripePermanentError() from exc
-            _customer_forget(user=user, customer_id=customer_id)
+    # One checkout at a time per user (row lock): the new session is created, then every other open one is
+    # expired, so two tabs can never both be paid and two concurrent requests never expire each other's.
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        for attempt in (1, 2):
+            customer_id = customer_ensure(user=user)
+            key = _window_key("checkout", user.pk, price_id, customer_id)
+            create = partial(_checkout_create, customer_id=customer_id, price_id=price_id, user=user, metadata=metadata)
+            try:
+                session = create(idempotency_key=key)
+                break
+            except stripe_gateway.StripeNotFound as exc:
+                if exc.stripe_param != "customer" or attempt == 2:
+                    # A price id Stripe does not know is our configuration, not something the caller asked for.
+                    raise stripe_gateway.StripePermanentError() from exc
+                _customer_forget(user=user, customer_id=customer_id)
+        open_ids = [s["id"] for s in stripe_gateway.checkout_sessions_open(customer_id=customer_id)]
+        if session["id"] not in open_ids:
+            # An idempotent replay (Stripe answers with the original response) of a session that a newer
+            # checkout has expired since: this tab gets a fresh one.
+            session = create(idempotency_key=f"{key}:after:{session['id']}")
+        _expire_checkouts(user=user, session_ids=[i for i in open_ids if i != session["id"]])
     logger.info("checkout session created user_id=%s plan=%s billing=%s", user.pk, plan.slug, billing)
     return session["url"]
+
+
+def _checkout_create(*, customer_id: str, price_id: str, user: User, metadata: dict, idempotency_key: str) -> dict:
+    frontend = settings.FRONTEND_URL
+    return stripe_gateway.checkout_session_create(
+        customer_id=customer_id,
+        price_id=price_id,
+        client_reference_id=str(user.pk),
+        metadata=metadata,
+        success_url=f"{frontend}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{frontend}/pricing?checkout=cancelled",
+        idempotency_key=idempotency_key,
+    )
+
+
+def _expire_checkouts(*, user: User, session_ids: list[str]) -> None:
+    """Only the newest Checkout can be paid: two open tabs (Basic, then Pro) must not end in two paid
+    subscriptions."""
+    for session_id in session_ids:
+        try:
+            stripe_gateway.checkout_session_expire(session_id=session_id)
+        except stripe_gateway.StripePermanentError:
+            # Completed or expired meanwhile: the webhook of a completed one still arrives.
+            logger.info("checkout session no longer open user_id=%s session=%s", user.pk, session_id)
+        else:
+            logger.info("checkout session superseded user_id=%s session=%s", user.pk, session_id)
 
 
 def checkout_session_verify(*, user: User, session_id: str) -> Subscription | None:

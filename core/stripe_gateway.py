@@ -216,6 +216,21 @@ def checkout_session_create(
     return session.to_dict()
 
 
+def checkout_sessions_open(*, customer_id: str) -> list[dict]:
+    """The customer's Checkout Sessions that can still be paid (at most 100, newest first)."""
+    client = _client()
+    with _translated_errors("checkout_sessions_open"):
+        page = client.v1.checkout.sessions.list(params={"customer": customer_id, "status": "open", "limit": 100})
+    return [session.to_dict() for session in page.data]
+
+
+def checkout_session_expire(*, session_id: str) -> dict:
+    client = _client()
+    with _translated_errors("checkout_session_expire"):
+        session = client.v1.checkout.sessions.expire(session_id)
+    return session.to_dict()
+
+
 def checkout_session_retrieve(*, session_id: str) -> dict:
     client = _client()
     with _translated_errors("checkout_session_retrieve"):

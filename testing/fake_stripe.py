@@ -514,7 +514,9 @@ class FakeStripe:
             ("GET", r"/v1/prices", self._price_list),
             ("GET", r"/v1/prices/(?P<oid>[^/]+)", self._price_retrieve),
             ("POST", r"/v1/checkout/sessions", self._checkout_create),
+            ("GET", r"/v1/checkout/sessions", self._checkout_list),
             ("GET", r"/v1/checkout/sessions/(?P<oid>[^/]+)", self._checkout_retrieve),
+            ("POST", r"/v1/checkout/sessions/(?P<oid>[^/]+)/expire", self._checkout_expire),
             ("POST", r"/v1/billing_portal/sessions", self._portal_create),
             ("GET", r"/v1/subscriptions/(?P<oid>[^/]+)", self._subscription_retrieve),
             ("POST", r"/v1/subscriptions/(?P<oid>[^/]+)", self._subscription_update),
@@ -633,6 +635,29 @@ class FakeStripe:
         if oid not in self.checkout_sessions:
             raise _missing("checkout.session", oid)
         return self.checkout_sessions[oid]
+
+    def _checkout_list(self, params: dict) -> dict:
+        sessions = [
+            s
+            for s in self.checkout_sessions.values()
+            if (not params.get("customer") or s["customer"] == params["customer"])
+            and (not params.get("status") or s["status"] == params["status"])
+        ]
+        sessions.sort(key=lambda s: s["created"], reverse=True)
+        limit = int(params.get("limit") or 10)
+        return _list(sessions[:limit], "/v1/checkout/sessions", has_more=len(sessions) > limit)
+
+    def _checkout_expire(self, params: dict, oid: str) -> dict:
+        session = self._checkout_retrieve(params, oid)
+        if session["status"] != "open":
+            raise StripeAPIError(
+                400,
+                "invalid_request_error",
+                f'Only Checkout Sessions with a status in ["open"] can be expired. This session has status '
+                f"`{session['status']}`.",
+            )
+        session.update({"status": "expired", "url": None})
+        return session
 
     def _portal_create(self, params: dict) -> dict:
         customer = params.get("customer")

@@ -63,6 +63,25 @@ class TestCheckout:
         assert len(fake_stripe.customers) == 1
         assert len(fake_stripe.checkout_sessions) == 1
 
+    def test_a_newer_checkout_expires_the_older_one_so_only_one_can_be_paid(self, api_client, plans, fake_stripe):
+        basic_tab = _start_checkout(api_client, plans.basic).json()["url"].rsplit("/", 1)[-1]
+        pro_tab = _start_checkout(api_client, plans.pro, "yearly").json()["url"].rsplit("/", 1)[-1]
+
+        assert fake_stripe.checkout_sessions[basic_tab]["status"] == "expired"
+        assert fake_stripe.checkout_sessions[pro_tab]["status"] == "open"
+        assert [r.path for r in fake_stripe.requests_to("POST", f"/v1/checkout/sessions/{basic_tab}/expire")]
+
+    def test_back_in_the_older_tab_gets_a_fresh_payable_session(self, api_client, plans, fake_stripe):
+        first = _start_checkout(api_client, plans.basic).json()["url"].rsplit("/", 1)[-1]
+        _start_checkout(api_client, plans.pro)
+        again = _start_checkout(api_client, plans.basic)
+
+        assert again.status_code == 200
+        again_id = again.json()["url"].rsplit("/", 1)[-1]
+        assert again_id != first
+        open_sessions = [s["id"] for s in fake_stripe.checkout_sessions.values() if s["status"] == "open"]
+        assert open_sessions == [again_id]
+
     def test_plan_without_that_price_is_refused(self, api_client, plans, fake_stripe):
         plans.basic.stripe_price_yearly = ""
         plans.basic.save()

@@ -117,3 +117,46 @@ def test_copies_recorded_in_parallel_transactions_make_one_row(fake_stripe, monk
 
     assert sorted(created) == [False] * (COPIES - 1) + [True]
     assert StripeEvent.objects.filter(stripe_id=event["id"]).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checkouts_leave_exactly_one_payable_session(user, customer, plans, fake_stripe, monkeypatch):
+    """Two tabs starting checkout at the same moment: the per-user lock means the later one expires the
+    earlier, never both each other."""
+    import threading
+
+    from django.db import connection
+
+    from core import stripe_gateway
+    from core.billing_services import checkout_session_create
+
+    real_list = stripe_gateway.checkout_sessions_open
+
+    def slow_list(**kwargs):
+        # Widen the window between creating a session and expiring the others, where the race would be.
+        time.sleep(0.5)
+        return real_list(**kwargs)
+
+    monkeypatch.setattr(stripe_gateway, "checkout_sessions_open", slow_list)
+
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def start(plan_id: int) -> None:
+        barrier.wait()
+        try:
+            checkout_session_create(user=user, plan_id=plan_id, billing="monthly")
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(plan.pk,)) for plan in (plans.basic, plans.pro)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    statuses = sorted(s["status"] for s in fake_stripe.checkout_sessions.values())
+    assert statuses.count("open") == 1, statuses
