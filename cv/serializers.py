@@ -5,6 +5,7 @@ import nh3
 from rest_framework import serializers
 
 from cv.models import AIResponse, CVQuestionnaire
+from cv.services import QUESTIONNAIRE_FIELDS
 
 JOB_DESCRIPTION_MAX = 5000
 PROMPT_MAX = 2000
@@ -42,13 +43,7 @@ class QuestionnaireSerializer(serializers.ModelSerializer):
         model = CVQuestionnaire
         fields = [
             "id",
-            "position",
-            "industry",
-            "experience_level",
-            "company_size",
-            "location",
-            "application_timeline",
-            "job_description",
+            *QUESTIONNAIRE_FIELDS,
             "resume",
             "has_resume",
             "resume_pages",
