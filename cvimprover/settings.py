@@ -160,7 +160,7 @@ CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
 SESSION_COOKIE_SAMESITE = COOKIE_SAMESITE
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["dj_rest_auth.jwt_auth.JWTCookieAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.authentication.JWTCookieAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": [
         "core.throttles.AnonBurstThrottle",

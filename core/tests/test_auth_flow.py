@@ -193,3 +193,37 @@ def test_cors_allows_the_spa_origin_with_credentials(settings):
     assert error["Access-Control-Allow-Origin"] == origin
     stranger = APIClient().get("/core/plans/", HTTP_ORIGIN="https://evil.example")
     assert "Access-Control-Allow-Origin" not in stranger
+
+
+@pytest.mark.parametrize("stale", ["garbage", "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2ln"])
+def test_a_stale_access_cookie_does_not_lock_the_person_out(user, stale):
+    client = APIClient()
+    client.cookies["access-token"] = stale
+    assert client.get("/core/plans/").status_code == 200
+    login = client.post("/auth/login/", {"username": user.username, "password": TEST_PASSWORD}, format="json")
+    assert login.status_code == 200
+    assert client.get("/auth/user/").status_code == 200  # the fresh cookie replaced the stale one
+
+
+def test_a_stale_access_cookie_alone_is_anonymous(user):
+    client = APIClient()
+    client.cookies["access-token"] = "garbage"
+    response = client.get("/auth/user/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_bad_bearer_token_is_still_refused():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer garbage")
+    response = client.get("/core/plans/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_account_deleted_while_its_cookie_lives_on(user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.post("/auth/login/", {"username": user.username, "password": TEST_PASSWORD}, format="json")
+    User.objects.filter(pk=user.pk).delete()
+    assert client.get("/core/plans/").status_code == 200
+    assert client.get("/auth/user/").status_code == 401

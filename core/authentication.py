@@ -1,0 +1,20 @@
+from dj_rest_auth.jwt_auth import JWTCookieAuthentication as BaseJWTCookieAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+
+class JWTCookieAuthentication(BaseJWTCookieAuthentication):
+    """Bearer header or `access-token` cookie (with CSRF), as dj-rest-auth does, except that an unusable
+    cookie (expired, signed with an old key, its user gone) makes the request anonymous instead of a 401.
+
+    The cookie is HttpOnly, so the page cannot remove it: refusing it would lock the person out of login,
+    registration and even the plans page. A bad Bearer header is still refused, since the client chose to send it.
+    """
+
+    def authenticate(self, request):
+        if self.get_header(request) is not None:
+            return super().authenticate(request)
+        try:
+            return super().authenticate(request)
+        except (InvalidToken, AuthenticationFailed):
+            return None
