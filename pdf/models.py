@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from cv.models import AIResponse
+
 
 def document_upload_to(document: "Document", filename: str) -> str:
     # A random name per rendering: never guessable, never the path of another file (the uploaded CV
@@ -17,11 +19,8 @@ class Document(models.Model):
     view streams it.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    # The same life cycle as the analysis it renders: pending -> running -> succeeded | failed.
+    Status = AIResponse.Status
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pdf_documents")
     ai_response = models.ForeignKey("cv.AIResponse", on_delete=models.CASCADE, related_name="pdf_documents")

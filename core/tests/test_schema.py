@@ -17,3 +17,10 @@ def test_root_redirects_to_swagger_ui():
     assert response.status_code == 302
     assert response["Location"] == "/api/docs/"
     assert APIClient().get("/api/docs/").status_code == 200
+
+
+def test_schema_documents_bearer_and_cookie_authentication():
+    schema = APIClient().get("/schema/", HTTP_ACCEPT="application/json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["jwtHeaderAuth"]["scheme"] == "bearer"
+    assert schemes["jwtCookieAuth"] == {"type": "apiKey", "in": "cookie", "name": "access-token"}
