@@ -71,7 +71,7 @@ def test_profile_email_change_follows_the_same_rules(user, other_user, api_clien
     assert taken.status_code == 400
     typo = api_client.patch("/auth/user/", {"email": "me@gmial.com"}, format="json")
     assert typo.json()["email"] == ["Did you mean me@gmail.com?"]
-    ok = api_client.patch("/auth/user/", {"email": "Me@Company.com"}, format="json")
+    ok = api_client.patch("/auth/user/", {"email": "Me@Company.com", "current_password": TEST_PASSWORD}, format="json")
     assert ok.status_code == 200
     assert User.objects.get(pk=user.pk).email == "me@company.com"
 
