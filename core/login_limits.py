@@ -1,11 +1,13 @@
-"""Bounds on password guessing: failed sign-ins per account and per client address, and password-reset
-mails per address, counted in Redis with atomic operations (fixed windows: INCR, then EXPIRE NX).
+"""Bounds on password guessing: sign-in attempts per account and per client address, and password-reset
+mails per address, counted in Redis.
 
-A locked account refuses even the right password until its window ends, so a guesser cannot learn from
-the answer when they hit it; a success resets the account's count (never the address's, or a guesser
-could sign into an account of their own between guesses). The per-address bound is higher, so the typos
-of one office behind one address lock nobody out. With Redis unreachable every check fails open and logs
-a warning: sign-in must keep working during a Redis outage (DESIGN: "When parts fail").
+Each password check first takes a slot from both counters in one Lua script (check and take are one atomic
+step), so parallel guesses cannot overtake the bound: at most N passwords are tried per account and window.
+A failure keeps its slot; a success resets the account's count and gives back the address's slot (never
+resets it, or a guesser could sign into an account of their own between guesses). A locked account
+refuses even the right password until its window ends, so the answer teaches the guesser nothing. The
+per-address bound is higher, so the typos of one office behind one address lock nobody out. With Redis
+unreachable every check fails open and logs a warning: sign-in keeps working during a Redis outage.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.dispatch import receiver
@@ -77,41 +79,66 @@ def _reset_at(ttl: int) -> datetime:
     return timezone.now() + timedelta(seconds=ttl if ttl > 0 else _window())
 
 
-def login_lock_check(*, identifier: str, request) -> None:
-    """Raise LoginLocked when the account or the client address has used up its failures."""
+# KEYS: account, address. ARGV: account limit, address limit, window seconds.
+# Returns {taken (1/0), account ttl, address ttl, account count, address count}.
+_TAKE_SLOT = """
+local account = tonumber(redis.call('GET', KEYS[1]) or '0')
+local address = tonumber(redis.call('GET', KEYS[2]) or '0')
+if account < tonumber(ARGV[1]) and address < tonumber(ARGV[2]) then
+    redis.call('INCR', KEYS[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+    redis.call('INCR', KEYS[2])
+    redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
+    return {1, redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]), account + 1, address + 1}
+end
+return {0, redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]), account, address}
+"""
+
+# Give back one slot, but never create a key or go below zero (the window may have ended meanwhile).
+_GIVE_BACK = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+def login_attempt_begin(*, identifier: str, request) -> None:
+    """Take one attempt from the account's and the address's bounds before a password is checked, or
+    raise LoginLocked (with `reset_at`) when either is used up."""
     account, address = _account_key(identifier), _address_key(request)
     try:
-        pipe = _client().pipeline(transaction=False)
-        pipe.get(account).ttl(account).get(address).ttl(address)
-        account_count, account_ttl, address_count, address_ttl = pipe.execute()
+        taken, account_ttl, address_ttl, account_count, address_count = _client().eval(
+            _TAKE_SLOT, 2, account, address,
+            settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_IP, _window(),
+        )  # fmt: skip
     except _REDIS_DOWN:
         logger.warning("login limits not checked: redis unavailable")
         return
+    if taken:
+        request.login_slot_taken = True
+        return
     ttls = []
-    if int(account_count or 0) >= settings.LOGIN_FAILURES_PER_ACCOUNT:
+    if account_count >= settings.LOGIN_FAILURES_PER_ACCOUNT:
         ttls.append(account_ttl)
-    if int(address_count or 0) >= settings.LOGIN_FAILURES_PER_IP:
+    if address_count >= settings.LOGIN_FAILURES_PER_IP:
         ttls.append(address_ttl)
-    if ttls:
-        raise LoginLocked(reset_at=_reset_at(max(ttls)).isoformat().replace("+00:00", "Z"))
+    logger.warning(
+        "login locked scope=%s", "account" if account_count >= settings.LOGIN_FAILURES_PER_ACCOUNT else "address"
+    )
+    raise LoginLocked(reset_at=_reset_at(max(ttls)).isoformat().replace("+00:00", "Z"))
 
 
-def login_failure_record(*, identifier: str, request) -> None:
-    account, address = _account_key(identifier), _address_key(request)
-    window = _window()
+def login_success_record(*, user, request) -> None:
+    """The password was right: the account starts afresh, and the address gets its slot back."""
     try:
-        pipe = _client().pipeline(transaction=True)
-        pipe.incr(account).expire(account, window, nx=True).incr(address).expire(address, window, nx=True)
-        pipe.execute()
+        client = _client()
+        client.delete(f"{_PREFIX}:account:user:{user.pk}")
+        if getattr(request, "login_slot_taken", False):
+            request.login_slot_taken = False
+            client.eval(_GIVE_BACK, 1, _address_key(request))
     except _REDIS_DOWN:
-        logger.warning("login failure not counted: redis unavailable")
-
-
-def login_success_record(*, user) -> None:
-    try:
-        _client().delete(f"{_PREFIX}:account:user:{user.pk}")
-    except _REDIS_DOWN:
-        logger.warning("login failures not reset: redis unavailable")
+        logger.warning("login attempts not reset: redis unavailable")
 
 
 def password_reset_mail_allowed(*, email: str) -> bool:
@@ -133,17 +160,18 @@ def _identifier_of(credentials: dict) -> str:
 
 
 class LoginLimitBackend:
-    """First in AUTHENTICATION_BACKENDS: every `authenticate()` (the Django admin login included) is
-    refused while the account or address is locked, before any password is checked. The API's login view
-    checks the same bounds itself first, to answer 429 with `reset_at` instead of a generic refusal."""
+    """First in AUTHENTICATION_BACKENDS, so every `authenticate()` with a password (the API's login and the
+    Django admin's alike) takes its attempt before any backend checks the password. A locked attempt is
+    refused (PermissionDenied stops Django from trying the other backends); the API's login view turns the
+    lock left on the request into its 429 answer."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if request is None:
+        if request is None or password is None:
             return None
         try:
-            login_lock_check(identifier=_identifier_of({"username": username, **kwargs}), request=request)
-        except LoginLocked:
-            request.login_locked = True
+            login_attempt_begin(identifier=_identifier_of({"username": username, **kwargs}), request=request)
+        except LoginLocked as locked:
+            request.login_locked = locked
             raise PermissionDenied from None
         return None
 
@@ -151,13 +179,8 @@ class LoginLimitBackend:
         return None
 
 
-@receiver(user_login_failed, dispatch_uid="core.login_limits.failed")
-def _on_login_failed(sender, credentials, request=None, **kwargs):
-    if request is None or getattr(request, "login_locked", False):
-        return
-    login_failure_record(identifier=_identifier_of(credentials), request=request)
-
-
 @receiver(user_logged_in, dispatch_uid="core.login_limits.logged_in")
 def _on_logged_in(sender, request, user, **kwargs):
-    login_success_record(user=user)
+    # The Django admin signs in through django.contrib.auth.login(); the API's view records its own success.
+    if request is not None:
+        login_success_record(user=user, request=request)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -56,11 +57,14 @@ class LoginView(BaseLoginView):
     answer is 429 `login_locked` with `reset_at`, whatever the password."""
 
     def post(self, request, *args, **kwargs):
-        data = request.data if isinstance(request.data, dict) else {}
-        identifier = str(data.get("email") or data.get("username") or "")
-        login_limits.login_lock_check(identifier=identifier, request=request)
-        response = super().post(request, *args, **kwargs)  # a refusal is counted by the signal receiver
-        login_limits.login_success_record(user=self.user)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except ValidationError:
+            locked = getattr(request, "login_locked", None)  # left by core.login_limits.LoginLimitBackend
+            if locked is not None:
+                raise locked from None
+            raise
+        login_limits.login_success_record(user=self.user, request=request)
         return response
 
     def get_response(self):
