@@ -1,5 +1,4 @@
 import requests
-from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.client import OAuth2Client, OAuth2Error
 from dj_rest_auth.jwt_auth import get_refresh_view, set_jwt_cookies, unset_jwt_cookies
 from dj_rest_auth.registration.views import SocialLoginView
@@ -21,6 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenVerifyView as BaseTokenVerifyView
 
 from core import login_limits, selectors, services, sessions
+from core.adapters import GoogleAdapter
 from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
 from core.pagination import single_page, single_page_schema
@@ -186,9 +186,10 @@ class LogoutView(APIView):
 
 
 class GoogleLoginView(SocialLoginView):
-    """Google sign-in with `{access_token}` or `{code}` (the SPA's redirect flow)."""
+    """Google sign-in with `{code}` (the SPA's redirect flow), `{id_token}` (Google Identity Services) or a bare
+    `{access_token}`, each accepted only when it was issued to our client id (GOOGLE_CLIENT_ID)."""
 
-    adapter_class = GoogleOAuth2Adapter
+    adapter_class = GoogleAdapter
     client_class = OAuth2Client
     serializer_class = GoogleLoginSerializer
 

@@ -253,6 +253,9 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+# Replaces the hosts of Google's token, tokeninfo, certs (JWKS) and userinfo endpoints (tests: a local fake).
+GOOGLE_API_BASE = env.str("GOOGLE_API_BASE", default="")
+GOOGLE_TIMEOUT = env.float("GOOGLE_TIMEOUT", default=5.0)
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "SCOPE": ["profile", "email"],
