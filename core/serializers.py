@@ -8,7 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core import billing_selectors
+from core.billing import selectors as billing_selectors
 from core.emails import clean_email
 from core.models import Plan
 from core.plans import plan_for

@@ -3,7 +3,7 @@ import logging
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
-from core.billing_services import subscription_cancel_for_user_deletion
+from core.billing.services import subscription_cancel_for_user_deletion
 from core.models import User
 
 logger = logging.getLogger(__name__)

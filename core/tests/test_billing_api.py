@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from core.billing_services import subscription_cancel_for_user_deletion
+from core.billing.services import subscription_cancel_for_user_deletion
 from core.models import Invoice, Subscription, User
 
 pytestmark = pytest.mark.django_db

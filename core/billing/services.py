@@ -1,6 +1,6 @@
 """Billing writes the user asks for: checkout, verify the checkout, portal, plan changes, cancel and resume,
 cancelling for account deletion, and syncing plan prices from Stripe. Applying Stripe's state to our rows
-(and the user's plan rules) lives in core.billing_sync."""
+(and the user's plan rules) lives in core.sync."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core import stripe_gateway
-from core.billing_sync import plan_price_store, stripe_ref_id, subscription_sync_from_stripe
+from core.billing import gateway
+from core.billing.sync import plan_price_store, stripe_ref_id, subscription_sync_from_stripe
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import Plan, Subscription, User
 
@@ -64,7 +64,7 @@ def customer_ensure(*, user: User) -> str:
         if not locked.stripe_customer_id:
             # No idempotency key of ours: the row lock already prevents twins, and a fixed key would replay a
             # customer that was deleted since. The SDK still sends one key across its own network retries.
-            customer = stripe_gateway.customer_create(
+            customer = gateway.customer_create(
                 email=locked.email,
                 name=locked.get_full_name() or locked.username,
                 metadata={"user_id": str(locked.pk)},
@@ -85,8 +85,8 @@ def _customer_forget(*, user: User, customer_id: str) -> None:
 
 def checkout_session_create(*, user: User, plan_id: int, billing: str) -> str:
     """A Stripe Checkout URL for a new subscription to `plan_id`, billed `billing` (monthly/yearly)."""
-    if not stripe_gateway.is_configured():
-        raise stripe_gateway.StripeNotConfigured()
+    if not gateway.is_configured():
+        raise gateway.StripeNotConfigured()
     plan, price_id = _paid_plan(plan_id, billing)
     if _live_subscription(user) is not None:
         raise Conflict("You already have a subscription; change its plan instead.", code="already_subscribed")
@@ -102,12 +102,12 @@ def checkout_session_create(*, user: User, plan_id: int, billing: str) -> str:
             try:
                 session = create(idempotency_key=key)
                 break
-            except stripe_gateway.StripeNotFound as exc:
+            except gateway.StripeNotFound as exc:
                 if exc.stripe_param != "customer" or attempt == 2:
                     # A price id Stripe does not know is our configuration, not something the caller asked for.
-                    raise stripe_gateway.StripePermanentError() from exc
+                    raise gateway.StripePermanentError() from exc
                 _customer_forget(user=user, customer_id=customer_id)
-        open_ids = [s["id"] for s in stripe_gateway.checkout_sessions_open(customer_id=customer_id)]
+        open_ids = [s["id"] for s in gateway.checkout_sessions_open(customer_id=customer_id)]
         if session["id"] not in open_ids:
             # An idempotent replay (Stripe answers with the original response) of a session that a newer
             # checkout has expired since: this tab gets a fresh one.
@@ -119,7 +119,7 @@ def checkout_session_create(*, user: User, plan_id: int, billing: str) -> str:
 
 def _checkout_create(*, customer_id: str, price_id: str, user: User, metadata: dict, idempotency_key: str) -> dict:
     frontend = settings.FRONTEND_URL
-    return stripe_gateway.checkout_session_create(
+    return gateway.checkout_session_create(
         customer_id=customer_id,
         price_id=price_id,
         client_reference_id=str(user.pk),
@@ -135,8 +135,8 @@ def _expire_checkouts(*, user: User, session_ids: list[str]) -> None:
     subscriptions."""
     for session_id in session_ids:
         try:
-            stripe_gateway.checkout_session_expire(session_id=session_id)
-        except stripe_gateway.StripePermanentError:
+            gateway.checkout_session_expire(session_id=session_id)
+        except gateway.StripePermanentError:
             # Completed or expired meanwhile: the webhook of a completed one still arrives.
             logger.info("checkout session no longer open user_id=%s session=%s", user.pk, session_id)
         else:
@@ -147,11 +147,11 @@ def checkout_session_verify(*, user: User, session_id: str) -> Subscription | No
     """Sync the subscription of a finished Checkout Session, if that session was created for `user`.
 
     Someone else's session answers 404 exactly like a session that does not exist."""
-    if not stripe_gateway.is_configured():
-        raise stripe_gateway.StripeNotConfigured()
+    if not gateway.is_configured():
+        raise gateway.StripeNotConfigured()
     try:
-        session = stripe_gateway.checkout_session_retrieve(session_id=session_id)
-    except stripe_gateway.StripeNotFound as exc:
+        session = gateway.checkout_session_retrieve(session_id=session_id)
+    except gateway.StripeNotFound as exc:
         raise NotFound("No such checkout session.") from exc
     metadata = session.get("metadata") or {}
     owned = (
@@ -172,19 +172,19 @@ def checkout_session_verify(*, user: User, session_id: str) -> Subscription | No
 
 
 def portal_session_create(*, user: User) -> str:
-    if not stripe_gateway.is_configured():
-        raise stripe_gateway.StripeNotConfigured()
+    if not gateway.is_configured():
+        raise gateway.StripeNotConfigured()
     if not user.stripe_customer_id:
         raise DomainError("You have no billing account yet.", code="no_billing_account")
-    session = stripe_gateway.portal_session_create(
+    session = gateway.portal_session_create(
         customer_id=user.stripe_customer_id, return_url=f"{settings.FRONTEND_URL}/billing"
     )
     return session["url"]
 
 
 def _require_live_subscription(user: User) -> Subscription:
-    if not stripe_gateway.is_configured():
-        raise stripe_gateway.StripeNotConfigured()
+    if not gateway.is_configured():
+        raise gateway.StripeNotConfigured()
     subscription = _live_subscription(user)
     if subscription is None:
         raise NotFound("You have no active subscription.", code="no_subscription")
@@ -197,7 +197,7 @@ def subscription_change_plan(*, user: User, plan_id: int, billing: str) -> Subsc
     plan, price_id = _paid_plan(plan_id, billing)
     if price_id == subscription.stripe_price_id:
         raise Conflict("You are already on this plan.", code="already_on_plan")
-    updated = stripe_gateway.subscription_change_price(
+    updated = gateway.subscription_change_price(
         subscription_id=subscription.stripe_subscription_id,
         price_id=price_id,
         idempotency_key=_window_key("change", subscription.stripe_subscription_id, price_id),
@@ -209,7 +209,7 @@ def subscription_change_plan(*, user: User, plan_id: int, billing: str) -> Subsc
 def subscription_cancel(*, user: User) -> Subscription:
     """Cancel at the end of the paid period: the plan stays until then."""
     subscription = _require_live_subscription(user)
-    updated = stripe_gateway.subscription_set_cancel_at_period_end(
+    updated = gateway.subscription_set_cancel_at_period_end(
         subscription_id=subscription.stripe_subscription_id, cancel=True
     )
     return subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
@@ -220,7 +220,7 @@ def subscription_resume(*, user: User) -> Subscription:
     subscription = _require_live_subscription(user)
     if not subscription.cancel_at_period_end:
         raise Conflict("Your subscription is not set to cancel.", code="not_cancelling")
-    updated = stripe_gateway.subscription_set_cancel_at_period_end(
+    updated = gateway.subscription_set_cancel_at_period_end(
         subscription_id=subscription.stripe_subscription_id, cancel=False
     )
     return subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
@@ -232,12 +232,12 @@ def subscription_cancel_for_user_deletion(*, user: User) -> None:
     Without Stripe keys there is nothing to cancel. Any other Stripe failure propagates, so the account is
     not deleted while Stripe would go on charging it."""
     live = list(Subscription.objects.filter(user=user).exclude(status__in=Subscription.FINAL_STATUSES))
-    if not live or not stripe_gateway.is_configured():
+    if not live or not gateway.is_configured():
         return
     for subscription in live:
         try:
-            stripe_gateway.subscription_cancel_now(subscription_id=subscription.stripe_subscription_id)
-        except stripe_gateway.StripeNotFound:
+            gateway.subscription_cancel_now(subscription_id=subscription.stripe_subscription_id)
+        except gateway.StripeNotFound:
             pass  # already gone at Stripe
         logger.info("subscription cancelled for account deletion user_id=%s", user.pk)
 
@@ -246,16 +246,16 @@ def plans_sync_prices_from_stripe(*, plans=None) -> list[str]:
     """Retrieve every configured price from Stripe and store amount, currency and interval on its plan.
 
     Used by `seed_plans --sync-stripe` and by `product.*` events. Returns one line per price."""
-    if not stripe_gateway.is_configured():
-        raise stripe_gateway.StripeNotConfigured()
+    if not gateway.is_configured():
+        raise gateway.StripeNotConfigured()
     lines = []
     for plan in plans if plans is not None else Plan.objects.order_by("order"):
         for price_id in (plan.stripe_price_monthly, plan.stripe_price_yearly):
             if not price_id:
                 continue
             try:
-                stripe_price = stripe_gateway.price_retrieve(price_id=price_id)
-            except stripe_gateway.StripeNotFound:
+                stripe_price = gateway.price_retrieve(price_id=price_id)
+            except gateway.StripeNotFound:
                 lines.append(f"{plan.slug} {price_id}: not found at Stripe")
                 continue
             with transaction.atomic():
