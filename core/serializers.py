@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.billing import selectors as billing_selectors
+from core.billing.serializers import AmountField
 from core.emails import clean_email
 from core.models import Plan
 from core.plans import plan_for
@@ -17,7 +18,7 @@ User = get_user_model()
 
 
 class PriceSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount = AmountField()
     currency = serializers.CharField()
     interval = serializers.ChoiceField(choices=Plan.Interval.choices)
 

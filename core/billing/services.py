@@ -5,7 +5,8 @@ cancelling for account deletion, and syncing plan prices from Stripe. Applying S
 from __future__ import annotations
 
 import logging
-import time
+import uuid
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -19,11 +20,16 @@ from core.models import Plan, Subscription, User
 
 logger = logging.getLogger(__name__)
 
-# Double clicks inside this window reuse the same Checkout Session (Stripe idempotency).
-CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS = 600
+# A checkout started again within this time (a double click, a reload) gets the same open Checkout Session.
+CHECKOUT_REUSE_WINDOW = timedelta(minutes=10)
 
 # Statuses in which a subscription still exists at Stripe and can be changed, cancelled or resumed.
 LIVE_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING, Subscription.Status.PAST_DUE)
+
+
+class PlanChangeNotApplied(Conflict):
+    default_code = "plan_change_not_applied"
+    default_detail = "The payment provider did not apply the plan change; your plan is unchanged. Please try again."
 
 
 class PriceUnavailable(DomainError):
@@ -50,9 +56,19 @@ def _live_subscription(user: User) -> Subscription | None:
     )
 
 
-def _window_key(*parts: object) -> str:
-    window = int(time.time()) // CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS
-    return ":".join(str(p) for p in (*parts, window))
+def _request_key(*parts: object) -> str:
+    """An idempotency key for one request of ours: Stripe replays its answer only to the SDK's own retries of
+    that request, never to a later request that happens to look the same."""
+    return ":".join(str(p) for p in (*parts, uuid.uuid4().hex))
+
+
+def _lock_user(user: User) -> User:
+    """Lock the user row (inside the caller's transaction). Every billing write and the account deletion take
+    this lock first, so they never wait on each other's rows in opposite order."""
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        raise NotFound("This account no longer exists.", code="account_deleted")
+    return locked
 
 
 def customer_ensure(*, user: User) -> str:
@@ -60,7 +76,7 @@ def customer_ensure(*, user: User) -> str:
     if user.stripe_customer_id:
         return user.stripe_customer_id
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = _lock_user(user)
         if not locked.stripe_customer_id:
             # No idempotency key of ours: the row lock already prevents twins, and a fixed key would replay a
             # customer that was deleted since. The SDK still sends one key across its own network retries.
@@ -91,30 +107,38 @@ def checkout_session_create(*, user: User, plan_id: int, billing: str) -> str:
     if _live_subscription(user) is not None:
         raise Conflict("You already have a subscription; change its plan instead.", code="already_subscribed")
     metadata = {"user_id": str(user.pk), "plan_id": str(plan.pk), "billing": billing}
-    # One checkout at a time per user (row lock): the new session is created, then every other open one is
-    # expired, so two tabs can never both be paid and two concurrent requests never expire each other's.
+    # One checkout at a time per user (row lock): a recent open session for the same choice is handed out
+    # again (double click, reload), else a new one is created; then every other open one is expired, so two
+    # tabs can never both be paid and two concurrent requests never expire each other's.
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        _lock_user(user)
         for attempt in (1, 2):
             customer_id = customer_ensure(user=user)
-            key = _window_key("checkout", user.pk, price_id, customer_id)
             create = partial(_checkout_create, customer_id=customer_id, price_id=price_id, user=user, metadata=metadata)
             try:
-                session = create(idempotency_key=key)
+                open_sessions = gateway.checkout_sessions_open(customer_id=customer_id)
+                session = _reusable_checkout(open_sessions, metadata=metadata) or create(
+                    idempotency_key=_request_key("checkout", user.pk)
+                )
                 break
             except gateway.StripeNotFound as exc:
                 if exc.stripe_param != "customer" or attempt == 2:
                     # A price id Stripe does not know is our configuration, not something the caller asked for.
                     raise gateway.StripePermanentError() from exc
                 _customer_forget(user=user, customer_id=customer_id)
-        open_ids = [s["id"] for s in gateway.checkout_sessions_open(customer_id=customer_id)]
-        if session["id"] not in open_ids:
-            # An idempotent replay (Stripe answers with the original response) of a session that a newer
-            # checkout has expired since: this tab gets a fresh one.
-            session = create(idempotency_key=f"{key}:after:{session['id']}")
-        _expire_checkouts(user=user, session_ids=[i for i in open_ids if i != session["id"]])
-    logger.info("checkout session created user_id=%s plan=%s billing=%s", user.pk, plan.slug, billing)
+        _expire_checkouts(user=user, session_ids=[s["id"] for s in open_sessions if s["id"] != session["id"]])
+    logger.info("checkout session ready user_id=%s plan=%s billing=%s", user.pk, plan.slug, billing)
     return session["url"]
+
+
+def _reusable_checkout(open_sessions: list[dict], *, metadata: dict[str, str]) -> dict | None:
+    """The newest open session started for the same plan and interval within CHECKOUT_REUSE_WINDOW."""
+    since = (timezone.now() - CHECKOUT_REUSE_WINDOW).timestamp()
+    for session in open_sessions:
+        recent = (session.get("created") or 0) >= since
+        if recent and (session.get("metadata") or {}) == metadata and session.get("url"):
+            return session
+    return None
 
 
 def _checkout_create(*, customer_id: str, price_id: str, user: User, metadata: dict, idempotency_key: str) -> dict:
@@ -192,18 +216,40 @@ def _require_live_subscription(user: User) -> Subscription:
 
 
 def subscription_change_plan(*, user: User, plan_id: int, billing: str) -> Subscription:
-    """Move the subscription to another plan or interval; Stripe prorates the difference."""
-    subscription = _require_live_subscription(user)
+    """Move the subscription to another plan or interval; Stripe prorates the difference.
+
+    Changes of one user run one at a time (user row lock, held until the new state is stored), so a double
+    click is one change: the second click finds the plan already changed (409 `already_on_plan`). Each
+    request has its own idempotency key, so Basic -> Pro -> Basic -> Pro are four changes at Stripe, and the
+    answer is stored only if Stripe's subscription now has the price asked for."""
+    _require_live_subscription(user)
     plan, price_id = _paid_plan(plan_id, billing)
-    if price_id == subscription.stripe_price_id:
-        raise Conflict("You are already on this plan.", code="already_on_plan")
-    updated = gateway.subscription_change_price(
-        subscription_id=subscription.stripe_subscription_id,
-        price_id=price_id,
-        idempotency_key=_window_key("change", subscription.stripe_subscription_id, price_id),
-    )
+    with transaction.atomic():
+        _lock_user(user)
+        subscription = _require_live_subscription(user)
+        if price_id == subscription.stripe_price_id:
+            raise Conflict("You are already on this plan.", code="already_on_plan")
+        updated = gateway.subscription_change_price(
+            subscription_id=subscription.stripe_subscription_id,
+            price_id=price_id,
+            idempotency_key=_request_key("change", subscription.stripe_subscription_id, price_id),
+        )
+        applied = subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
+    if _stripe_price_of(updated) != price_id:
+        logger.error(
+            "subscription plan change not applied by stripe user_id=%s asked=%s stripe_has=%s",
+            user.pk,
+            price_id,
+            _stripe_price_of(updated),
+        )
+        raise PlanChangeNotApplied()
     logger.info("subscription plan changed user_id=%s plan=%s billing=%s", user.pk, plan.slug, billing)
-    return subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
+    return applied
+
+
+def _stripe_price_of(stripe_subscription: dict) -> str | None:
+    items = (stripe_subscription.get("items") or {}).get("data") or []
+    return stripe_ref_id(items[0].get("price")) if items else None
 
 
 def subscription_cancel(*, user: User) -> Subscription:
@@ -226,20 +272,23 @@ def subscription_resume(*, user: User) -> Subscription:
     return subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
 
 
-def subscription_cancel_for_user_deletion(*, user: User) -> None:
-    """End the user's subscriptions at Stripe right away, before their account is deleted.
+def customer_delete_for_user_deletion(*, user: User) -> None:
+    """Delete the user's Stripe customers before their account is deleted: Stripe cancels their
+    subscriptions at once, and their open Checkout links can no longer be paid.
 
-    Without Stripe keys there is nothing to cancel. Any other Stripe failure propagates, so the account is
-    not deleted while Stripe would go on charging it."""
-    live = list(Subscription.objects.filter(user=user).exclude(status__in=Subscription.FINAL_STATUSES))
-    if not live or not gateway.is_configured():
+    The caller holds the user row lock (core.services.user_delete), so no checkout creates another customer
+    meanwhile. Without Stripe keys there is nothing to reach. Any other Stripe failure propagates, so the
+    account is not deleted while Stripe could go on charging it."""
+    stored = Subscription.objects.filter(user=user).values_list("stripe_customer_id", flat=True)
+    customer_ids = sorted({user.stripe_customer_id, *stored} - {""})
+    if not customer_ids or not gateway.is_configured():
         return
-    for subscription in live:
+    for customer_id in customer_ids:
         try:
-            gateway.subscription_cancel_now(subscription_id=subscription.stripe_subscription_id)
+            gateway.customer_delete(customer_id=customer_id)
         except gateway.StripeNotFound:
             pass  # already gone at Stripe
-        logger.info("subscription cancelled for account deletion user_id=%s", user.pk)
+        logger.info("stripe customer deleted for account deletion user_id=%s", user.pk)
 
 
 def plans_sync_prices_from_stripe(*, plans=None) -> list[str]:

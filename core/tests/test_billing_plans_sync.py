@@ -42,7 +42,7 @@ def test_price_billed_at_another_interval_than_its_slot_is_not_stored(fake_strip
 
 
 def test_zero_decimal_currency_amounts_are_whole_units():
-    from core.billing.sync import amount_from_minor
+    from core.billing.currencies import amount_from_minor
 
     assert amount_from_minor(500, "usd") == Decimal("5.00")
     assert amount_from_minor(500, "JPY") == Decimal("500.00")

@@ -89,6 +89,36 @@ def test_change_price_moves_the_item_with_proration(fake_stripe, price):
     assert sent.params["items"] == [{"id": sub["items"]["data"][0]["id"], "price": other["id"]}]
 
 
+def test_change_price_answered_by_a_replay_returns_what_stripe_has_now(fake_stripe, price):
+    customer = fake_stripe.add_customer(email="ann@example.com")
+    other = fake_stripe.add_price(product=price["product"], unit_amount=1500, interval="month")
+    sub = fake_stripe.add_subscription(customer=customer["id"], price=price["id"])
+    gateway.subscription_change_price(subscription_id=sub["id"], price_id=other["id"], idempotency_key="k-up")
+    gateway.subscription_change_price(subscription_id=sub["id"], price_id=price["id"], idempotency_key="k-down")
+
+    # Stripe replays the first answer (the subscription on `other`) without changing anything.
+    again = gateway.subscription_change_price(subscription_id=sub["id"], price_id=other["id"], idempotency_key="k-up")
+
+    assert fake_stripe.subscriptions[sub["id"]]["items"]["data"][0]["price"]["id"] == price["id"]
+    assert again["items"]["data"][0]["price"]["id"] == price["id"]
+
+
+def test_customer_delete_cancels_its_subscriptions_and_open_checkouts(fake_stripe, price):
+    customer = fake_stripe.add_customer(email="ann@example.com")
+    sub = fake_stripe.add_subscription(customer=customer["id"], price=price["id"])
+    session = _checkout(customer["id"], price["id"])
+
+    deleted = gateway.customer_delete(customer_id=customer["id"])
+
+    assert deleted == {"id": customer["id"], "object": "customer", "deleted": True}
+    assert fake_stripe.subscriptions[sub["id"]]["status"] == "canceled"
+    assert fake_stripe.checkout_sessions[session["id"]]["status"] == "expired"
+    with pytest.raises(StripeNotFound):
+        gateway.customer_delete(customer_id=customer["id"])
+    with pytest.raises(StripeNotFound):
+        _checkout(customer["id"], price["id"], key="checkout-key-2")
+
+
 def test_cancel_at_period_end_and_cancel_now(fake_stripe, price):
     customer = fake_stripe.add_customer(email="ann@example.com")
     sub = fake_stripe.add_subscription(customer=customer["id"], price=price["id"])
