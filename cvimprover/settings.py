@@ -103,6 +103,8 @@ CACHES = {
 
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in (API and Django admin) while the account or address is locked.
+    "core.login_limits.LoginLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -212,7 +214,17 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
+    # Tokens carry a hash of the password they were issued under: a new password refuses all older ones.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
 }
+
+# Guessing bounds (core.login_limits): failed sign-ins per account and per client address in a window,
+# then 429 login_locked until the window ends; password-reset mails per address per hour.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default=3)
 
 # dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see STACK.md).
 REST_AUTH = {
