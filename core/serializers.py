@@ -13,7 +13,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenVerifySerializer as BaseTokenVerifySerializer
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
-from core import billing_selectors
+from core.billing import selectors as billing_selectors
+from core.billing.serializers import AmountField
 from core.emails import clean_email
 from core.login_limits import password_reset_mail_allowed
 from core.models import Plan
@@ -24,7 +25,7 @@ User = get_user_model()
 
 
 class PriceSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount = AmountField()
     currency = serializers.CharField()
     interval = serializers.ChoiceField(choices=Plan.Interval.choices)
 
