@@ -175,8 +175,8 @@ class LoginLimitBackend:
             raise PermissionDenied from None
         return None
 
-    def get_user(self, user_id):
-        return None
+    # No get_user(): this backend never signs anyone in, and without it Django never picks it to restore a
+    # session (force_login and login() without a backend take the first backend that has get_user).
 
 
 @receiver(user_logged_in, dispatch_uid="core.login_limits.logged_in")
