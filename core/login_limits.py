@@ -75,12 +75,14 @@ def _window() -> int:
     return settings.LOGIN_FAILURE_WINDOW_SECONDS
 
 
-def _reset_at(ttl: int) -> datetime:
-    return timezone.now() + timedelta(seconds=ttl if ttl > 0 else _window())
+def _reset_at(ttl_ms: int) -> datetime:
+    # To the second: the moment is the same on every answer of one window.
+    moment = timezone.now() + (timedelta(milliseconds=ttl_ms) if ttl_ms > 0 else timedelta(seconds=_window()))
+    return moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
 
 
 # KEYS: account, address. ARGV: account limit, address limit, window seconds.
-# Returns {taken (1/0), account ttl, address ttl, account count, address count}.
+# Returns {taken (1/0), account ttl (ms), address ttl (ms), account count, address count}.
 _TAKE_SLOT = """
 local account = tonumber(redis.call('GET', KEYS[1]) or '0')
 local address = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -89,9 +91,9 @@ if account < tonumber(ARGV[1]) and address < tonumber(ARGV[2]) then
     redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
     redis.call('INCR', KEYS[2])
     redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
-    return {1, redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]), account + 1, address + 1}
+    return {1, redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2]), account + 1, address + 1}
 end
-return {0, redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]), account, address}
+return {0, redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2]), account, address}
 """
 
 # Give back one slot, but never create a key or go below zero (the window may have ended meanwhile).

@@ -35,6 +35,7 @@ from core.serializers import (
     ScopeStatusSerializer,
     TokenRefreshSerializer,
     TokenVerifySerializer,
+    UserDetailsSerializer,
 )
 
 
@@ -49,6 +50,22 @@ class CsrfTokenView(APIView):
         return Response({"csrfToken": get_token(request)})
 
 
+_LoginOut = inline_serializer(
+    "LoginOut",
+    {
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+        "access_expiration": serializers.DateTimeField(),
+        "refresh_expiration": serializers.DateTimeField(),
+        "user": UserDetailsSerializer(),
+    },
+)
+_LoginLockedOut = inline_serializer(
+    "LoginLocked",
+    {"detail": serializers.CharField(), "code": serializers.CharField(), "reset_at": serializers.DateTimeField()},
+)
+
+
 class LoginView(BaseLoginView):
     """dj-rest-auth's login, but the refresh token is in the body too (DESIGN: "JWT is returned in the body
     and set as cookies"), so Bearer clients that cannot use cookies can refresh. The cookies stay HttpOnly.
@@ -56,6 +73,7 @@ class LoginView(BaseLoginView):
     Failed attempts are bounded per account and per client address (core.login_limits): past the bound the
     answer is 429 `login_locked` with `reset_at`, whatever the password."""
 
+    @extend_schema(responses={200: _LoginOut, 429: _LoginLockedOut})
     def post(self, request, *args, **kwargs):
         try:
             response = super().post(request, *args, **kwargs)
