@@ -151,12 +151,14 @@ class PasswordChangeView(BasePasswordChangeView):
 
 
 class PasswordResetConfirmView(BasePasswordResetConfirmView):
-    """A reset ends every session of the account: whoever took it over is signed out."""
+    """A reset ends every session of the account: whoever took it over is signed out. It also lifts a lock
+    left by guesses: the person has just proved they hold the mailbox."""
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         sessions.password_set(user=serializer.user, save_password=serializer.save)
+        login_limits.login_success_record(user=serializer.user, request=request)
         return Response({"detail": "Password has been reset with the new password."})
 
 

@@ -129,6 +129,25 @@ def test_password_reset_mails_are_bounded_per_address_with_the_same_answer(user)
     assert len(mail.outbox) == 4
 
 
+def test_a_password_reset_lifts_the_accounts_lock(user, settings):
+    for i in range(5):
+        login({"username": user.username}, f"guess-{i}")
+    assert_locked(login({"username": user.username}, TEST_PASSWORD))
+
+    APIClient().post("/auth/password/reset/", {"email": user.email}, format="json")
+    link = next(line for line in mail.outbox[0].body.splitlines() if settings.FRONTEND_URL in line).strip()
+    uid, token = link.rstrip("/").split("/")[-2:]
+    new = "Reset-pass-2026"
+    confirm = APIClient().post(
+        "/auth/password/reset/confirm/",
+        {"uid": uid, "token": token, "new_password1": new, "new_password2": new},
+        format="json",
+    )
+    assert confirm.status_code == 200, confirm.content
+
+    assert login({"username": user.username}, new).status_code == 200
+
+
 def _dead_redis_url() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
