@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -176,7 +177,9 @@ class LoginLimitBackend:
         return None
 
     def get_user(self, user_id):
-        return None
+        # `login(user)` without a backend (the test client's force_login, some library paths) records the
+        # first backend in the session; it must still find the user.
+        return ModelBackend().get_user(user_id)
 
 
 @receiver(user_logged_in, dispatch_uid="core.login_limits.logged_in")
