@@ -77,7 +77,7 @@ class _Breaker:
             with self._lock:
                 was_down, self._down, self._retry_at = self._down, False, 0.0
             if was_down:
-                logger.warning("redis is reachable again")
+                logger.info("redis is reachable again")
 
 
 breaker = _Breaker()

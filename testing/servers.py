@@ -191,3 +191,39 @@ class PostgresCluster:
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def celery_worker(*, broker_url: str, queues: str = "default,ai,pdf", log_path: Path | None = None, **env: str):
+    """A Celery worker subprocess on ``broker_url`` (a Redis of the test's own), ready when it answers a ping."""
+    from celery import Celery
+
+    # A separate app for the ping: the project's app publishes control messages through its own producer
+    # pool, on its own broker, whatever connection it is given.
+    probe = Celery("fault-probe", broker=broker_url, set_as_current=False)
+    hostname = f"fault-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "cvimprover", "worker", "-Q", queues, "-n", hostname,
+         "--concurrency", "1", "--pool", "prefork", "-l", "INFO", "--without-gossip", "--without-mingle",
+         "--without-heartbeat"],
+        cwd=ROOT,
+        env=worker_env(TEST_REDIS_URL=broker_url, **env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def answers() -> bool:
+        return bool(probe.control.ping(destination=[hostname], timeout=0.5))
+
+    try:
+        _wait_until(answers, timeout=30, what="celery worker", proc=proc)
+    except BaseException:
+        _stop(proc, timeout=15)
+        raise
+    finally:
+        probe.close()
+    return proc
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    _stop(proc, timeout=15)
