@@ -70,6 +70,11 @@ def _finished(client: Client, path: str) -> dict | None:
     return body if body["status"] in ("succeeded", "failed") else None
 
 
+def _upload_cv(client: Client) -> requests.Response:
+    with CV_PDF.open("rb") as cv:
+        return client.call("POST", "/cv/questionnaire/", data=JOB, files={"resume": ("cv.pdf", cv, "application/pdf")})
+
+
 def _used(user, scope: str) -> int:
     return sum(QuotaUsage.objects.filter(user=user, scope=scope).values_list("used", flat=True))
 
