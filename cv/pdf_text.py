@@ -26,9 +26,10 @@ _EOF_WINDOW = 2048
 _MIN_LETTERS = 40
 # Extraction stops past this many characters: a CV is a few pages, and a hostile PDF can hold megabytes of text.
 MAX_TEXT_CHARS = 100_000
-DEFAULT_TIMEOUT = 20.0
-# Address space for the parsing child; a decompression bomb hits this instead of the machine's memory.
-_CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
+DEFAULT_TIMEOUT = 5.0
+# Address space for the parsing child; a decompression bomb hits this instead of the machine's memory. A
+# 20-page CV needs well under 200 MB.
+_CHILD_MEMORY_BYTES = 512 * 1024 * 1024
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _BULLET_ONLY_LINE = re.compile(r"^[\s\u2022\u25cf\u25aa\u2023\u2043\u2219\-\*\u00b7]*$")
 

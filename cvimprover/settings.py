@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestLogMiddleware",
@@ -284,8 +285,13 @@ JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=int(OPENAI_TIMEOUT) + 3
 
 CV_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CV_MAX_PAGES = 20
-# Wall-clock limit for parsing one uploaded PDF (in a child process with CPU and memory limits).
-CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=20.0)
+# Any request body over this is refused with 413 before it is read (core.middleware): a 10 MB CV plus the
+# multipart framing and the questionnaire's text fields.
+REQUEST_MAX_BODY_BYTES = CV_MAX_UPLOAD_BYTES + 1024 * 1024
+# Wall-clock limit for parsing one uploaded PDF (in a child process with CPU and memory limits). A 20-page
+# CV takes about 2 s on a busy 2-core machine; a PDF that needs longer is refused as too complex, so a
+# hostile file holds a web worker for at most this long (and one person parses one file at a time).
+CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=5.0)
 # First back-off step for transient LLM errors; doubles per attempt, with jitter.
 CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
 
