@@ -13,18 +13,27 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from cvimprover.secret_key import development_secret_key, is_strong_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The real environment wins over the file; ENV_FILE points elsewhere (tests point it at nothing).
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a server started without configuration must never run in debug mode.
+# scripts/run.sh and scripts/setup.sh turn it on for development.
+DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
-if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 32):
+# Where development keeps the random key it generated (git-ignored; never used when SECRET_KEY is set).
+SECRET_KEY_FILE = env.path("SECRET_KEY_FILE", default=BASE_DIR / ".secret_key")
+SECRET_KEY = env.str("SECRET_KEY", default="") or (development_secret_key(Path(SECRET_KEY_FILE)) if DEBUG else "")
+if not DEBUG and not is_strong_secret_key(SECRET_KEY):
     raise ImproperlyConfigured(
-        "DEBUG=False needs a real SECRET_KEY (at least 32 random characters) in the environment."
+        "DEBUG=False (the default) needs a real SECRET_KEY in the environment: at least 50 random characters, "
+        "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`. "
+        "For development set DEBUG=True instead (scripts/run.sh does), which keeps a generated key in "
+        f"{SECRET_KEY_FILE}."
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -52,6 +61,7 @@ INSTALLED_APPS = [
     "core",
     "cv",
     "pdf",
+    "cvimprover.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +159,10 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("USE_X_FORWARDED_PROTO", default=False) else None
 )
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Health probes (compose, load balancers) call over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^core/health/$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax")
@@ -250,7 +264,13 @@ REST_AUTH = {
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
+# With "mandatory", a new account signs in once the SPA posted back the key of the link mailed to it
+# (FRONTEND_URL/verify-email/<key>) to /auth/registration/verify-email/.
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
+if ACCOUNT_EMAIL_VERIFICATION not in ("none", "optional", "mandatory"):
+    raise ImproperlyConfigured(
+        f"ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory, not {ACCOUNT_EMAIL_VERIFICATION!r}."
+    )
 ACCOUNT_ADAPTER = "core.adapters.AccountAdapter"
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 
@@ -270,11 +290,16 @@ SOCIALACCOUNT_PROVIDERS = {
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 
-# Email: EMAIL_URL (smtp://user:pass@host:587, ...) or the console backend.
+# Email: EMAIL_URL (smtp://user:pass@host:587, ...), or EMAIL_BACKEND, or the console backend. Production on
+# the console backend by default would print password-reset links to the log: the check
+# cvimprover.W001 warns at every start unless one of the two is set (an explicit console backend is fine).
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+    EMAIL_BACKEND_IS_DEFAULT = False
 else:
-    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="")
+    EMAIL_BACKEND_IS_DEFAULT = not EMAIL_BACKEND
+    EMAIL_BACKEND = EMAIL_BACKEND or "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CVImprover <no-reply@cvimprover.local>")
 
 # Stripe. Unset secret key: payment endpoints answer 503.
