@@ -89,7 +89,8 @@ _MAX_REQUESTS_PER_CALL = 6
 # ~4 characters per token, for the Markdown, the JSON escaping and the list of changes.
 _CHARS_PER_OUTPUT_TOKEN = 3.5
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Bounded repeats: an unbounded local part backtracks quadratically over a long run of letters.
+_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{7,}\d")
 _FENCED = re.compile(r"```[ \t]*([\w-]*)[ \t]*\n(.*?)```", re.DOTALL)
 _MAX_CHANGES = 30
