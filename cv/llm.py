@@ -453,7 +453,6 @@ def _complete(messages: list[dict[str, str]], *, schema_name: str, schema: Mappi
     """One logical call: as many requests as it takes to find a form the server accepts."""
     mode, tokens = _recall_form()
     tried = {(mode, tokens)}
-    refused = False
     client = _client()
     for _ in range(_MAX_REQUESTS_PER_CALL):
         kwargs: dict[str, Any] = {
@@ -475,14 +474,14 @@ def _complete(messages: list[dict[str, str]], *, schema_name: str, schema: Mappi
             logger.info("llm server refused mode=%s %s; asking again with mode=%s %s", mode, tokens, step[0], step[1])
             mode, tokens = step
             tried.add(step)
-            refused = True
+            # Remembered now, not after an answer: a transient error on the next request must not make
+            # the retry start with the refused form again.
+            _remember_form(mode, tokens)
             continue
         except openai.OpenAIError as exc:
             error = map_error(exc)
             logger.warning("llm call failed: %s (%s)", type(exc).__name__, error.code)
             raise error from exc
-        if refused:
-            _remember_form(mode, tokens)
         return _read_completion(completion, mode=mode)
     raise LLMPermanentError(
         "The AI service refused every form of the request (structured output, JSON mode and plain prompt).",

@@ -259,6 +259,43 @@ def test_server_refusing_every_response_format_gets_the_prompt_alone(llm_setting
     assert '{"improved_cv":' in fake_openai.requests[-1].prompt_text
 
 
+def test_a_transient_error_after_a_refusal_retries_in_the_form_that_was_accepted(llm_settings, fake_openai):
+    fake_openai.refuse_formats = {"json_schema"}
+    fake_openai.queue(Status(503), Answer())
+
+    with pytest.raises(llm.LLMTransientError):
+        _analyse()
+    _analyse()
+
+    assert [(r.response_format_type, r.refused) for r in fake_openai.requests] == [
+        ("json_schema", True),
+        ("json_object", False),
+        ("json_object", False),
+    ]
+
+
+def test_without_the_cache_the_call_still_works(llm_settings, fake_openai):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    llm_settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    fake_openai.refuse_formats = {"json_schema"}
+    with pytest.raises(Exception, match="(?i)connect"):
+        cache.get(llm.mode_memory_key())
+
+    assert _analyse().improved_cv_markdown == DEFAULT_IMPROVED_CV
+    assert [(r.response_format_type, r.refused) for r in fake_openai.requests] == [
+        ("json_schema", True),
+        ("json_object", False),
+    ]
+
+
 def test_remembered_form_belongs_to_one_server_and_model(llm_settings, fake_openai):
     fake_openai.refuse_formats = {"json_schema"}
     _analyse()
