@@ -324,11 +324,15 @@ def _finish(response: AIResponse, **fields) -> bool:
 
 
 @transaction.atomic
-def _fail(response: AIResponse, *, message: str, code: str) -> None:
+def _fail(response: AIResponse, *, message: str, code: str, refund: bool = True) -> None:
+    """Mark the job failed. Its quota unit goes back unless the person caused the failure (``refund``
+    False: a CV longer than any answer can hold, where trying again gives the same result)."""
     if _finish(response, status=AIResponse.Status.FAILED, error=message, error_code=code, finished_at=timezone.now()):
-        if response.quota_day is not None:
+        if refund and response.quota_day is not None:
             quota_release(user=response.user_id, scope="ai_responses", day=response.quota_day)
-        logger.info("ai response failed id=%s code=%s attempts=%s", response.pk, code, response.attempts)
+        logger.info(
+            "ai response failed id=%s code=%s attempts=%s refunded=%s", response.pk, code, response.attempts, refund
+        )
 
 
 def analyse(*, questionnaire: CVQuestionnaire, prompt: str) -> llm.AnalysisResult:
@@ -368,7 +372,7 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
         )
         return RunOutcome(state="retry", retry_in=delay)
     except llm.LLMPermanentError as exc:
-        _fail(response, message=exc.message, code=exc.code)
+        _fail(response, message=exc.message, code=exc.code, refund=exc.refund)
         return RunOutcome(state="failed")
     except Exception:
         logger.exception("ai response crashed id=%s", response.pk)

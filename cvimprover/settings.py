@@ -317,6 +317,11 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=60.0)
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
+# Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
+# characters. Sent as max_completion_tokens to OpenAI, max_tokens elsewhere (the other name if refused).
+OPENAI_MAX_OUTPUT_TOKENS = env.int("OPENAI_MAX_OUTPUT_TOKENS", default=4000)
+# At most this many characters of the CV's text reach the model (a normal CV has 3,000 to 10,000).
+LLM_MAX_INPUT_CHARS = env.int("LLM_MAX_INPUT_CHARS", default=40000)
 # A job claimed by a worker that stops renewing its lease (killed, out of memory) is taken again by the sweep.
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=int(OPENAI_TIMEOUT) + 30)
 
