@@ -19,10 +19,16 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import lru_cache
 
-from cv import matching
+from django.conf import settings
+from django.utils import timezone
+
+from cv import llm, matching, offline
+from cv.llm import AnalysisResult
+from cv.models import AIResponse
 from cv.vocabulary import TERMS
 
 logger = logging.getLogger(__name__)
@@ -41,8 +47,10 @@ _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
     "nov": 11, "dec": 12,
 }  # fmt: skip
-_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?" \
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
 _OPEN_END = r"(?:present|current|now|today|date|ongoing)"
 _RANGE = re.compile(
@@ -94,6 +102,7 @@ _DEGREE = re.compile(
     r"(?<![\w.])(?P<deg>B\.?\s?Sc|M\.?\s?Sc|B\.?A|M\.?A|B\.?Eng|M\.?Eng|MBA|BBA|Ph\.?\s?D|D\.?Phil|M\.?Phil|LLB|LLM|HND"
     r"|[Bb]achelor(?:'s)?|[Mm]aster(?:'s)?|[Dd]octorate|[Dd]iploma)(?![\w])\.?"
 )
+_DEGREE_SUBJECT = re.compile(r"(?:\s*\(\w+\))?(?:\s+(?:in|of))?((?:[ \t]+[A-Z][\w&'-]*(?:[ \t]+(?:and|&|of))?)*)")
 _GRADE = re.compile(r"\b(?:hons|honours|honors|first[- ]class|distinction|cum laude|summa|magna)\b", re.I)
 
 _TITLE_WORDS = frozenset(
@@ -115,7 +124,7 @@ _NOT_NAMES = frozenset(
 )
 _ORG_PREPOSITIONS = frozenset("at for with joined from by client clients partner partners including".split())
 _SENTENCE_END = re.compile(r"[.!?:;|·•—]\s*$|\s-\s*$|\(\s*$")
-_TOKEN = re.compile(r"[^\W\d_][\w'’.+#&/-]*", re.UNICODE)
+_TOKEN = re.compile(r"[^\W\d_][\w'.+#&/-]*", re.UNICODE)
 _ROLE_SECTIONS = {"experience", "education", "certifications", "projects"}
 _MAX_ROLE_LINE_WORDS = 16
 
@@ -149,7 +158,7 @@ def verified() -> dict:
 def _fold(word: str) -> str:
     """A word as compared: case, accents, possessive and a plural "s" do not matter."""
     word = unicodedata.normalize("NFKD", word.casefold())
-    word = "".join(ch for ch in word if not unicodedata.combining(ch)).replace("’", "'")
+    word = "".join(ch for ch in word if not unicodedata.combining(ch)).replace("\u2019", "'")
     # German spellings without umlauts (Universitaet) are the same word.
     word = word.replace("ae", "a").replace("oe", "o").replace("ue", "u")
     word = re.sub(r"'s?$", "", word).strip(".'-/&")
@@ -160,7 +169,7 @@ def _fold(word: str) -> str:
 
 def _prepare(text: str) -> str:
     """Plain text: typographic variants folded, Markdown emphasis and list markers and contact details gone."""
-    text = matching.normalise(text)
+    text = matching.normalise(text).replace("\u2019", "'")
     for pattern, short in _DEGREE_LONG:
         text = pattern.sub(short, text)
     text = _EMAIL.sub(" ", text)
@@ -267,7 +276,8 @@ def _numbers(text: str) -> list[tuple[int, int, float, str]]:
         if match.group("small"):
             value = float(_UNITS[match.group("small").lower()])
         else:
-            value = float(_TENS[match.group("tens").lower()] + (_UNITS[match.group("unit").lower()] if match.group("unit") else 0))
+            unit = match.group("unit")
+            value = float(_TENS[match.group("tens").lower()] + (_UNITS[unit.lower()] if unit else 0))
         end = match.end()
         pct = re.match(r"\s?(?:%|percent\b|per\s?cent\b)", text[end:], re.I)
         found.append((match.start(), end + (pct.end() if pct else 0), value, "percent" if pct else "plain"))
@@ -369,8 +379,8 @@ def _credential_claims(improved: str, support: str, known: set[str]) -> tuple[li
         generic = key in {"bachelor", "master", "doctorate", "diploma"}
         ok = key in support_degrees or (generic and _DEGREES[key] in support_levels)
         # The subject named after the degree ("MSc Data Science") is part of the claim.
-        subject = re.match(r"(?:\s*\(\w+\))?(?:\s+(?:in|of))?((?:\s+[A-Z][\w&'-]*(?:\s+(?:and|&|of))?)*)", improved[match.end() :])
-        end = match.end() + (subject.end() if subject else 0)
+        subject = _DEGREE_SUBJECT.match(improved, match.end())
+        end = subject.end() if subject else match.end()
         words = [w for w in re.findall(r"[\w'-]+", subject.group(1) if subject else "") if w.lower() not in _CONNECTORS]
         ok = ok and all(_fold(w) in known for w in words)
         spans.append((match.start(), end))
@@ -405,7 +415,7 @@ def _line_sections(text: str) -> list[str | None]:
 
 def _name_claims(improved: str, raw_improved: str, support: str, known: set[str]) -> list[Claim]:
     """Organisations, titles and named credentials: capitalised names the person's text does not have."""
-    _, aliases, alias_pattern = _vocabulary()
+    alias_pattern = _vocabulary()[2]
     # A title in a role line is a claim about that role: it needs the same title, capitalised as a title, in the
     # person's text ("Junior Developer" is not backed by "two junior developers").
     support_folded = " ".join(_fold(t) if t[:1].isupper() else "~" for t in _TOKEN.findall(support))
@@ -455,9 +465,9 @@ def _phrases(line: str, *, role_line: bool) -> list[tuple[list[str], bool]]:
     previous_word = ""
     first_in_sentence = True
     for match in _TOKEN.finditer(line):
-        word = match.group(0).rstrip(".,'’")
+        word = match.group(0).rstrip(".,'")
         gap = line[previous_end : match.start()]
-        boundary = previous_end == 0 or bool(_SENTENCE_END.search(line[:match.start()])) or "," in gap
+        boundary = previous_end == 0 or bool(_SENTENCE_END.search(line[: match.start()])) or "," in gap
         if current and (gap.strip() not in ("", "&") or boundary):
             # Outside role lines, words before a colon are a label ("Tech Stack: Python"), not a name.
             if role_line or not gap.lstrip().startswith(":"):
@@ -528,10 +538,11 @@ def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: s
     known = _words(support)
 
     claims: list[Claim] = []
-    date_claims, date_spans = _date_claims(improved, _dates(support))
+    support_dates = _dates(support)
+    date_claims, date_spans = _date_claims(improved, support_dates)
     claims += date_claims
-    support_without_dates = _blank(support, [(s, e) for s, e, _ in _dates(support).range_spans + _dates(support).year_spans])
-    claims += _number_claims(_blank(improved, date_spans), support_without_dates)
+    dated = [(start, end) for start, end, _ in support_dates.range_spans + support_dates.year_spans]
+    claims += _number_claims(_blank(improved, date_spans), _blank(support, dated))
     claims += _keyword_claims(improved, support, job_text)
     credential_claims, credential_spans = _credential_claims(improved, support, known)
     claims += credential_claims
@@ -545,3 +556,79 @@ def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: s
             seen.add(key)
             unique.append(claim)
     return Verification(unsupported=tuple(unique))
+
+
+def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
+    """The person's request plus the claims to take out, said in their voice (it is sent as their request)."""
+    listed = "\n".join(f"- {claim.kind}: {claim.text}" for claim in claims)
+    return (
+        f"{(prompt or '').strip()}\n\n"
+        "A previous version of the improved CV stated things my CV does not say. Rewrite it without exactly "
+        "these claims (do not replace them with other ones), and keep everything else that is true:\n"
+        f"{listed}"
+    ).strip()
+
+
+def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
+    """Check an answer; a flagged one gets one repair round (the model asked to remove exactly those claims)
+    and is checked again. Returns the answer to store and its verification.
+
+    The offline analyser only re-lays the person's own lines, so it is verified by construction. A repair
+    call that fails, or an answer that claims more than the first, leaves the first answer and its flags.
+    """
+    if result.model == offline.MODEL_NAME:
+        return result, verified()
+    questionnaire = response.questionnaire
+    fields = questionnaire.job_fields()
+    job_text = matching.job_text_of(fields)
+
+    def check(answer: AnalysisResult) -> Verification:
+        return verify_rewrite(
+            source_text=questionnaire.resume_text,
+            request_text=response.prompt,
+            improved_text=answer.improved_cv_markdown,
+            job_text=job_text,
+        )
+
+    try:
+        first = check(result)
+    except Exception:
+        # A fault in the check must not cost the person their analysis: the answer is stored unchecked.
+        logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
+        return result, None
+    if first.status == VERIFIED:
+        return result, first.as_dict()
+    logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
+    _extend_lease(response)
+    try:
+        repaired = llm.analyse(
+            questionnaire_fields=fields,
+            cv_text=questionnaire.resume_text,
+            prompt=repair_request(prompt=response.prompt, claims=first.unsupported),
+        )
+    except llm.LLMError as exc:
+        logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
+        return result, first.as_dict()
+    try:
+        second = check(repaired)
+    except Exception:
+        logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
+        return result, first.as_dict()
+    if len(second.unsupported) > len(first.unsupported):
+        return result, first.as_dict()
+    tokens = {
+        name: (getattr(result, name) or 0) + (getattr(repaired, name) or 0)
+        if getattr(result, name) is not None or getattr(repaired, name) is not None
+        else None
+        for name in ("prompt_tokens", "completion_tokens")
+    }
+    logger.info("ai response repaired id=%s remaining=%s", response.pk, len(second.unsupported))
+    return replace(repaired, **tokens), second.as_dict()
+
+
+def _extend_lease(response: AIResponse) -> None:
+    # The repair is a second model call: the run keeps its job for another lease, or the sweep would hand it
+    # to another worker while this one is still working.
+    AIResponse.objects.filter(
+        pk=response.pk, status=AIResponse.Status.RUNNING, lease_token=response.lease_token
+    ).update(lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS))
