@@ -22,14 +22,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
 
 from cv import llm, matching, offline
 from cv.llm import AnalysisResult
-from cv.models import AIResponse
 from cv.vocabulary import TERMS
+
+if TYPE_CHECKING:
+    from cv.models import AIResponse
 
 logger = logging.getLogger(__name__)
 
@@ -300,28 +304,45 @@ def _number_claims(improved: str, support: str) -> list[Claim]:
 
 
 @lru_cache(maxsize=1)
-def _vocabulary() -> tuple[dict[str, object], dict[str, set[str]], re.Pattern[str]]:
-    """Terms by name, the term names of every alias in lower case, and one pattern finding any alias (longest
-    first, so a term inside a longer one is not found on its own)."""
+def _vocabulary() -> tuple[dict[str, object], dict[str, set[str]], int]:
+    """Terms by name, the term names of every alias in lower case, and the most words an alias has."""
     by_name = {term.name: term for term in TERMS}
     aliases: dict[str, set[str]] = {}
     for term in TERMS:
         for alias in (term.name, *term.aliases):
-            aliases.setdefault(alias.lstrip("=").lower(), set()).add(term.name)
-    parts = sorted(aliases, key=len, reverse=True)
-    pattern = re.compile(
-        "|".join(rf"(?<![\w@/.\-]){re.escape(a)}(?:s|es)?(?![\w+#]|\.\w)" for a in parts), re.IGNORECASE
-    )
-    return by_name, aliases, pattern
+            aliases.setdefault(" ".join(alias.lstrip("=").lower().split()), set()).add(term.name)
+    return by_name, aliases, max(len(alias.split()) for alias in aliases)
+
+
+_ALIAS_TOKEN = re.compile(r"[\w.+#/&'-]*[\w+#]")
+
+
+def _alias_spans(text: str) -> list[tuple[int, int, set[str]]]:
+    """Where the text names a vocabulary term (longest alias first, so "Looker" inside "Looker Studio" is not
+    a term of its own), by looking word runs up in the alias table."""
+    _, aliases, longest = _vocabulary()
+    tokens = [(m.start(), m.end(), m.group(0).lower()) for m in _ALIAS_TOKEN.finditer(text)]
+    spans = []
+    i = 0
+    while i < len(tokens):
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            run = tokens[i : i + n]
+            # Only words next to each other form an alias ("Google, Ads" is not Google Ads).
+            if any(text[a[1] : b[0]].strip() for a, b in pairwise(run)):
+                continue
+            phrase = " ".join(token for _, _, token in run)
+            names = aliases.get(phrase) or aliases.get(re.sub(r"(?<=\w)e?s$", "", phrase))
+            if names:
+                spans.append((run[0][0], run[-1][1], names))
+                i += n
+                break
+        else:
+            i += 1
+    return spans
 
 
 def _stated_directly(text: str) -> set[str]:
-    _, aliases, pattern = _vocabulary()
-    names: set[str] = set()
-    for match in pattern.finditer(text):
-        word = match.group(0).lower()
-        names |= aliases.get(word) or aliases.get(re.sub(r"e?s$", "", word)) or set()
-    return names
+    return {name for _, _, names in _alias_spans(text) for name in names}
 
 
 @lru_cache(maxsize=64)
@@ -349,13 +370,19 @@ def _closure(names: Iterable[str], by_name: Mapping[str, object]) -> set[str]:
     return seen
 
 
+@lru_cache(maxsize=8)
+def _covered(text: str, candidates: tuple[str, ...]) -> frozenset[str]:
+    # The person's text is the same for an answer and its repair: read it once.
+    return frozenset(matching.cv_keywords(text, candidates))
+
+
 def _keyword_claims(improved: str, support: str, job_text: str) -> list[Claim]:
     by_name, _, _ = _vocabulary()
     candidates = list(by_name)
     if job_text:
         candidates += _job_extra_keywords(job_text)
     stated = matching.cv_keywords(improved, candidates)
-    backed = matching.cv_keywords(support, stated)
+    backed = _covered(support, tuple(candidates))
     unsupported = [name for name in candidates if name in stated and name not in backed]
     # A broader term reached only through a narrower unsupported one is the same claim, said once.
     implied = _closure(unsupported, by_name) - _stated_directly(improved)
@@ -415,7 +442,6 @@ def _line_sections(text: str) -> list[str | None]:
 
 def _name_claims(improved: str, raw_improved: str, support: str, known: set[str]) -> list[Claim]:
     """Organisations, titles and named credentials: capitalised names the person's text does not have."""
-    alias_pattern = _vocabulary()[2]
     # A title in a role line is a claim about that role: it needs the same title, capitalised as a title, in the
     # person's text ("Junior Developer" is not backed by "two junior developers").
     support_folded = " ".join(_fold(t) if t[:1].isupper() else "~" for t in _TOKEN.findall(support))
@@ -433,7 +459,7 @@ def _name_claims(improved: str, raw_improved: str, support: str, known: set[str]
         role_line = role_line or (is_heading and section in _ROLE_SECTIONS) or section == "certifications"
         if is_heading and not role_line and section not in _ROLE_SECTIONS and index > 0:
             continue
-        masked = _blank(line, [(m.start(), m.end()) for m in alias_pattern.finditer(line) if _alias_case_ok(m)])
+        masked = _blank(line, [(start, end) for start, end, _ in _alias_spans(line)])
         for phrase, in_role in _phrases(masked, role_line=role_line):
             tokens = [t for t in phrase if _fold(t) not in _CONNECTORS]
             if not tokens:
@@ -449,14 +475,6 @@ def _name_claims(improved: str, raw_improved: str, support: str, known: set[str]
     return claims
 
 
-def _alias_case_ok(match: re.Match[str]) -> bool:
-    # Case-sensitive vocabulary words ("=Go") would mask ordinary capitalised words otherwise; a masked word is
-    # judged by the keyword check, so only mask what is really a term.
-    aliases = _vocabulary()[1]
-    word = match.group(0).lower()
-    return word in aliases or re.sub(r"e?s$", "", word) in aliases
-
-
 def _phrases(line: str, *, role_line: bool) -> list[tuple[list[str], bool]]:
     """Runs of capitalised words (joined by "of", "&" ...) that may name something, as token lists."""
     phrases: list[tuple[list[str], bool]] = []
@@ -467,13 +485,17 @@ def _phrases(line: str, *, role_line: bool) -> list[tuple[list[str], bool]]:
     for match in _TOKEN.finditer(line):
         word = match.group(0).rstrip(".,'")
         gap = line[previous_end : match.start()]
-        boundary = previous_end == 0 or bool(_SENTENCE_END.search(line[: match.start()])) or "," in gap
+        boundary = (
+            previous_end == 0
+            or bool(_SENTENCE_END.search(line[max(0, match.start() - 6) : match.start()]))
+            or "," in gap
+        )
         if current and (gap.strip() not in ("", "&") or boundary):
             # Outside role lines, words before a colon are a label ("Tech Stack: Python"), not a name.
             if role_line or not gap.lstrip().startswith(":"):
                 phrases.append((current, role_line))
             current = []
-        if previous_end == 0 or _SENTENCE_END.search(line[: match.start()]):
+        if previous_end == 0 or _SENTENCE_END.search(line[max(0, match.start() - 6) : match.start()]):
             first_in_sentence = True
         capitalised = word[:1].isupper()
         acronym = len(word) > 1 and word.replace("-", "").isupper()
@@ -629,6 +651,8 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
 def _extend_lease(response: AIResponse) -> None:
     # The repair is a second model call: the run keeps its job for another lease, or the sweep would hand it
     # to another worker while this one is still working.
+    from cv.models import AIResponse
+
     AIResponse.objects.filter(
         pk=response.pk, status=AIResponse.Status.RUNNING, lease_token=response.lease_token
     ).update(lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS))
