@@ -120,7 +120,8 @@ _CREDENTIAL_WORDS = frozenset(
     "certified certification certificate licence license licensed accredited chartered practitioner".split()
 )
 _ORG_SUFFIXES = frozenset("ltd limited inc incorporated llc gmbh plc corp co ag sa bv".split())
-_CONNECTORS = frozenset("of and & the de der des du la le für fur für y e".split())
+# "and" joins two names more often than it is part of one ("Google and Amazon"); "&" is part of one.
+_CONNECTORS = frozenset("of & the de der des du la le für fur".split())
 _NOT_NAMES = frozenset(
     """i present current now today remote hybrid onsite on-site full-time part-time monday tuesday wednesday
     thursday friday saturday sunday january february march april may june july august september october
@@ -499,7 +500,7 @@ def _phrases(line: str, *, role_line: bool) -> list[tuple[list[str], bool]]:
             first_in_sentence = True
         capitalised = word[:1].isupper()
         acronym = len(word) > 1 and word.replace("-", "").isupper()
-        eligible = capitalised and _fold(word) not in _NOT_NAMES
+        eligible = capitalised and len(word) > 1 and _fold(word) not in _NOT_NAMES
         if eligible and acronym and not role_line and previous_word.lower() not in _ORG_PREPOSITIONS:
             eligible = False
         # A sentence in prose starts with a verb as often as with a name; a title word there is still a title.
