@@ -23,6 +23,7 @@ from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
 from cv.models import AIResponse, CVQuestionnaire
 from cv.pdf_text import CVFileError, extract_cv_text
+from cv.verification import verify_and_repair
 
 logger = logging.getLogger(__name__)
 
@@ -379,10 +380,12 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
         _fail(response, message="The analysis failed because of an internal error.", code="internal_error")
         return RunOutcome(state="failed")
 
+    result, verification = verify_and_repair(response=response, result=result)
     report = matching.match_report(
         job_text=matching.job_text_of(questionnaire.job_fields()),
         cv_text=questionnaire.resume_text,
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
+        request_text=response.prompt,
     )
     done = _finish(
         response,
@@ -390,6 +393,7 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
         improved_cv=result.improved_cv_markdown,
         changes=result.changes,
         match_report=report,
+        verification=verification,
         model=result.model[:100],
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
