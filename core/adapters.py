@@ -3,6 +3,7 @@ import requests
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from django.conf import settings
+from django.http import HttpResponse
 
 from core.emails import clean_email
 from core.exceptions import DomainError
@@ -16,6 +17,11 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_email_confirmation_url(self, request, emailconfirmation):
         return f"{settings.FRONTEND_URL}/verify-email/{emailconfirmation.key}"
+
+    def respond_email_verification_sent(self, request, user):
+        # allauth would redirect to its own HTML page; the API has none (the SPA shows its own), and
+        # dj-rest-auth's sign-up answers the client itself, so this answer is never sent.
+        return HttpResponse(status=204)
 
 
 # Google's own endpoints; GOOGLE_API_BASE replaces their hosts (tests point it at testing/fake_google.py).

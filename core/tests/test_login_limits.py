@@ -156,13 +156,12 @@ def _dead_redis_url() -> str:
 
 
 def test_limits_fail_open_with_a_warning_when_redis_is_down(user, settings, caplog, monkeypatch):
-    from rest_framework.views import APIView
+    from core import redis_safety
 
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": _dead_redis_url()}}
-    # Only the login limits are under test here; the general throttles fail open on their own (and are tested
-    # for it separately). DRF copies the throttle classes onto APIView at import, so they are removed there.
-    monkeypatch.setattr(APIView, "throttle_classes", [])
-    caplog.set_level(logging.WARNING, logger="core.login_limits")
+    # The outage memory is per process: this test's outage must not outlive it.
+    monkeypatch.setattr(redis_safety, "breaker", redis_safety._Breaker())
+    caplog.set_level(logging.WARNING, logger="cvimprover.redis")
 
     statuses = [login({"username": user.username}, f"guess-{i}").status_code for i in range(6)]
     assert statuses == [400] * 6
