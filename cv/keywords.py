@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from cv.vocabulary import GENERIC_CAPITALISED, KIND_OF_CATEGORY, TERMS, Term
 
@@ -69,6 +70,9 @@ GENERIC_WORDS = frozenset(
     similar related appropriate accurate effective efficient consistent together closely promptly safely
     senior junior lead principal head chief assistant trainee graduate junior-level mid-level entry-level
     report reports conditions condition programme programmes program programs scheme course courses
+    evening evenings weekend weekends night nights morning mornings shift shifts patience empathy
+    compassion respect honesty integrity enthusiasm resilience flexibility reliability punctuality kindness
+    humour energy curiosity creativity ambition dignity choice
     london manchester birmingham leeds bristol york nottingham derby bath uk england wales scotland ireland
     europe usa
     """.split()
@@ -95,7 +99,7 @@ ACTION_VERBS = frozenset(
     ensure escalate establish evaluate explain follow handle help hit identify implement improve install
     join keep lead learn liaise maintain make manage negotiate offer own perform prepare prioritise
     prioritize produce promote provide read recognise recognize recruit reduce represent run share solve
-    stay supervise support take teach uphold use want welcome work write look seek
+    stay supervise support take teach uphold use want welcome work write look seek set mark investigate
     looking seeking join joining recruiting hiring grow growing expand love thrive ensure apply applying
     accept achieve add address agree allow arrange attract believe celebrate choose combine consider
     demonstrate discuss encourage engage enable enhance feel find gain give go inspire invest involve know
@@ -132,7 +136,7 @@ _OFFER_HEADING = re.compile(
     re.IGNORECASE,
 )
 _OFFER_SENTENCE = re.compile(
-    r"(?:^|(?<=[.!?:]\s))(?:we offer|we provide|benefits:|you will get)\b[^.!?\n]*", re.IGNORECASE
+    r"(?:^|(?<=[.!?:]\s))(?:we offer|we provide|benefits:|you will get)\b[^.!?\n]*", re.IGNORECASE | re.MULTILINE
 )
 _EMPLOYER_SENTENCE = re.compile(
     r"(?:^|(?<=\n))(?:[A-Z][\w&'.-]*\s){1,4}(?:is|are)\s(?:a|an|the)\s[^.!?\n]*(?:\.|$)", re.MULTILINE
@@ -143,7 +147,15 @@ _CLAUSE_BREAK = re.compile(r"[,;:()!?\[\]|\"•·]|\.(?:\s|$)|\s-\s|\n")
 _NUMBER = re.compile(r"^\d{1,5}(?:[:-]\d{1,4})?$")
 _ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z][A-Z0-9&+#]{1,7}s?$")
 _CAMEL = re.compile(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$")
-_CODE = re.compile(r"^[A-Z][a-z]{1,6}\d{1,3}$")
+_CODE = re.compile(r"^(?:[A-Z][a-z]{1,6}\d{1,3}|\d[A-Z]{1,2})$")
+# A code followed by one of these is one keyword with it ("RF scanners", "MAR chart").
+CODE_HEADS = frozenset(
+    """
+    chart charts check checks card cards testing test tests system systems scanner scanners scanning
+    certificate certificates licence licences license training records reporting software platform
+    equipment tools inspections inspection audits plans plan assessments procedures regulations
+    """.split()
+)
 _CREDENTIAL_CONTEXT = re.compile(
     r"\b(?:certifi\w*|qualifi\w*|licen[cs]e\w*|registration|registered|card|status|accredit\w*|diploma|"
     r"award|level \d|course|check|membership|chartered|passport)\b",
@@ -185,6 +197,7 @@ _SUFFIXES = (
 )
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light English stemmer, so that the words of one family meet.
 
@@ -217,6 +230,7 @@ def stem(word: str) -> str:
     return w
 
 
+@lru_cache(maxsize=65536)
 def _plain(word: str) -> str:
     """Lower case without a plural or possessive s: the form names and codes are compared in."""
     w = word.lower().replace("'", "")
@@ -227,8 +241,7 @@ def _plain(word: str) -> str:
     return w
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str
     plain: str
     stem: str
@@ -280,8 +293,13 @@ def _is_loose(term: Term) -> bool:
     return KIND_OF_CATEGORY[term.category] in ("skill", "domain") and term.category not in _STRICT_CATEGORIES
 
 
+@lru_cache(maxsize=8192)
+def _alias_tuple(alias: str) -> tuple[str, ...]:
+    return tuple(m.group(0) for m in _TOKEN.finditer(normalise(alias)))
+
+
 def _alias_words(alias: str) -> list[str]:
-    return [m.group(0) for m in _TOKEN.finditer(normalise(alias))]
+    return list(_alias_tuple(alias))
 
 
 @lru_cache(maxsize=1)
@@ -354,6 +372,7 @@ def esco_phrases() -> frozenset[tuple[str, ...]]:
     return frozenset(phrases)
 
 
+_DOMAIN_HEADS = frozenset({"law", "laws", "act", "regulations", "legislation", "directive", "standards"})
 _GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_WORDS)
 _VERB_STEMS = frozenset(stem(w) for w in ACTION_VERBS)
 _HEAD_STEMS = frozenset(stem(w) for w in SKILL_HEADS)
@@ -448,7 +467,8 @@ def _is_content(token: _Token) -> bool:
 
 def _is_code(token: _Token) -> bool:
     word = token.text
-    if word.upper() in GENERIC_CAPITALISED or word.startswith(("Mc", "Mac")):
+    singular = word[:-1] if word.endswith("s") and word[:-1].isupper() else word
+    if singular.upper() in GENERIC_CAPITALISED or word.startswith(("Mc", "Mac")):
         return False
     return bool(_ACRONYM.match(word) or _CAMEL.match(word) or _CODE.match(word))
 
@@ -457,8 +477,8 @@ def _shouting_lines(text: str) -> set[int]:
     """Lines written in capitals ("WHAT YOU WILL DO") are headings, not lists of abbreviations."""
     shouting = set()
     for number, line in enumerate(text.split("\n")):
-        letters = [ch for ch in line if ch.isalpha()]
-        if len(letters) > 6 and sum(ch.isupper() for ch in letters) / len(letters) > 0.6:
+        letters = re.sub(r"[^A-Za-z]", "", line)
+        if len(letters) > 6 and len(re.sub(r"[^A-Z]", "", letters)) / len(letters) > 0.6:
             shouting.add(number)
     return shouting
 
@@ -470,7 +490,7 @@ def _code_kind(line: str, word: str) -> str:
 
 
 def _phrase_kind(words: list[str]) -> str:
-    return "domain" if stem(words[-1]) in {stem("law"), stem("act"), stem("regulations")} else "skill"
+    return "domain" if words[-1].lower() in _DOMAIN_HEADS else "skill"
 
 
 def _vocabulary_keyword(term: Term) -> Keyword:
@@ -525,12 +545,16 @@ def job_keywords(job_text: str) -> list[Keyword]:
         term = token.text[:-1] if token.text.endswith("s") and token.text[:-1].isupper() else token.text
         end = i + 1
         nxt = tokens[end] if end < len(tokens) else None
+        aliases: tuple[str, ...] = ()
         if nxt is not None and not taken[end] and nxt.clause == token.clause and _NUMBER.match(nxt.text):
             term = f"{term} {nxt.text}"
             end += 1
+        elif nxt is not None and not taken[end] and nxt.clause == token.clause and nxt.text in CODE_HEADS:
+            term, aliases = f"{term} {nxt.text}", (term,)
+            end += 1
         taken[i:end] = b"\x01" * (end - i)
         if term.upper() not in {k.upper() for k in found}:
-            add(i, Keyword(term=term, kind=_code_kind(lines[token.line], token.text), source="code"))
+            add(i, Keyword(term=term, kind=_code_kind(lines[token.line], token.text), aliases=aliases, source="code"))
 
     phrases = esco_phrases()
     i = 0
@@ -559,12 +583,74 @@ def job_keywords(job_text: str) -> list[Keyword]:
                     words = [t.text for t in window]
                     display = " ".join(w if _is_code(t) else w.lower() for w, t in zip(words, window, strict=True))
                     add(j, Keyword(term=display, kind=_phrase_kind(words), source="phrase"))
+                    taken[j : j + size] = b"\x01" * size
                     j += size
                     break
             else:
                 j += 1
         i = run_end
+    for position, words in _enumerated(tokens, text, taken):
+        add(position, Keyword(term=" ".join(words), kind="skill", source="phrase"))
     return [keyword for _, keyword in sorted(found.values(), key=lambda item: item[0])]
+
+
+def _enumerated(tokens: list[_Token], text: str, taken: bytearray) -> list[tuple[int, list[str]]]:
+    """Items of lists of three or more ("goods in, picking, replenishment and despatch"): a job lists the
+    things it asks for. Items of one or two content words not read by an earlier source are kept."""
+    lists: list[list[list[int]]] = []
+    items: list[list[int]] = [[]]
+    for i, token in enumerate(tokens):
+        if i and (tokens[i - 1].line != token.line or _ends_list(text[tokens[i - 1].end : token.start])):
+            lists.append(items)
+            items = [[]]
+        elif i and "," in text[tokens[i - 1].end : token.start]:
+            items.append([])
+        items[-1].append(i)
+    lists.append(items)
+    kept: list[tuple[int, list[str]]] = []
+    for candidate in lists:
+        if len(candidate) < 2:
+            continue
+        # "A, B, C and D": only the last comma-separated part is split at its "and".
+        last = candidate[-1]
+        joints = [k for k, i in enumerate(last) if tokens[i].plain in ("and", "or")]
+        if not joints:
+            continue
+        candidate = [*candidate[:-1], last[: joints[-1]], last[joints[-1] + 1 :]]
+        # The first item carries the sentence before the list: "Perform clinical skills such as venepuncture".
+        first = candidate[0]
+        run = len(first)
+        while run > 0 and _is_content(tokens[first[run - 1]]):
+            run -= 1
+        introduced = run == 0 or tokens[first[run - 1]].plain in ("as", "including", "like", "eg", "e.g")
+        items = [first[run:] if introduced else []] + [_strip_leading(tokens, item) for item in candidate[1:]]
+        sizes = [len(item) for item in items if item]
+        # "lighting, power and three-phase circuits" share a head; a long item means prose, not a list.
+        if not sizes or max(sizes) > 2 or (sizes[-1] > 1 and all(size == 1 for size in sizes[:-1])):
+            continue
+        acceptable = [
+            item
+            for item in items
+            if item
+            and all(_is_content(tokens[k]) or taken[k] == 1 for k in item)
+            and tokens[item[-1]].text.lower() not in ROLE_WORDS
+        ]
+        if len(acceptable) < 3:
+            continue
+        for item in acceptable:
+            if all(not taken[k] and tokens[k].text[:1].islower() for k in item):
+                kept.append((item[0], [tokens[k].text for k in item]))
+    return kept
+
+
+def _strip_leading(tokens: list[_Token], item: list[int]) -> list[int]:
+    while item and (tokens[item[0]].plain in STOPWORDS or tokens[item[0]].text.lower() in ACTION_VERBS):
+        item = item[1:]
+    return item
+
+
+def _ends_list(gap: str) -> bool:
+    return bool(re.search(r"[;:()!?]|\.(?:\s|$)|\s-\s", gap))
 
 
 class TermIndex:
@@ -574,9 +660,11 @@ class TermIndex:
         self.text = normalise(text)
         self.tokens = _tokens(self.text)
         self._plains = {t.plain for t in self.tokens}
-        self._by_line: dict[int, list[_Token]] = {}
-        for token in self.tokens:
-            self._by_line.setdefault(token.line, []).append(token)
+        self._positions: dict[str, list[int]] = {}
+        self._stem_positions: dict[str, list[int]] = {}
+        for position, token in enumerate(self.tokens):
+            self._positions.setdefault(token.plain, []).append(position)
+            self._stem_positions.setdefault(token.stem, []).append(position)
         named = {term.name for _, _, term in _vocabulary_spans(self.tokens, by_stem=True)}
         self._coordinated = {(modifier, head) for _, modifier, head in _coordinated(self.tokens, self.text)}
         two_word = _two_word_skills()
@@ -595,24 +683,31 @@ class TermIndex:
 
     def _has_sequence(self, words: list[str]) -> bool:
         plains = [_plain(w) if w != "&" else "and" for w in words]
-        if len(plains) == 1:
-            return plains[0] in self._plains
-        for i in range(len(self.tokens) - len(plains) + 1):
-            if all(self.tokens[i + k].plain == p for k, p in enumerate(plains)):
+        tokens = self.tokens
+        for i in self._positions.get(plains[0], ()):
+            if i + len(plains) <= len(tokens) and all(tokens[i + k].plain == p for k, p in enumerate(plains)):
                 return True
         return False
 
     def _has_words_near(self, words: list[str]) -> bool:
         """Every content word of a phrase, by stem, within a few words of each other on one line."""
         wanted = {stem(w) for w in words if w.lower() not in STOPWORDS and w != "&"}
-        if not wanted:
+        if not wanted or any(s not in self._stem_positions for s in wanted):
             return False
         span = len(words) + _WINDOW_SLACK
-        for line_tokens in self._by_line.values():
-            stems = [t.stem for t in line_tokens]
-            for i, s in enumerate(stems):
-                if s in wanted and wanted <= set(stems[i : i + span]):
-                    return True
+        tokens = self.tokens
+        rarest = min(wanted, key=lambda s: len(self._stem_positions[s]))
+        for position in self._stem_positions[rarest]:
+            line = tokens[position].line
+            window = range(max(0, position - span + 1), min(len(tokens), position + span))
+            near = {tokens[k].stem for k in window if tokens[k].line == line}
+            if wanted <= near:
+                # The window may be up to twice the span around the rarest word; check a real span fits.
+                hits = sorted(k for k in window if tokens[k].line == line and tokens[k].stem in wanted)
+                for a in range(len(hits)):
+                    inside = {tokens[k].stem for k in hits[a:] if k - hits[a] < span}
+                    if wanted <= inside:
+                        return True
         return False
 
     def covers(self, keyword: Keyword | str) -> bool:
@@ -628,6 +723,8 @@ class TermIndex:
             return any(self._has_words_near(words) for words in map(_alias_words, names) if len(words) > 1)
         words = _alias_words(keyword.term)
         if keyword.source == "code":
+            if any(self._has_sequence(_alias_words(alias)) for alias in keyword.aliases):
+                return True
             return self._has_sequence(words) or (
                 len(words) > 1 and _NUMBER.match(words[-1]) is not None and self._has_code_with_number(words)
             )
