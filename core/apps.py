@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from core import plan_catalogue, schema  # noqa: F401  (connect the catalogue's signals; register the OpenAPI extension)

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
 from dj_rest_auth.registration.serializers import SocialLoginSerializer
 from dj_rest_auth.serializers import PasswordResetSerializer as BasePasswordResetSerializer
@@ -11,6 +13,7 @@ from rest_framework import serializers
 from core import billing_selectors
 from core.emails import clean_email
 from core.models import Plan
+from core.plan_catalogue import current_plan_id, plan_entry
 from core.plans import plan_for
 
 User = get_user_model()
@@ -48,6 +51,9 @@ class PlanSerializer(serializers.ModelSerializer):
 
     def _price(self, plan: Plan, interval: str) -> dict | None:
         _price_id, amount = plan.price_for(interval)
+        if plan.slug == Plan.Slug.FREE:
+            # A plan that costs nothing has a price, zero, so a pricing page can show it beside the others.
+            amount = Decimal("0")
         if amount is None:
             return None
         return PriceSerializer({"amount": amount, "currency": plan.currency, "interval": interval}).data
@@ -85,8 +91,12 @@ class UserDetailsSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PlanSerializer)
     def get_plan(self, user) -> dict:
-        plan = plan_for(user)
-        return PlanSerializer(plan, context={"current_plan": plan}).data
+        current = current_plan_id(user)
+        entry = plan_entry(current) if current is not None else None
+        if entry is None:  # no Free plan seeded yet: plan_for creates it
+            plan = plan_for(user)
+            entry = PlanSerializer(plan, context={"current_plan": plan}).data
+        return entry
 
     @extend_schema_field(SubscriptionSummarySerializer(allow_null=True))
     def get_subscription(self, user) -> dict | None:

@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core import selectors, services
+from core import services
 from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
 from core.pagination import single_page, single_page_schema
-from core.plans import plan_for
+from core.plan_catalogue import current_plan_id, plans_catalogue
 from core.quotas import quota_status_for
 from core.serializers import (
     CsrfTokenSerializer,
@@ -149,10 +149,8 @@ class PlanListView(APIView):
         billing = request.query_params.get("billing")
         if billing not in (None, "", "monthly", "yearly"):
             return Response({"billing": ["Must be 'monthly' or 'yearly'."]}, status=status.HTTP_400_BAD_REQUEST)
-        plans = selectors.plans_list(billing=billing or None)
-        current = plan_for(request.user) if request.user.is_authenticated else None
-        data = PlanSerializer(plans, many=True, context={"current_plan": current}).data
-        return single_page(data)
+        current = current_plan_id(request.user) if request.user.is_authenticated else None
+        return single_page(plans_catalogue(billing=billing or None, current_plan_id=current))
 
 
 class HealthView(APIView):
