@@ -391,7 +391,7 @@ def render_figures(repeats: int) -> None:
 
     bare = timed(lambda: HTML(string=html, base_url=BASE_URL, url_fetcher=BundledAssetFetcher()).write_pdf())
     ours = timed(lambda: render_pdf(markdown=markdown, template="classic", title="Jane Doe"))
-    print("\nPDF rendering (same CV, median of %d, in one process)\n" % repeats)
+    print(f"\nPDF rendering (same CV, median of {repeats}, in one process)\n")
     print(f"- bare WeasyPrint on our HTML: {bare:.0f} ms; render_pdf (Markdown -> HTML -> PDF, page count): "
           f"{ours:.0f} ms; ratio {ours / bare:.2f}")  # fmt: skip
 
