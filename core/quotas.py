@@ -83,37 +83,22 @@ def quota_release(*, user: User | int, scope: str, day: dt.date) -> None:
     QuotaUsage.objects.filter(user_id=user_id, scope=scope, day=day, used__gt=0).update(used=F("used") - 1)
 
 
-def _api_calls_key(user_id: int) -> str:
+def api_calls_key(user_id: int) -> str:
+    """The Redis counter of this clock hour's work calls (counted by core.throttles.RequestThrottle)."""
     hour = timezone.now().astimezone(dt.UTC).strftime("%Y%m%d%H")
     return f"cvimprover:api_calls:{user_id}:{hour}"
 
 
-@fail_open(default=None, what="counting an API call")
-def _api_calls_count(user_id: int) -> int | None:
-    key = _api_calls_key(user_id)
-    pipe = get_redis_connection("default").pipeline()
-    pipe.incr(key)
-    pipe.expire(key, 3700)
-    count, _ = pipe.execute()
-    return count
-
-
-def api_call_take(*, user: User) -> None:
-    """Count one work-endpoint call against the plan's hourly limit (atomic INCR), or raise QuotaExceeded.
-
-    A rate limit, not a paid-for unit: with Redis down the call is let through uncounted (fails open).
-    """
+def api_calls_exceeded(*, user: User) -> QuotaExceeded:
+    """The 429 for a work call past the plan's hourly limit."""
     plan = plan_for(user)
-    limit = plan.api_calls_per_hour
-    count = _api_calls_count(user.pk)
-    if count is not None and count > limit:
-        raise _exceeded(plan=plan, scope="api_calls", limit=limit, reset_at=next_hourly_reset())
+    return _exceeded(plan=plan, scope="api_calls", limit=plan.api_calls_per_hour, reset_at=next_hourly_reset())
 
 
 @fail_open(default=0, what="reading the API call count")
 def api_calls_used(*, user: User) -> int:
     """This hour's counted calls; 0 while Redis is down (calls are not counted then either)."""
-    value = get_redis_connection("default").get(_api_calls_key(user.pk))
+    value = get_redis_connection("default").get(api_calls_key(user.pk))
     return int(value or 0)
 
 
