@@ -117,12 +117,8 @@ class RequestThrottle(BaseThrottle):
 
 def _plan_api_calls(user) -> int:
     """The hourly API calls of the plan that applies to `user`, from the cached plan catalogue."""
-    from core.plan_catalogue import current_plan_id, plan_entry
+    from core.plan_catalogue import current_limit
+    from core.plans import plan_for
 
-    current = current_plan_id(user)
-    entry = plan_entry(current) if current is not None else None
-    if entry is None:
-        from core.plans import plan_for
-
-        return plan_for(user).api_calls_per_hour
-    return entry["limits"]["api_calls_per_hour"]
+    limit = current_limit(user, "api_calls")
+    return plan_for(user).api_calls_per_hour if limit is None else limit
