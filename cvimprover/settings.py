@@ -195,9 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.authentication.JWTCookieAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "core.throttles.AnonBurstThrottle",
-        "core.throttles.UserBurstThrottle",
-        "core.throttles.PlanAPICallThrottle",
+        "core.throttles.RequestThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON_RATE", default="1000/hour"),
