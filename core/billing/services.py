@@ -56,6 +56,13 @@ def _live_subscription(user: User) -> Subscription | None:
     )
 
 
+def _synced(subscription: Subscription | None) -> Subscription:
+    # The sync stores nothing when the account was deleted while Stripe was being asked.
+    if subscription is None:
+        raise NotFound("This account no longer exists.", code="account_deleted")
+    return subscription
+
+
 def _request_key(*parts: object) -> str:
     """An idempotency key for one request of ours: Stripe replays its answer only to the SDK's own retries of
     that request, never to a later request that happens to look the same."""
@@ -234,7 +241,9 @@ def subscription_change_plan(*, user: User, plan_id: int, billing: str) -> Subsc
             price_id=price_id,
             idempotency_key=_request_key("change", subscription.stripe_subscription_id, price_id),
         )
-        applied = subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
+        applied = _synced(
+            subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
+        )
     if _stripe_price_of(updated) != price_id:
         logger.error(
             "subscription plan change not applied by stripe user_id=%s asked=%s stripe_has=%s",
@@ -258,7 +267,7 @@ def subscription_cancel(*, user: User) -> Subscription:
     updated = gateway.subscription_set_cancel_at_period_end(
         subscription_id=subscription.stripe_subscription_id, cancel=True
     )
-    return subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
+    return _synced(subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user))
 
 
 def subscription_resume(*, user: User) -> Subscription:
@@ -269,7 +278,7 @@ def subscription_resume(*, user: User) -> Subscription:
     updated = gateway.subscription_set_cancel_at_period_end(
         subscription_id=subscription.stripe_subscription_id, cancel=False
     )
-    return subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user)
+    return _synced(subscription_sync_from_stripe(stripe_subscription=updated, event_created=timezone.now(), user=user))
 
 
 def customer_delete_for_user_deletion(*, user: User) -> None:

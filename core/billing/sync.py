@@ -38,12 +38,12 @@ PAST_DUE_GRACE = timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS)
 
 GRANTING_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
 # Same-second states: a lower rank never replaces a higher one (incomplete < live < ended).
-_STATUS_RANK = {
+_STATUS_RANK: dict[str, int] = {
     Subscription.Status.INCOMPLETE: 0,
     Subscription.Status.CANCELED: 2,
     Subscription.Status.INCOMPLETE_EXPIRED: 2,
 }
-_INTERVALS = {"month": Plan.Interval.MONTHLY, "year": Plan.Interval.YEARLY}
+_INTERVALS: dict[str, str] = {"month": Plan.Interval.MONTHLY, "year": Plan.Interval.YEARLY}
 # An invoice moves draft -> open -> paid | void | uncollectible (and uncollectible -> paid | void). Paid and
 # void are final at Stripe, so a state of lower rank never replaces them, whatever its time; within one
 # second (Stripe's `created` has no finer grain) a lower rank never replaces a higher one.
@@ -125,7 +125,7 @@ def subscription_sync_from_stripe(
             subscription.stripe_subscription_id,
             status,
             event_created.isoformat(),
-            subscription.last_event_at.isoformat(),
+            subscription.last_event_at.isoformat() if subscription.last_event_at else None,
         )
         return subscription
 
@@ -137,13 +137,14 @@ def subscription_sync_from_stripe(
     if plan is None and status in (*GRANTING_STATUSES, Subscription.Status.PAST_DUE):
         raise UnknownStripePrice(f"No plan has the Stripe price {price_id!r}.")
     recurring = price.get("recurring") if isinstance(price, dict) else None
+    customer_id = stripe_ref_id(stripe_subscription.get("customer")) or ""
     values = {
         "user": user,
         "plan": plan,
-        "stripe_customer_id": stripe_ref_id(stripe_subscription.get("customer")) or "",
+        "stripe_customer_id": customer_id,
         "stripe_price_id": price_id,
         "status": status,
-        "interval": _INTERVALS.get((recurring or {}).get("interval"), ""),
+        "interval": _INTERVALS.get((recurring or {}).get("interval") or "", ""),
         "current_period_start": _from_unix(
             item.get("current_period_start") or stripe_subscription.get("current_period_start")
         ),
@@ -152,7 +153,9 @@ def subscription_sync_from_stripe(
         ),
         "cancel_at_period_end": bool(stripe_subscription.get("cancel_at_period_end")),
         "canceled_at": _from_unix(stripe_subscription.get("canceled_at")),
-        "last_event_at": max(event_created, subscription.last_event_at) if subscription else event_created,
+        "last_event_at": max(event_created, subscription.last_event_at)
+        if subscription and subscription.last_event_at
+        else event_created,
     }
     if status != Subscription.Status.PAST_DUE:
         values["past_due_since"] = None
@@ -164,8 +167,8 @@ def subscription_sync_from_stripe(
         for field, value in values.items():
             setattr(subscription, field, value)
         subscription.save()
-    if not user.stripe_customer_id and values["stripe_customer_id"]:
-        user.stripe_customer_id = values["stripe_customer_id"]
+    if not user.stripe_customer_id and customer_id:
+        user.stripe_customer_id = customer_id
         user.save(update_fields=["stripe_customer_id"])
     user_plan_refresh(user=user)
     logger.info(
@@ -196,7 +199,7 @@ def user_plan_refresh(*, user: User) -> Plan | None:
         for s in Subscription.objects.filter(user=user, plan__isnull=False).select_related("plan")
         if subscription_grants_plan(s, now=now)
     ]
-    plan = max((s.plan for s in granting), key=lambda p: p.order, default=None)
+    plan = max((s.plan for s in granting if s.plan is not None), key=lambda p: p.order, default=None)
     if user.plan_id != (plan.pk if plan else None):
         User.objects.filter(pk=user.pk).update(plan=plan)
         logger.info("user plan changed user_id=%s plan=%s", user.pk, plan.slug if plan else "free")
@@ -288,11 +291,11 @@ def invoice_sync_from_stripe(*, stripe_invoice: dict, event_created: datetime) -
     return invoice
 
 
-def plan_price_store(plan: Plan, stripe_price: dict, *, deleted: bool = False) -> str | None:
+def plan_price_store(plan: Plan, stripe_price: dict, *, deleted: bool = False) -> str:
     """Copy one Stripe price onto the plan slot that uses it. Returns a line saying what was stored."""
     price_id = stripe_price["id"]
     slot = Plan.Interval.MONTHLY if plan.stripe_price_monthly == price_id else Plan.Interval.YEARLY
-    interval = _INTERVALS.get((stripe_price.get("recurring") or {}).get("interval"))
+    interval = _INTERVALS.get((stripe_price.get("recurring") or {}).get("interval") or "")
     currency = (stripe_price.get("currency") or plan.currency).lower()
     if not deleted and interval != slot:
         logger.warning("price %s is billed %s but set as %s on plan %s", price_id, interval, slot, plan.slug)
@@ -312,4 +315,4 @@ def plan_price_sync_from_stripe(*, stripe_price: dict, deleted: bool = False) ->
     """Apply a `price.*` event to the plans that use that price."""
     price_id = stripe_price["id"]
     plans = Plan.objects.select_for_update().filter(Q(stripe_price_monthly=price_id) | Q(stripe_price_yearly=price_id))
-    return [line for plan in plans if (line := plan_price_store(plan, stripe_price, deleted=deleted))]
+    return [plan_price_store(plan, stripe_price, deleted=deleted) for plan in plans]

@@ -265,6 +265,17 @@ class TestOrdering:
         assert (subscription.status, subscription.cancel_at_period_end) == ("active", True)
         assert [e.status for e in StripeEvent.objects.order_by("received_at")] == ["processed", "processed"]
 
+    def test_update_of_a_row_without_a_stripe_time_is_applied(self, fake_stripe, plans, user, subscribed, deliver):
+        # A row stored without the time of a Stripe state (added by hand, or before that column was set).
+        Subscription.objects.update(last_event_at=None)
+
+        deliver(_subscription_event(fake_stripe, dict(subscribed, cancel_at_period_end=True)))
+
+        subscription = Subscription.objects.get()
+        assert StripeEvent.objects.get().status == StripeEvent.Status.PROCESSED
+        assert subscription.cancel_at_period_end is True
+        assert subscription.last_event_at is not None
+
     def test_late_update_after_deletion_keeps_the_user_on_free(self, fake_stripe, plans, user, subscribed, deliver):
         deliver(_subscription_event(
             fake_stripe, dict(subscribed, status="canceled"), "customer.subscription.deleted", created=unix(-5)
