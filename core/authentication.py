@@ -1,5 +1,6 @@
 from dj_rest_auth.jwt_auth import JWTCookieAuthentication as BaseJWTCookieAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from core.billing.selectors import users_with_subscription_summary
@@ -26,3 +27,11 @@ class JWTCookieAuthentication(BaseJWTCookieAuthentication):
             return super().authenticate(request)
         except (InvalidToken, AuthenticationFailed):
             return None
+
+
+def signed_in_user(request: Request) -> User:
+    """The person behind a request to a view that requires sign-in (IsAuthenticated, the default permission)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user

@@ -8,6 +8,7 @@ a job that fails after its request committed gives it back with `quota_release`.
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.db import connection
 from django.db.models import F
@@ -142,7 +143,27 @@ class ScopeStatus:
         return "ok"
 
 
-def quota_status_for(*, user: User) -> dict:
+class PlanRef(TypedDict):
+    id: int
+    slug: str
+    name: str
+
+
+class UpgradeRecommendation(TypedDict):
+    recommended: bool
+    plan: PlanRef
+    reason: str
+
+
+class QuotaStatus(TypedDict):
+    """What the rate-limit status endpoint reports, before the scopes are serialized."""
+
+    plan: PlanRef
+    scopes: dict[str, ScopeStatus]
+    upgrade: UpgradeRecommendation | None
+
+
+def quota_status_for(*, user: User) -> QuotaStatus:
     plan = plan_for(user)
     usages = dict(QuotaUsage.objects.filter(user=user, day=_today()).values_list("scope", "used"))
     scopes = {
@@ -154,9 +175,8 @@ def quota_status_for(*, user: User) -> dict:
     )
     upgrade = upgrade_for(plan)
     pressed = [scope for scope, s in scopes.items() if s.status != "ok"]
-    if upgrade is None:
-        recommendation = None
-    else:
+    recommendation: UpgradeRecommendation | None = None
+    if upgrade is not None:
         recommendation = {
             "recommended": bool(pressed),
             "plan": {"id": upgrade.id, "slug": upgrade.slug, "name": upgrade.name},

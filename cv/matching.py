@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import TypedDict
 
 from cv import keywords
 
@@ -178,7 +179,24 @@ def score(*, keywords_total: int, keywords_found: int, sections: dict[str, bool]
     return round(KEYWORD_WEIGHT * keywords_found / keywords_total + SECTION_WEIGHT * section_share)
 
 
-def match_report(*, job_text: str, cv_text: str, improved_text: str | None, request_text: str = "") -> dict:
+class MatchKeywords(TypedDict):
+    found: list[str]
+    missing: list[str]
+    added: list[str]
+    unsupported: list[str]
+    kinds: dict[str, str]
+
+
+class MatchReport(TypedDict):
+    """The shape stored in AIResponse.match_report and returned by the API (DESIGN.md)."""
+
+    score_before: int
+    score_after: int
+    keywords: MatchKeywords
+    sections: dict[str, bool]
+
+
+def match_report(*, job_text: str, cv_text: str, improved_text: str | None, request_text: str = "") -> MatchReport:
     """The match report of DESIGN.md; ``improved_text`` None (nothing produced yet) mirrors the CV.
 
     A keyword the improved CV covers is ``added`` only when the person's own text (the CV, or their request,

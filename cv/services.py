@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core import redis_safety
 from core.exceptions import DomainError, NotFound
+from core.models import User
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
 from cv.models import AIResponse, CVQuestionnaire
@@ -72,7 +73,7 @@ def _upload_parse_key(user_id: int) -> str:
     return f"cvimprover:upload_parse:{user_id}"
 
 
-def _with_parsed_upload(*, user, upload: UploadedFile, scopes: tuple[str, ...], work):
+def _with_parsed_upload(*, user: User, upload: UploadedFile, scopes: tuple[str, ...], work):
     """Read an uploaded CV under the rules that keep hostile files from stalling the service, then ``work(resume)``.
 
     - One parse per person at a time: a second upload while one is being read is a 429 `upload_in_progress`
@@ -149,7 +150,7 @@ def _atomic_with_file_cleanup(work):
         raise
 
 
-def questionnaire_create(*, user, data: dict, upload: UploadedFile | None = None) -> CVQuestionnaire:
+def questionnaire_create(*, user: User, data: dict, upload: UploadedFile | None = None) -> CVQuestionnaire:
     """Create a questionnaire (one unit of the daily questionnaires quota; a CV costs an upload unit too)."""
 
     def save(resume: ExtractedResume | None, *, take_quota: bool):
@@ -208,7 +209,7 @@ def questionnaire_delete(*, questionnaire: CVQuestionnaire) -> None:
     questionnaire.delete()
 
 
-def ai_response_create(*, user, questionnaire: CVQuestionnaire, prompt: str) -> AIResponse:
+def ai_response_create(*, user: User, questionnaire: CVQuestionnaire, prompt: str) -> AIResponse:
     """Queue an analysis of the questionnaire's CV (one unit of the daily AI quota, given back on failure).
 
     The job is sent once the row is committed. If the broker cannot take it, the row is deleted and the unit

@@ -5,6 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.authentication import signed_in_user
 from core.parsers import JSONParser
 from core.throttles import WORK
 from cv import selectors, services
@@ -28,7 +29,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return CVQuestionnaire.objects.none()
-        return selectors.questionnaires_for(user=self.request.user)
+        return selectors.questionnaires_for(user=signed_in_user(self.request))
 
     def get_serializer_class(self):
         return QuestionnaireListSerializer if self.action == "list" else QuestionnaireSerializer
@@ -73,7 +74,7 @@ class AIResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if questionnaire is not None and not (questionnaire.isascii() and questionnaire.isdigit()):
             raise ValidationError({"questionnaire": ["A questionnaire id is a whole number."]})
         return selectors.ai_responses_for(
-            user=self.request.user, questionnaire_id=int(questionnaire) if questionnaire else None
+            user=signed_in_user(self.request), questionnaire_id=int(questionnaire) if questionnaire else None
         )
 
     @extend_schema(request=AIResponseCreateSerializer, responses={202: AIResponseSerializer})

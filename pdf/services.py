@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core import redis_safety
 from core.exceptions import Conflict, DomainError, NotFound
+from core.models import User
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, TEMPLATES, render_pdf
 
@@ -73,7 +74,9 @@ def _enqueue(document: Document, *, robust: bool = True) -> None:
 _RESET_FIELDS = ("status", "error", "attempts", "started_at", "finished_at", "enqueued_at")
 
 
-def document_request(*, user, ai_response: AIResponse | int, template: str | None = None) -> tuple[Document, bool]:
+def document_request(
+    *, user: User, ai_response: AIResponse | int, template: str | None = None
+) -> tuple[Document, bool]:
     """Ask for ``ai_response`` rendered in ``template``; returns (document, created).
 
     The same content in the same template yields the same document, even for concurrent requests (the
@@ -92,7 +95,7 @@ def document_request(*, user, ai_response: AIResponse | int, template: str | Non
         raise
 
 
-def _document_request(*, user, ai_response, template, undo: list) -> tuple[Document, bool]:
+def _document_request(*, user: User, ai_response, template, undo: list) -> tuple[Document, bool]:
     from cv.models import AIResponse
 
     template = template or DEFAULT_TEMPLATE

@@ -1,5 +1,8 @@
 """Billing reads. None of them calls Stripe."""
 
+from datetime import datetime
+from typing import TypedDict
+
 from django.db.models import Case, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import JSONObject
 from django.utils.dateparse import parse_datetime
@@ -27,24 +30,35 @@ def subscription_current_for(*, user: User) -> Subscription | None:
 _SUMMARY_FIELDS = ("status", "interval", "current_period_end", "cancel_at_period_end")
 
 
-def subscription_summary_for(*, user: User) -> dict | None:
+class SubscriptionSummary(TypedDict):
+    status: str
+    interval: str | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+
+
+def subscription_summary_for(*, user: User) -> SubscriptionSummary | None:
     """What `/auth/user/` shows about the subscription: no Stripe call, and no query at all for a user loaded
     by `users_with_subscription_summary` (as authentication loads every user)."""
     if hasattr(user, "subscription_summary_json"):
-        summary = user.subscription_summary_json
-        if summary is not None:
-            summary = {**summary, "current_period_end": parse_datetime(summary["current_period_end"] or "")}
+        row = user.subscription_summary_json
+        if row is not None:
+            row = {**row, "current_period_end": parse_datetime(row["current_period_end"] or "")}
     else:
-        summary = (
+        row = (
             Subscription.objects.filter(user=user)
             .order_by(_LIVE_FIRST, "-created_at", "-id")
             .values(*_SUMMARY_FIELDS)
             .first()
         )
-    if summary is None:
+    if row is None:
         return None
-    summary["interval"] = summary["interval"] or None
-    return summary
+    return {
+        "status": row["status"],
+        "interval": row["interval"] or None,
+        "current_period_end": row["current_period_end"],
+        "cancel_at_period_end": row["cancel_at_period_end"],
+    }
 
 
 def users_with_subscription_summary(users: QuerySet[User]) -> QuerySet[User]:

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.authentication import signed_in_user
 from core.billing import events, gateway, selectors, services
 from core.billing.serializers import (
     InvoiceOutput,
@@ -97,7 +98,7 @@ class InvoiceListView(ListAPIView):
     serializer_class = InvoiceOutput
 
     def get_queryset(self):
-        return selectors.invoices_for(user=self.request.user)
+        return selectors.invoices_for(user=signed_in_user(self.request))
 
 
 class _RawBodyParser(BaseParser):
