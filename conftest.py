@@ -39,12 +39,12 @@ def tmp_media(settings, tmp_path):
 
 @pytest.fixture
 def user(db):
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def other_user(db):
-    return UserFactory()
+    return UserFactory.create()
 
 
 def bearer_client(user) -> APIClient:

@@ -149,6 +149,13 @@ class Stack:
         self.model.stop()
 
 
+def _wrk_figure(pattern: str, out: str) -> str:
+    match = re.search(pattern, out)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{out}")
+    return match.group(1)
+
+
 class Bench:
     def __init__(self, stack: Stack, duration: float, connections: int) -> None:
         self.stack = stack
@@ -186,7 +193,15 @@ class Bench:
         return row
 
     def _wrk(self, path: str, headers: dict[str, str], post: str | None) -> dict:
-        args = [self.wrk, "-t2", f"-c{self.connections}", f"-d{int(self.duration)}s", "--latency", "--timeout", "10s"]
+        args = [
+            self.wrk or "wrk",
+            "-t2",
+            f"-c{self.connections}",
+            f"-d{int(self.duration)}s",
+            "--latency",
+            "--timeout",
+            "10s",
+        ]
         for name, value in headers.items():
             args += ["-H", f"{name}: {value}"]
         script = None
@@ -201,14 +216,14 @@ class Bench:
         if script is not None:
             os.unlink(script.name)
 
-        def latency(pct: str) -> float:
+        def latency(pct: int) -> float:
             match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
             if not match:
                 return float("nan")
             return float(match.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[match.group(2)]
 
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        total = int(re.search(r"(\d+) requests in", out).group(1))
+        rps = float(_wrk_figure(r"Requests/sec:\s+([\d.]+)", out))
+        total = int(_wrk_figure(r"(\d+) requests in", out))
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
         errors = int(non2xx.group(1)) if non2xx else 0
@@ -442,7 +457,7 @@ def main() -> None:
         questionnaire_rows(_big_user_id, 5000)
         from cv.models import CVQuestionnaire
 
-        questionnaire_id = CVQuestionnaire.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
+        questionnaire_id = CVQuestionnaire.objects.filter(user_id=user_id).values_list("pk", flat=True)[0]
         print(f"{stack.base_url}: gunicorn {args.web_workers} workers, {args.connections} connections, "
               f"{duration:.0f} s per endpoint, load from {'wrk' if bench.wrk else 'a Python thread pool'}")  # fmt: skip
 

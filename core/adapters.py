@@ -70,6 +70,8 @@ def google_id_token_claims(id_token: str, *, client_id: str) -> dict:
         kid = jwt.get_unverified_header(id_token).get("kid")
     except jwt.InvalidTokenError as exc:
         raise GoogleTokenRefused("This is not a Google ID token.") from exc
+    if not isinstance(kid, str):
+        raise GoogleTokenRefused("This ID token is not signed with one of Google's keys.")
     keys = _google_get("certs")
     try:
         key = jwt.PyJWKSet.from_dict(keys.json())[kid]

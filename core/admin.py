@@ -14,7 +14,10 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "email", "first_name", "last_name", "stripe_customer_id"]
     list_select_related = ["plan"]
     ordering = ["-date_joined"]
-    fieldsets = BaseUserAdmin.fieldsets + (("CVImprover", {"fields": ("date_of_birth", "plan", "stripe_customer_id")}),)
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("CVImprover", {"fields": ("date_of_birth", "plan", "stripe_customer_id")}),
+    )
 
 
 @admin.register(Plan)

@@ -95,8 +95,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if isinstance(response.data, list):
             response.data = {"non_field_errors": response.data}
         return response
-    if isinstance(response.data, dict) and "detail" in response.data:
+    # DRF answers only APIExceptions (the Django ones are converted above), so exc is one here.
+    if isinstance(exc, drf_exceptions.APIException) and isinstance(response.data, dict) and "detail" in response.data:
         response.data["code"] = _codes_of(exc)
-        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-            response.data["retry_after_seconds"] = int(exc.wait)
+        # The stubs omit Throttled.wait, which DRF sets in __init__.
+        wait = exc.wait if isinstance(exc, drf_exceptions.Throttled) else None  # type: ignore[attr-defined]
+        if wait is not None:
+            response.data["retry_after_seconds"] = int(wait)
     return response

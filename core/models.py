@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import ClassVar, Self
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -88,7 +89,7 @@ class User(AbstractUser):
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="users")
     stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
 
     class Meta:
         constraints = [

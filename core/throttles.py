@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django_redis import get_redis_connection
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from core.quotas import api_calls_exceeded, api_calls_key
 from core.redis_safety import fail_open
@@ -79,10 +79,14 @@ def _take(limits: list[Limit]) -> tuple[int, int]:
     return int(refused), int(wait_ms)
 
 
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 def _rate(scope: str) -> tuple[int, int]:
     # Read at call time so THROTTLE_*_RATE settings (and test overrides) apply without restarting DRF.
-    count, seconds = SimpleRateThrottle.parse_rate(None, settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope])
-    return count, seconds * 1000
+    # DRF's rate format ("300/hour", "5/min"): only the first letter of the period counts.
+    count, period = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope].split("/")
+    return int(count), _PERIOD_SECONDS[period[0]] * 1000
 
 
 class RequestThrottle(BaseThrottle):

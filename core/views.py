@@ -1,3 +1,5 @@
+from typing import Any
+
 import requests
 from allauth.socialaccount.providers.oauth2.client import OAuth2Client, OAuth2Error
 from dj_rest_auth.jwt_auth import get_refresh_view, set_jwt_cookies, unset_jwt_cookies
@@ -92,7 +94,11 @@ class LoginView(BaseLoginView):
         return response
 
 
-class TokenRefreshView(get_refresh_view()):
+# dj-rest-auth builds its cookie-aware refresh view at run time.
+_CookieRefreshView: Any = get_refresh_view()
+
+
+class TokenRefreshView(_CookieRefreshView):
     """Refresh from the body or, with an empty body, the `refresh-token` cookie. The rotated refresh token
     is returned in the body as well as the cookie (the old one is blacklisted)."""
 
@@ -197,7 +203,7 @@ class LogoutView(APIView):
             return Response({"refresh": ["Must be a string."]}, status=status.HTTP_400_BAD_REQUEST)
         if raw:
             try:
-                RefreshToken(raw).blacklist()
+                RefreshToken(raw).blacklist()  # type: ignore[arg-type]  # simplejwt annotates the encoded token as Token
             except TokenError:
                 pass  # already unusable: nothing left to revoke
         response = Response({"detail": "Successfully logged out."})

@@ -542,19 +542,19 @@ def job_keywords(job_text: str) -> list[Keyword]:
     for i, token in enumerate(tokens):
         if taken[i] or token.line in shouting or not _is_code(token):
             continue
-        term = token.text[:-1] if token.text.endswith("s") and token.text[:-1].isupper() else token.text
+        code = token.text[:-1] if token.text.endswith("s") and token.text[:-1].isupper() else token.text
         end = i + 1
         nxt = tokens[end] if end < len(tokens) else None
         aliases: tuple[str, ...] = ()
         if nxt is not None and not taken[end] and nxt.clause == token.clause and _NUMBER.match(nxt.text):
-            term = f"{term} {nxt.text}"
+            code = f"{code} {nxt.text}"
             end += 1
         elif nxt is not None and not taken[end] and nxt.clause == token.clause and nxt.text in CODE_HEADS:
-            term, aliases = f"{term} {nxt.text}", (term,)
+            code, aliases = f"{code} {nxt.text}", (code,)
             end += 1
         taken[i:end] = b"\x01" * (end - i)
-        if term.upper() not in {k.upper() for k in found}:
-            add(i, Keyword(term=term, kind=_code_kind(lines[token.line], token.text), aliases=aliases, source="code"))
+        if code.upper() not in {k.upper() for k in found}:
+            add(i, Keyword(term=code, kind=_code_kind(lines[token.line], token.text), aliases=aliases, source="code"))
 
     phrases = esco_phrases()
     i = 0

@@ -690,7 +690,8 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
 
 def _error_code(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
-    nested = body.get("error") if isinstance(body.get("error"), dict) else body
+    error = body.get("error")
+    nested = error if isinstance(error, dict) else body
     return str(getattr(exc, "code", None) or nested.get("code") or nested.get("type") or "")
 
 

@@ -75,7 +75,7 @@ def _too_large(max_bytes: int) -> CVFileError:
 def _clean_text(raw: str) -> str:
     # PostgreSQL text columns cannot hold NUL characters, and some PDFs contain them.
     raw = raw.replace("\x00", "")
-    lines = []
+    lines: list[str] = []
     for line in raw.splitlines():
         line = line.rstrip()
         # Bullet glyphs drawn as separate text objects come out as lines of their own; they carry nothing.

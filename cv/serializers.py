@@ -1,5 +1,6 @@
 import html
 import re
+from typing import cast
 
 import nh3
 from rest_framework import serializers
@@ -110,4 +111,5 @@ class AIResponseCreateSerializer(serializers.Serializer):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         # Another person's questionnaire is indistinguishable from one that does not exist.
-        self.fields["questionnaire"].queryset = CVQuestionnaire.objects.filter(user=user)
+        questionnaire = cast(serializers.PrimaryKeyRelatedField, self.fields["questionnaire"])
+        questionnaire.queryset = CVQuestionnaire.objects.filter(user=user)

@@ -111,7 +111,7 @@ class BundledAssetFetcher(URLFetcher):
         prefix = BASE_URL
         name = url[len(prefix) :] if url.startswith(prefix) else None
         body = _asset_bytes(name) if name else None
-        if body is None:
+        if name is None or body is None:
             self.refused.append(url)
             # The scheme only: the URL itself may carry CV text.
             logger.warning("pdf render refused an external resource (scheme %r)", url.split(":", 1)[0])

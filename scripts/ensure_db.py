@@ -3,6 +3,7 @@
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import environ
 import psycopg
@@ -13,7 +14,7 @@ environ.Env.read_env(ROOT / ".env", overwrite=False)
 url = os.environ.get("DATABASE_URL", "postgres://127.0.0.1:5432/cvimprover")
 config = environ.Env.db_url_config(url)
 name = config["NAME"]
-conninfo = {
+conninfo: dict[str, Any] = {
     "host": config.get("HOST") or "127.0.0.1",
     "port": config.get("PORT") or 5432,
     "user": config.get("USER") or None,

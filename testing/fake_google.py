@@ -67,8 +67,8 @@ class FakeGoogle:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
-    def start(self) -> FakeGoogle:
-        fake = self
+    def start(self) -> Self:
+        fake: FakeGoogle = self
 
         class Handler(_Handler):
             google = fake
@@ -95,8 +95,8 @@ class FakeGoogle:
     @property
     def url(self) -> str:
         assert self._server is not None, "FakeGoogle is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_port  # bound to 127.0.0.1 (start)
+        return f"http://127.0.0.1:{port}"
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]

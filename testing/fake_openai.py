@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 DEFAULT_IMPROVED_CV = (
     "# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Experience\n\n- Built APIs.\n\n"
@@ -198,10 +198,10 @@ class FakeOpenAI:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        port = self._server.server_port  # bound to 127.0.0.1 (start)
+        return f"http://127.0.0.1:{port}/v1"
 
-    def start(self) -> FakeOpenAI:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self

@@ -20,6 +20,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -127,8 +128,8 @@ class FakeStripe:
 
     # lifecycle
 
-    def start(self) -> FakeStripe:
-        fake = self
+    def start(self) -> Self:
+        fake: FakeStripe = self
 
         class Handler(_Handler):
             stripe = fake
@@ -159,8 +160,8 @@ class FakeStripe:
     @property
     def url(self) -> str:
         assert self._server is not None, "FakeStripe is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_port  # bound to 127.0.0.1 (start)
+        return f"http://127.0.0.1:{port}"
 
     # test helpers
 
@@ -254,7 +255,7 @@ class FakeStripe:
         return price
 
     def add_customer(self, *, email: str = "", customer_id: str | None = None, metadata=None) -> dict:
-        customer = {
+        customer: dict[str, Any] = {
             "id": customer_id or self.new_id("cus"),
             "object": "customer",
             "email": email,
@@ -477,7 +478,7 @@ class FakeStripe:
             if method == "POST" and key:
                 cached = self._idempotent.get((self.api_key, key))
                 if cached is not None:
-                    first_path, first_params, status, payload = cached
+                    first_path, first_params, first_status, first_payload = cached
                     if (first_path, first_params) != (path, params):
                         return (
                             400,
@@ -490,7 +491,7 @@ class FakeStripe:
                             },
                             {},
                         )
-                    return status, json.loads(payload), {"Idempotent-Replayed": "true"}
+                    return first_status, json.loads(first_payload), {"Idempotent-Replayed": "true"}
             try:
                 status, payload = 200, self._route(method, path, params)
             except StripeAPIError as exc:
@@ -514,7 +515,7 @@ class FakeStripe:
         return None
 
     def _route(self, method: str, path: str, params: dict) -> dict:
-        routes = [
+        routes: list[tuple[str, str, Callable[..., dict]]] = [
             ("POST", r"/v1/customers", self._customer_create),
             ("GET", r"/v1/customers/(?P<oid>[^/]+)", self._customer_retrieve),
             ("DELETE", r"/v1/customers/(?P<oid>[^/]+)", self._customer_delete),
@@ -689,7 +690,7 @@ class FakeStripe:
     def _portal_create(self, params: dict) -> dict:
         customer = params.get("customer")
         if customer not in self.customers:
-            raise _missing("customer", customer)
+            raise _missing("customer", str(customer))
         session = {
             "id": self.new_id("bps"),
             "object": "billing_portal.session",

@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -169,7 +170,7 @@ def stripe_events_reprocess(*, event_pks: list[int]) -> int:
             status=StripeEvent.Status.FAILED, next_attempt_at=now, claimed_at=None
         )
         for pk in pks:
-            transaction.on_commit(lambda pk=pk: _enqueue(pk), robust=True)
+            transaction.on_commit(partial(_enqueue, pk), robust=True)
     return len(pks)
 
 
@@ -181,7 +182,7 @@ def _on_checkout_completed(event: StripeEvent, obj: dict) -> Outcome:
     if obj.get("mode") != "subscription" or not obj.get("subscription"):
         return StripeEvent.Status.IGNORED, "not a subscription checkout"
     user_id = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("user_id")
-    user = User.objects.filter(pk=int(user_id)).first() if str(user_id or "").isdigit() else None
+    user = User.objects.filter(pk=int(str(user_id))).first() if str(user_id or "").isdigit() else None
     customer_id = sync.stripe_ref_id(obj.get("customer"))
     if user is None or (user.stripe_customer_id and customer_id and user.stripe_customer_id != customer_id):
         return StripeEvent.Status.IGNORED, "no matching user"

@@ -14,12 +14,15 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
 
 from core.exceptions import DomainError
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +101,10 @@ def _client_for(
     timeout: float,
     max_retries: int,
 ) -> stripe.StripeClient:
-    base_addresses = {"api": api_base.rstrip("/")} if api_base else None
     return stripe.StripeClient(
         api_key,
         stripe_version=api_version,
-        base_addresses=base_addresses,
+        base_addresses={"api": api_base.rstrip("/")} if api_base else None,
         max_network_retries=max_retries,
         http_client=stripe.RequestsClient(timeout=timeout),
     )
@@ -169,7 +171,7 @@ def _translated_errors(operation: str) -> Iterator[None]:
         raise StripePermanentError() from exc
 
 
-def _options(idempotency_key: str | None) -> dict[str, Any]:
+def _options(idempotency_key: str | None) -> stripe.RequestOptions:
     return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
 
@@ -208,7 +210,7 @@ def checkout_session_create(
     idempotency_key: str,
 ) -> dict:
     client = _client()
-    params = {
+    params: SessionCreateParams = {
         "mode": "subscription",
         "customer": customer_id,
         "line_items": [{"price": price_id, "quantity": 1}],

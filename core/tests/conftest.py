@@ -63,7 +63,7 @@ def plans(db, fake_stripe):
             "id"
         ]
         prices[f"{slug}_product"] = product["id"]
-    basic = PlanFactory(
+    basic = PlanFactory.create(
         slug="basic",
         order=1,
         stripe_product_id=prices["basic_product"],
@@ -72,7 +72,7 @@ def plans(db, fake_stripe):
         monthly_amount=Decimal("5.00"),
         yearly_amount=Decimal("50.00"),
     )
-    pro = PlanFactory(
+    pro = PlanFactory.create(
         slug="pro",
         order=2,
         ai_responses_per_day=100,

@@ -4,6 +4,7 @@ the code exchange, tokeninfo and userinfo. Only a token issued to our client id 
 import socket
 
 import pytest
+from allauth.socialaccount.models import SocialAccount
 from rest_framework.test import APIClient
 
 from conftest import TEST_PASSWORD
@@ -145,5 +146,5 @@ def test_google_sign_in_never_enters_an_existing_account_with_the_same_email(goo
     assert response.status_code == 400
     assert "access" not in response.json()
     mallory = User.objects.get(username="mallory")
-    assert not mallory.socialaccount_set.exists()
+    assert not SocialAccount.objects.filter(user=mallory).exists()
     assert mallory.has_usable_password()

@@ -124,7 +124,7 @@ def test_password_reset_mails_are_bounded_per_address_with_the_same_answer(user)
     assert len({a.content for a in answers}) == 1
     assert len(mail.outbox) == 3
     # Another address has its own bound.
-    other = UserFactory()
+    other = UserFactory.create()
     assert APIClient().post("/auth/password/reset/", {"email": other.email}, format="json").status_code == 200
     assert len(mail.outbox) == 4
 
@@ -174,7 +174,7 @@ def test_limits_fail_open_with_a_warning_when_redis_is_down(user, settings, capl
 @pytest.mark.django_db(transaction=True)
 def test_parallel_guesses_cannot_overtake_the_bound(live_server):
     """20 guesses at once against a real threaded server: exactly 5 passwords are checked."""
-    victim = UserFactory()
+    victim = UserFactory.create()
 
     def guess(i):
         return requests.post(

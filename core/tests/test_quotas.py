@@ -36,7 +36,7 @@ def test_last_unit_is_taken_once_under_concurrency(user):
 
 @pytest.mark.django_db
 def test_quota_error_names_limit_reset_and_upgrade(user):
-    PlanFactory(slug="basic", order=1)
+    PlanFactory.create(slug="basic", order=1)
     for _ in range(3):
         quota_consume(user=user, scope="uploads")
     with pytest.raises(QuotaExceeded) as caught:
@@ -59,7 +59,7 @@ def test_released_unit_can_be_taken_again(user):
 
 @pytest.mark.django_db
 def test_limits_come_from_the_plan_row(user):
-    plan = PlanFactory(slug="pro", order=2, ai_responses_per_day=1)
+    plan = PlanFactory.create(slug="pro", order=2, ai_responses_per_day=1)
     user.plan = plan
     user.save()
     quota_consume(user=user, scope="ai_responses")
@@ -74,7 +74,7 @@ def test_limits_come_from_the_plan_row(user):
 def test_rate_limit_status_shows_every_scope(user, api_client):
     quota_consume(user=user, scope="ai_responses")
     quota_consume(user=user, scope="ai_responses")
-    PlanFactory(slug="basic", order=1)
+    PlanFactory.create(slug="basic", order=1)
     body = api_client.get("/core/rate-limits/status/").json()
     ai = body["scopes"]["ai_responses"]
     assert (ai["limit"], ai["used"], ai["remaining"], ai["status"]) == (3, 2, 1, "ok")

@@ -81,8 +81,8 @@ def _used(user, scope: str) -> int:
 
 def test_redis_outage_keeps_reads_and_sign_in_refuses_work_with_503_and_recovers_by_itself(stack, capsys):
     redis, web, logs = stack
-    user = UserFactory()
-    questionnaire = QuestionnaireFactory(user=user)
+    user = UserFactory.create()
+    questionnaire = QuestionnaireFactory.create(user=user)
     client = Client(web.url, user)
 
     # Before the outage: an analysis goes through, so the server's broker connection is warm (and must

@@ -98,7 +98,7 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def token(transactional_db):
-    return str(RefreshToken.for_user(UserFactory()).access_token)
+    return str(RefreshToken.for_user(UserFactory.create()).access_token)
 
 
 def _endless(piece: bytes, *, up_to: int):

@@ -59,7 +59,7 @@ class Tally:
 def signed_in_headers() -> dict[str, str]:
     """A fresh user on the largest plan for each operation: one operation deleting the account or changing the
     password must not leave the next ones testing only 401s, and the plan's quotas should not be what answers."""
-    user = UserFactory(plan=Plan.objects.get(slug="premium"))
+    user = UserFactory.create(plan=Plan.objects.get(slug="premium"))
     return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
 
 

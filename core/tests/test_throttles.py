@@ -10,9 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_work_calls_count_against_the_plans_hourly_limit(user, api_client):
-    user.plan = PlanFactory(slug="basic", api_calls_per_hour=4)
+    user.plan = PlanFactory.create(slug="basic", api_calls_per_hour=4)
     user.save()
-    PlanFactory(slug="pro", order=2)
+    PlanFactory.create(slug="pro", order=2)
     statuses = [api_client.get("/cv/questionnaire/").status_code for _ in range(6)]
     assert statuses == [200, 200, 200, 200, 429, 429]
     refused = api_client.get("/pdf/documents/").json()
@@ -35,7 +35,7 @@ def test_session_reads_do_not_use_up_api_calls(user, api_client):
 
 
 def test_billing_reads_are_not_work_calls_but_writes_are(user, api_client):
-    user.plan = PlanFactory(slug="basic", api_calls_per_hour=1)
+    user.plan = PlanFactory.create(slug="basic", api_calls_per_hour=1)
     user.save()
     assert api_client.get("/core/subscription/").status_code == 404  # no subscription, not throttled
     assert api_client.get("/core/subscription/").status_code == 404

@@ -63,4 +63,4 @@ def enqueued(monkeypatch):
 def questionnaire_with_cv(user, jane_cv_text, backend_job):
     from cv.tests.factories import QuestionnaireFactory
 
-    return QuestionnaireFactory(user=user, resume_text=jane_cv_text, job_description=backend_job)
+    return QuestionnaireFactory.create(user=user, resume_text=jane_cv_text, job_description=backend_job)

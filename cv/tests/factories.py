@@ -8,7 +8,7 @@ from cv.models import AIResponse, CVQuestionnaire
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-class QuestionnaireFactory(factory.django.DjangoModelFactory):
+class QuestionnaireFactory(factory.django.DjangoModelFactory[CVQuestionnaire]):
     class Meta:
         model = CVQuestionnaire
 
@@ -24,7 +24,7 @@ class QuestionnaireFactory(factory.django.DjangoModelFactory):
     resume_pages = 1
 
 
-class AIResponseFactory(factory.django.DjangoModelFactory):
+class AIResponseFactory(factory.django.DjangoModelFactory[AIResponse]):
     class Meta:
         model = AIResponse
 

@@ -33,7 +33,7 @@ def test_request_is_accepted_at_once_and_queued_after_commit(
 
 @pytest.mark.django_db
 def test_nothing_is_queued_when_the_request_fails(api_client, user, enqueued, django_capture_on_commit_callbacks):
-    without_cv = QuestionnaireFactory(user=user, resume_text="")
+    without_cv = QuestionnaireFactory.create(user=user, resume_text="")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(URL, {"questionnaire": without_cv.pk}, format="json")
@@ -46,7 +46,7 @@ def test_nothing_is_queued_when_the_request_fails(api_client, user, enqueued, dj
 
 @pytest.mark.django_db
 def test_another_users_questionnaire_cannot_be_analysed(api_client, other_user, enqueued):
-    theirs = QuestionnaireFactory(user=other_user)
+    theirs = QuestionnaireFactory.create(user=other_user)
 
     response = api_client.post(URL, {"questionnaire": theirs.pk}, format="json")
 
@@ -57,7 +57,7 @@ def test_another_users_questionnaire_cannot_be_analysed(api_client, other_user, 
 
 @pytest.mark.django_db
 def test_ai_quota_is_enforced_with_limit_reset_and_upgrade(api_client, questionnaire_with_cv, enqueued):
-    PlanFactory(slug="basic", order=1, ai_responses_per_day=20)
+    PlanFactory.create(slug="basic", order=1, ai_responses_per_day=20)
     statuses = [
         api_client.post(URL, {"questionnaire": questionnaire_with_cv.pk}, format="json").status_code for _ in range(3)
     ]
@@ -76,8 +76,8 @@ def test_ai_quota_is_enforced_with_limit_reset_and_upgrade(api_client, questionn
 
 @pytest.mark.django_db
 def test_list_and_detail_show_only_ones_own_responses(api_client, user, other_user):
-    mine = AIResponseFactory(questionnaire=QuestionnaireFactory(user=user))
-    theirs = AIResponseFactory(questionnaire=QuestionnaireFactory(user=other_user))
+    mine = AIResponseFactory.create(questionnaire=QuestionnaireFactory.create(user=user))
+    theirs = AIResponseFactory.create(questionnaire=QuestionnaireFactory.create(user=other_user))
 
     listed = api_client.get(URL).json()
     detail = api_client.get(f"{URL}{theirs.pk}/")
@@ -90,9 +90,9 @@ def test_list_and_detail_show_only_ones_own_responses(api_client, user, other_us
 
 @pytest.mark.django_db
 def test_list_is_filtered_by_questionnaire(api_client, user):
-    first, second = QuestionnaireFactory(user=user), QuestionnaireFactory(user=user)
-    wanted = AIResponseFactory(questionnaire=first)
-    AIResponseFactory(questionnaire=second)
+    first, second = QuestionnaireFactory.create(user=user), QuestionnaireFactory.create(user=user)
+    wanted = AIResponseFactory.create(questionnaire=first)
+    AIResponseFactory.create(questionnaire=second)
 
     response = api_client.get(URL, {"questionnaire": first.pk})
 
@@ -102,14 +102,14 @@ def test_list_is_filtered_by_questionnaire(api_client, user):
 
 @pytest.mark.django_db
 def test_responses_are_also_served_under_api(api_client, user):
-    AIResponseFactory(questionnaire=QuestionnaireFactory(user=user))
+    AIResponseFactory.create(questionnaire=QuestionnaireFactory.create(user=user))
 
     assert api_client.get("/api/ai-responses/").json()["count"] == 1
 
 
 @pytest.mark.django_db
 def test_responses_cannot_be_edited_by_their_owner(api_client, user):
-    mine = AIResponseFactory(questionnaire=QuestionnaireFactory(user=user))
+    mine = AIResponseFactory.create(questionnaire=QuestionnaireFactory.create(user=user))
 
     response = api_client.patch(f"{URL}{mine.pk}/", {"status": "succeeded"}, format="json")
 
@@ -118,7 +118,7 @@ def test_responses_cannot_be_edited_by_their_owner(api_client, user):
 
 @pytest.mark.django_db
 def test_response_list_query_count_does_not_grow_with_rows(api_client, user, django_assert_max_num_queries):
-    questionnaire = QuestionnaireFactory(user=user)
+    questionnaire = QuestionnaireFactory.create(user=user)
     AIResponseFactory.create_batch(2, questionnaire=questionnaire)
     api_client.get(URL)
     with django_assert_max_num_queries(10) as few:

@@ -175,11 +175,11 @@ def test_unexpected_error_fails_the_job_without_leaking_details(queued, monkeypa
 @pytest.mark.django_db
 def test_sweep_requeues_jobs_whose_worker_died(queued, enqueued, settings, django_capture_on_commit_callbacks):
     settings.OPENAI_MAX_ATTEMPTS = 3
-    stuck = AIResponseFactory(questionnaire=queued.questionnaire, status="running", attempts=1,
+    stuck = AIResponseFactory.create(questionnaire=queued.questionnaire, status="running", attempts=1,
                               lease_expires_at=timezone.now() - timedelta(seconds=5))  # fmt: skip
-    dead_too_often = AIResponseFactory(questionnaire=queued.questionnaire, status="running", attempts=3,
+    dead_too_often = AIResponseFactory.create(questionnaire=queued.questionnaire, status="running", attempts=3,
                                        lease_expires_at=timezone.now() - timedelta(seconds=5))  # fmt: skip
-    alive = AIResponseFactory(questionnaire=queued.questionnaire, status="running", attempts=1,
+    alive = AIResponseFactory.create(questionnaire=queued.questionnaire, status="running", attempts=1,
                               lease_expires_at=timezone.now() + timedelta(seconds=60))  # fmt: skip
     enqueued.clear()
 
@@ -197,7 +197,7 @@ def test_sweep_requeues_jobs_whose_worker_died(queued, enqueued, settings, djang
 @pytest.mark.django_db
 def test_sweep_resends_pending_jobs_whose_message_was_lost(queued, enqueued, django_capture_on_commit_callbacks):
     AIResponse.objects.filter(pk=queued.pk).update(enqueued_at=timezone.now() - timedelta(minutes=6))
-    fresh = AIResponseFactory(questionnaire=queued.questionnaire, enqueued_at=timezone.now())
+    fresh = AIResponseFactory.create(questionnaire=queued.questionnaire, enqueued_at=timezone.now())
     enqueued.clear()
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -21,18 +21,18 @@ def _age(path_name: str, hours: float) -> None:
 
 @pytest.fixture
 def old_and_new(user):
-    questionnaire = QuestionnaireFactory(user=user)
-    old = AIResponseFactory(questionnaire=questionnaire, status="succeeded")
+    questionnaire = QuestionnaireFactory.create(user=user)
+    old = AIResponseFactory.create(questionnaire=questionnaire, status="succeeded")
     AIResponse.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
-    stuck_old = AIResponseFactory(questionnaire=questionnaire, status="running")
+    stuck_old = AIResponseFactory.create(questionnaire=questionnaire, status="running")
     AIResponse.objects.filter(pk=stuck_old.pk).update(created_at=timezone.now() - timedelta(days=40))
-    new = AIResponseFactory(questionnaire=questionnaire, status="succeeded")
+    new = AIResponseFactory.create(questionnaire=questionnaire, status="succeeded")
     return old, stuck_old, new
 
 
 @pytest.fixture
 def files(user, tmp_media):
-    questionnaire = QuestionnaireFactory(user=user)
+    questionnaire = QuestionnaireFactory.create(user=user)
     questionnaire.resume.save("cv.pdf", ContentFile(b"%PDF-1.7 kept"), save=True)
     orphan = default_storage.save(f"cvs/{user.pk}/orphan.pdf", ContentFile(b"%PDF-1.7 orphan"))
     fresh_orphan = default_storage.save(f"cvs/{user.pk}/uploading.pdf", ContentFile(b"%PDF-1.7 in flight"))

@@ -14,7 +14,7 @@ REQUESTS = 20
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_parallel_requests_at_a_quota_of_three_accept_exactly_three(user, jane_cv_text, enqueued):
-    questionnaire = QuestionnaireFactory(user=user, resume_text=jane_cv_text)
+    questionnaire = QuestionnaireFactory.create(user=user, resume_text=jane_cv_text)
     start = threading.Barrier(REQUESTS)
     statuses: list[int] = []
     lock = threading.Lock()

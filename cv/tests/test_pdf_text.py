@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from django.core.files.uploadedfile import InMemoryUploadedFile
 
 from cv import pdf_text
 from cv.pdf_text import CVFileError, extract_cv_text
@@ -92,8 +93,9 @@ def test_file_over_the_size_limit_is_refused_before_parsing():
 
 
 def test_upload_declaring_a_size_over_the_limit_is_refused():
-    upload = io.BytesIO(b"%PDF-1.7 tiny")
-    upload.size = 11 * 1024 * 1024
+    upload = InMemoryUploadedFile(
+        io.BytesIO(b"%PDF-1.7 tiny"), "resume", "cv.pdf", "application/pdf", size=11 * 1024 * 1024, charset=None
+    )
 
     assert _refusal(upload).code == "too_large"
 

@@ -142,8 +142,8 @@ def test_unknown_choice_is_a_field_error(api_client):
 
 @pytest.mark.django_db
 def test_list_shows_only_ones_own_questionnaires(api_client, user, other_user):
-    mine = QuestionnaireFactory(user=user)
-    QuestionnaireFactory(user=other_user)
+    mine = QuestionnaireFactory.create(user=user)
+    QuestionnaireFactory.create(user=other_user)
 
     response = api_client.get(URL)
 
@@ -154,7 +154,7 @@ def test_list_shows_only_ones_own_questionnaires(api_client, user, other_user):
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
 def test_another_users_questionnaire_is_404(api_client, other_user, method):
-    theirs = QuestionnaireFactory(user=other_user)
+    theirs = QuestionnaireFactory.create(user=other_user)
 
     response = getattr(api_client, method)(f"{URL}{theirs.pk}/", {"position": "Mine now"}, format="json")
 
@@ -248,7 +248,7 @@ def test_upload_quota_is_enforced_and_a_refused_upload_costs_nothing(api_client,
 
 @pytest.mark.django_db
 def test_questionnaires_are_also_served_under_api(api_client, user):
-    QuestionnaireFactory(user=user)
+    QuestionnaireFactory.create(user=user)
 
     response = api_client.get("/api/questionnaire/")
 

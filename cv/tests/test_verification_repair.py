@@ -142,13 +142,13 @@ def test_offline_answer_is_verified_by_construction_and_says_so(queued):
 
 @pytest.mark.django_db
 def test_the_api_shows_the_verification(api_client, user, questionnaire_with_cv):
-    flagged = AIResponseFactory(
+    flagged = AIResponseFactory.create(
         user=user,
         questionnaire=questionnaire_with_cv,
         status="succeeded",
         verification={"status": "flagged", "unsupported": INVENTED_CLAIMS},
     )
-    pending = AIResponseFactory(user=user, questionnaire=questionnaire_with_cv)
+    pending = AIResponseFactory.create(user=user, questionnaire=questionnaire_with_cv)
 
     assert api_client.get(f"/cv/ai-responses/{flagged.pk}/").json()["verification"] == {
         "status": "flagged",
@@ -184,13 +184,13 @@ def test_the_openapi_schema_describes_the_verification(api_client):
 
 @pytest.mark.django_db
 def test_the_admin_lists_filters_and_shows_flagged_responses(admin_client, user, questionnaire_with_cv):
-    flagged = AIResponseFactory(
+    flagged = AIResponseFactory.create(
         user=user,
         questionnaire=questionnaire_with_cv,
         status="succeeded",
         verification={"status": "flagged", "unsupported": INVENTED_CLAIMS},
     )
-    verified = AIResponseFactory(
+    verified = AIResponseFactory.create(
         user=user,
         questionnaire=questionnaire_with_cv,
         status="succeeded",

@@ -26,7 +26,7 @@ class RecordingServer(ThreadingHTTPServer):
 
     def __init__(self):
         self.connections = []
-        self.paths = []
+        self.paths: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -120,7 +120,7 @@ def test_dangerous_markdown_renders_without_fetching_or_leaking(local_server):
     assert PASSWD_MARKER.encode() not in rendered.content
     reader = PdfReader(io.BytesIO(rendered.content))
     assert all(not page.images for page in reader.pages)
-    assert "/EmbeddedFiles" not in str(reader.trailer["/Root"].get("/Names", {}))
+    assert "/EmbeddedFiles" not in str(reader.root_object.get("/Names", {}))
 
 
 def test_sanitised_html_keeps_text_and_links_but_no_active_content():

@@ -9,6 +9,7 @@ import io
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -24,7 +25,7 @@ FIXTURES = Path(__file__).resolve().parent.parent.parent / "cv" / "tests" / "fix
 BUCKET = "cvimprover-test-files"
 
 
-def _storage_env(endpoint: str, media_root: Path) -> dict[str, str]:
+def _storage_env(endpoint: str, media_root: Path) -> dict[str, Any]:
     return {
         "DEFAULT_FILE_STORAGE_BACKEND": "storages.backends.s3.S3Storage",
         "AWS_STORAGE_BUCKET_NAME": BUCKET,
