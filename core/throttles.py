@@ -1,5 +1,8 @@
 """Throttles. DRF builds a throttle before the request exists, so every per-user decision is made in
-`allow_request`, never in `__init__`/`get_rate` (the original service's bug, see STACK.md)."""
+`allow_request`, never in `__init__`/`get_rate` (the original service's bug, see STACK.md).
+
+All of them fail open when Redis is down (the cache backend and `api_call_take` log it and let the request
+through, see core.redis_safety): a rate limit protects the service, it must not be what takes it down."""
 
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
