@@ -72,6 +72,10 @@ class _Breaker:
                 what,
             )
 
+    def reset(self) -> None:
+        with self._lock:
+            self._down, self._retry_at = False, 0.0
+
     def succeeded(self) -> None:
         if self._down:
             with self._lock:
