@@ -23,6 +23,7 @@ from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
 from cv.models import AIResponse, CVQuestionnaire
 from cv.pdf_text import CVFileError, extract_cv_text
+from cv.verification import verify_and_repair
 
 logger = logging.getLogger(__name__)
 
@@ -324,11 +325,15 @@ def _finish(response: AIResponse, **fields) -> bool:
 
 
 @transaction.atomic
-def _fail(response: AIResponse, *, message: str, code: str) -> None:
+def _fail(response: AIResponse, *, message: str, code: str, refund: bool = True) -> None:
+    """Mark the job failed. Its quota unit goes back unless the person caused the failure (``refund``
+    False: a CV longer than any answer can hold, where trying again gives the same result)."""
     if _finish(response, status=AIResponse.Status.FAILED, error=message, error_code=code, finished_at=timezone.now()):
-        if response.quota_day is not None:
+        if refund and response.quota_day is not None:
             quota_release(user=response.user_id, scope="ai_responses", day=response.quota_day)
-        logger.info("ai response failed id=%s code=%s attempts=%s", response.pk, code, response.attempts)
+        logger.info(
+            "ai response failed id=%s code=%s attempts=%s refunded=%s", response.pk, code, response.attempts, refund
+        )
 
 
 def analyse(*, questionnaire: CVQuestionnaire, prompt: str) -> llm.AnalysisResult:
@@ -368,17 +373,19 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
         )
         return RunOutcome(state="retry", retry_in=delay)
     except llm.LLMPermanentError as exc:
-        _fail(response, message=exc.message, code=exc.code)
+        _fail(response, message=exc.message, code=exc.code, refund=exc.refund)
         return RunOutcome(state="failed")
     except Exception:
         logger.exception("ai response crashed id=%s", response.pk)
         _fail(response, message="The analysis failed because of an internal error.", code="internal_error")
         return RunOutcome(state="failed")
 
+    result, verification = verify_and_repair(response=response, result=result)
     report = matching.match_report(
         job_text=matching.job_text_of(questionnaire.job_fields()),
         cv_text=questionnaire.resume_text,
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
+        request_text=response.prompt,
     )
     done = _finish(
         response,
@@ -386,6 +393,7 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
         improved_cv=result.improved_cv_markdown,
         changes=result.changes,
         match_report=report,
+        verification=verification,
         model=result.model[:100],
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
