@@ -80,6 +80,22 @@ class TestPlanChanges:
         assert user.plan == plans.pro
 
 
+class TestCheckoutKeys:
+    def test_switching_between_two_plans_in_checkout_always_gets_a_payable_session(
+        self, api_client, plans, fake_stripe
+    ):
+        for plan in (plans.basic, plans.pro, plans.basic, plans.pro, plans.basic):
+            response = api_client.post(
+                "/core/payments/create-checkout-session/", {"plan_id": plan.pk, "billing": "monthly"}, format="json"
+            )
+            assert response.status_code == 200
+            session_id = response.json()["url"].rsplit("/", 1)[-1]
+
+            assert fake_stripe.checkout_sessions[session_id]["status"] == "open"
+            assert fake_stripe.checkout_sessions[session_id]["metadata"]["plan_id"] == str(plan.pk)
+            assert [s["id"] for s in fake_stripe.checkout_sessions.values() if s["status"] == "open"] == [session_id]
+
+
 def _price_plan(fake_stripe, plan, *, unit_amount: int, currency: str):
     from core.billing.services import plans_sync_prices_from_stripe
 
