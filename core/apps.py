@@ -7,4 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        # Connect the sign-in failure receivers and the plan catalogue's signals; register the OpenAPI extension.
+        from core import login_limits, plan_catalogue, schema  # noqa: F401
