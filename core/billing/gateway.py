@@ -23,6 +23,7 @@ from core.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
+
 class StripeNotConfigured(DomainError):
     status_code = 503
     default_code = "payments_not_configured"
