@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestLogMiddleware",
@@ -102,17 +103,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL", default="redis://localhost:6379/0")
+# The cache holds only rate-limit counters: with Redis down it fails open (core.redis_safety), so reads and
+# sign-in keep working; short timeouts so a Redis that does not answer costs little.
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "core.redis_safety.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2},
         "KEY_PREFIX": "cvimprover",
     }
 }
 
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in (API and Django admin) while the account or address is locked.
+    "core.login_limits.LoginLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -226,7 +231,17 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
+    # Tokens carry a hash of the password they were issued under: a new password refuses all older ones.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
 }
+
+# Guessing bounds (core.login_limits): failed sign-ins per account and per client address in a window,
+# then 429 login_locked until the window ends; password-reset mails per address per hour.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default=3)
 
 # dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see STACK.md).
 REST_AUTH = {
@@ -302,13 +317,23 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=60.0)
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
+# Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
+# characters. Sent as max_completion_tokens to OpenAI, max_tokens elsewhere (the other name if refused).
+OPENAI_MAX_OUTPUT_TOKENS = env.int("OPENAI_MAX_OUTPUT_TOKENS", default=4000)
+# At most this many characters of the CV's text reach the model (a normal CV has 3,000 to 10,000).
+LLM_MAX_INPUT_CHARS = env.int("LLM_MAX_INPUT_CHARS", default=40000)
 # A job claimed by a worker that stops renewing its lease (killed, out of memory) is taken again by the sweep.
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=int(OPENAI_TIMEOUT) + 30)
 
 CV_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CV_MAX_PAGES = 20
-# Wall-clock limit for parsing one uploaded PDF (in a child process with CPU and memory limits).
-CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=20.0)
+# Any request body over this is refused with 413 before it is read (core.middleware): a 10 MB CV plus the
+# multipart framing and the questionnaire's text fields.
+REQUEST_MAX_BODY_BYTES = CV_MAX_UPLOAD_BYTES + 1024 * 1024
+# Wall-clock limit for parsing one uploaded PDF (in a child process with CPU and memory limits). A 20-page
+# CV takes about 2 s on a busy 2-core machine; a PDF that needs longer is refused as too complex, so a
+# hostile file holds a web worker for at most this long (and one person parses one file at a time).
+CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=5.0)
 # First back-off step for transient LLM errors; doubles per attempt, with jitter.
 CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
 
@@ -326,7 +351,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# A worker whose broker goes away keeps reconnecting (never gives up and exits), so it resumes by itself.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A request that queues a job waits at most a few seconds on a broker that does not answer, then 503s.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "retry_on_timeout": True,
+}
+# Publishing from a request: a couple of quick retries (a broker restarting, a pooled connection gone stale),
+# then the request answers 503 (core.redis_safety.send_task) instead of hanging.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # core (billing): begin

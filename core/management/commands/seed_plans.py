@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from core.billing_services import plans_sync_prices_from_stripe
+from core.billing.services import plans_sync_prices_from_stripe
 from core.models import Plan
 from core.plans import DEFAULT_PLANS
 
