@@ -270,3 +270,16 @@ def test_compose_runs_production_and_publishes_only_the_api_on_loopback():
         assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", environment["SECRET_KEY"]), name
     published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
     assert published == {"web": ["${WEB_BIND:-127.0.0.1}:${WEB_PORT:-8000}:8000"]}
+
+
+@pytest.mark.django_db
+def test_with_https_redirect_on_health_probes_over_plain_http_still_get_an_answer(settings):
+    from rest_framework.test import APIClient
+
+    settings.SECURE_SSL_REDIRECT = True
+    client = APIClient()  # a new client loads the middleware with these settings
+
+    redirected = client.get("/core/plans/")
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")
+    assert client.get("/core/health/").status_code in (200, 503)
