@@ -132,7 +132,17 @@ def exercise(operation, *, mode, headers, base_url, tally, deadline, path_parame
         tally.not_generated.append(label)
 
 
-def test_every_operation_answers_without_5xx_and_as_its_schema_says(live_server, tmp_media):
+@pytest.fixture
+def drop_queued_jobs():
+    """The analyses and renders these cases queued point at rows the test's flush removes: a worker started by a
+    later test must not find them."""
+    yield
+    from cvimprover.celery import app
+
+    app.control.purge()
+
+
+def test_every_operation_answers_without_5xx_and_as_its_schema_says(live_server, tmp_media, drop_queued_jobs):
     call_command("seed_plans", stdout=open(os.devnull, "w"))
     schema = schemathesis.openapi.from_url(f"{live_server.url}/schema/?format=json", timeout=30)
     operations = [result.ok() for result in schema.get_all_operations()]
