@@ -552,6 +552,79 @@ def _name_kind(folded: list[str], section: str | None) -> str:
     return "organisation"
 
 
+@dataclass(frozen=True)
+class _Role:
+    """A role line of the person's CV: its distinctive names, its date ranges and its text as compared."""
+
+    names: frozenset[str]
+    ranges: frozenset[tuple[int, str]]
+    text: str
+
+
+def _capitalised_key(text: str) -> str:
+    return " ".join(_fold(t) if t[:1].isupper() else "~" for t in _TOKEN.findall(text))
+
+
+def _roles(support: str) -> list[_Role]:
+    lines = [line for line in support.splitlines() if _dates(line).ranges]
+    # The words of a title ("Marketing Coordinator") name no employer.
+    names = [
+        {
+            _fold(t)
+            for phrase, _ in _phrases(line, role_line=True)
+            if not _is_title([_fold(t) for t in phrase])
+            for t in phrase
+        }
+        for line in lines
+    ]
+    roles = []
+    for index, line in enumerate(lines):
+        others = set().union(*(n for i, n in enumerate(names) if i != index)) if len(names) > 1 else set()
+        distinctive = frozenset(names[index] - others - _ORG_SUFFIXES)
+        roles.append(_Role(names=distinctive, ranges=frozenset(_dates(line).ranges), text=_capitalised_key(line)))
+    return roles
+
+
+def _pairing_claims(improved: str, support: str) -> list[Claim]:
+    """Dates and titles moved from one role to another: a role line of the improved CV that names one of the
+    person's roles (its employer or school) must carry that role's dates and title."""
+    roles = [role for role in _roles(support) if role.names]
+    claims: list[Claim] = []
+    lines = improved.splitlines()
+    for index, line in enumerate(lines):
+        found = _dates(line)
+        if not found.range_spans or len(line.split()) > _MAX_ROLE_LINE_WORDS:
+            continue
+        # The role's heading may be the line before ("### Ledgerly Ltd" then "Senior Engineer, 2021-present").
+        previous = next((lines[i].strip() for i in range(index - 1, -1, -1) if lines[i].strip()), "")
+        heading_before = (
+            len(previous.split()) <= 8
+            and not previous.endswith(".")
+            and not _dates(previous).ranges
+            and matching.section_of_heading(previous) is None
+        )
+        window = [previous, line] if heading_before else [line]
+        words = {
+            _fold(t)
+            for part in window
+            for phrase, _ in _phrases(part, role_line=True)
+            if not _is_title([_fold(t) for t in phrase])
+            for t in phrase
+        }
+        matches = [role for role in roles if role.names & words]
+        if len(matches) != 1:
+            continue
+        role = matches[0]
+        for start, end, value in found.range_spans:
+            if value not in role.ranges:
+                claims.append(Claim("date", line[start:end].strip()))
+        for phrase, _ in (found for part in window for found in _phrases(part, role_line=True)):
+            folded = [_fold(t) for t in phrase if _fold(t) not in _CONNECTORS]
+            if _is_title(folded) and not _phrase_in(folded, role.text):
+                claims.append(Claim("title", " ".join(phrase)))
+    return claims
+
+
 def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: str, job_text: str = "") -> Verification:
     """The claims of ``improved_text`` that neither ``source_text`` (the uploaded CV) nor ``request_text`` (the
     person's request) supports. ``job_text`` adds the job's own keywords to the vocabulary checked; it is never
@@ -569,6 +642,7 @@ def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: s
     claims += _keyword_claims(improved, support, job_text)
     credential_claims, credential_spans = _credential_claims(improved, support, known)
     claims += credential_claims
+    claims += _pairing_claims(improved, support)
     claims += _name_claims(_blank(improved, date_spans + credential_spans), improved_text or "", support, known)
 
     unique: list[Claim] = []
