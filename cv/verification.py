@@ -15,6 +15,7 @@ a year, or a heading in the experience or education sections) always are.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
@@ -655,15 +656,55 @@ def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: s
     return Verification(unsupported=tuple(unique))
 
 
-def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
-    """The person's request plus the claims to take out, said in their voice (it is sent as their request)."""
-    listed = "\n".join(f"- {claim.kind}: {claim.text}" for claim in claims)
+def _claim_lines(claims: Iterable[Claim]) -> str:
+    return "\n".join(f"- {claim.kind}: {claim.text}" for claim in claims)
+
+
+def repair_instruction(claims: Iterable[Claim]) -> str:
+    """The message that asks the model to take out exactly these claims of its previous answer."""
     return (
-        f"{(prompt or '').strip()}\n\n"
-        "A previous version of the improved CV stated things my CV does not say. Rewrite it without exactly "
-        "these claims (do not replace them with other ones), and keep everything else that is true:\n"
-        f"{listed}"
+        "Your improved CV states these claims, which nothing in the candidate's CV or request supports. Remove "
+        "exactly these claims (do not replace them with other ones), keep everything else, and answer with the "
+        "complete corrected CV in the same JSON shape:\n" + _claim_lines(claims)
+    )
+
+
+def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
+    """The person's request plus the claims to leave out, for an analyser that keeps no conversation."""
+    return (
+        f"{(prompt or '').strip()}\n\nA previous version of the improved CV stated things my CV does not say. "
+        "Write it without exactly these claims (do not replace them with other ones):\n" + _claim_lines(claims)
     ).strip()
+
+
+def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim, ...]) -> AnalysisResult:
+    questionnaire = response.questionnaire
+    if not result.messages:
+        return llm.analyse(
+            questionnaire_fields=questionnaire.job_fields(),
+            cv_text=questionnaire.resume_text,
+            prompt=repair_request(prompt=response.prompt, claims=claims),
+        )
+    # The model sees its own answer and is asked to correct it (contact details are replaced on the way out).
+    answer = json.dumps({"improved_cv": result.improved_cv_markdown, "changes": result.changes}, ensure_ascii=False)
+    messages = [
+        *result.messages,
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": repair_instruction(claims)},
+    ]
+    repaired = llm.complete_cv(messages=messages)
+    # llm.analyse puts its note about a capped CV first; the repaired answer is still of that capped CV.
+    notes = result.changes[:1] if llm.cap_cv_text(questionnaire.resume_text).capped else []
+    return replace(
+        result,
+        improved_cv_markdown=repaired.improved_cv,
+        changes=[*notes, *repaired.changes],
+        model=repaired.model or result.model,
+        prompt_tokens=repaired.prompt_tokens,
+        completion_tokens=repaired.completion_tokens,
+        finish_reason=repaired.finish_reason,
+        messages=tuple(messages),
+    )
 
 
 def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
@@ -698,11 +739,7 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
     logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
     _extend_lease(response)
     try:
-        repaired = llm.analyse(
-            questionnaire_fields=fields,
-            cv_text=questionnaire.resume_text,
-            prompt=repair_request(prompt=response.prompt, claims=first.unsupported),
-        )
+        repaired = _repair(response=response, result=result, claims=first.unsupported)
     except llm.LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
         return result, first.as_dict()
