@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from cv import llm, matching, offline
 from cv.llm import AnalysisResult
-from cv.vocabulary import TERMS
+from cv.vocabulary import TERMS, Term
 
 if TYPE_CHECKING:
     from cv.models import AIResponse
@@ -251,9 +251,9 @@ def _date_claims(improved: str, support: _Dates) -> tuple[list[Claim], list[tupl
         covered.append((start, end))
         if value not in support.ranges:
             claims.append(Claim("date", improved[start:end].strip()))
-    for start, end, value in found.month_spans:
+    for start, end, month_year in found.month_spans:
         inside_flagged = any(s <= start < e for s, e, v in found.range_spans if v not in support.ranges)
-        if value not in support.month_years and not inside_flagged:
+        if month_year not in support.month_years and not inside_flagged:
             claims.append(Claim("date", improved[start:end].strip()))
     for start, end, year in found.year_spans:
         covered.append((start, end))
@@ -306,7 +306,7 @@ def _number_claims(improved: str, support: str) -> list[Claim]:
 
 
 @lru_cache(maxsize=1)
-def _vocabulary() -> tuple[dict[str, object], dict[str, set[str]], int]:
+def _vocabulary() -> tuple[dict[str, Term], dict[str, set[str]], int]:
     """Terms by name, the term names of every alias in lower case, and the most words an alias has."""
     by_name = {term.name: term for term in TERMS}
     aliases: dict[str, set[str]] = {}
@@ -534,7 +534,10 @@ def _phrases(line: str, *, role_line: bool) -> list[tuple[list[str], bool]]:
 
 def _followed_by_lowercase(line: str, end: int) -> bool:
     following = re.match(r"\s+([^\W\d_][\w-]*)", line[end:])
-    return bool(following) and following.group(1)[:1].islower() and following.group(1).lower() not in _CONNECTORS
+    if following is None:
+        return False
+    word = following.group(1)
+    return word[:1].islower() and word.lower() not in _CONNECTORS
 
 
 def _is_title(folded: list[str]) -> bool:
@@ -750,14 +753,18 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         return result, first.as_dict()
     if len(second.unsupported) > len(first.unsupported):
         return result, first.as_dict()
-    tokens = {
-        name: (getattr(result, name) or 0) + (getattr(repaired, name) or 0)
-        if getattr(result, name) is not None or getattr(repaired, name) is not None
-        else None
-        for name in ("prompt_tokens", "completion_tokens")
-    }
     logger.info("ai response repaired id=%s remaining=%s", response.pk, len(second.unsupported))
-    return replace(repaired, **tokens), second.as_dict()
+    # Both calls are what the analysis cost.
+    stored = replace(
+        repaired,
+        prompt_tokens=_add(result.prompt_tokens, repaired.prompt_tokens),
+        completion_tokens=_add(result.completion_tokens, repaired.completion_tokens),
+    )
+    return stored, second.as_dict()
+
+
+def _add(first: int | None, second: int | None) -> int | None:
+    return None if first is None and second is None else (first or 0) + (second or 0)
 
 
 def _extend_lease(response: AIResponse) -> None:
