@@ -178,8 +178,12 @@ def score(*, keywords_total: int, keywords_found: int, sections: dict[str, bool]
     return round(KEYWORD_WEIGHT * keywords_found / keywords_total + SECTION_WEIGHT * section_share)
 
 
-def match_report(*, job_text: str, cv_text: str, improved_text: str | None) -> dict:
-    """The match report of DESIGN.md; ``improved_text`` None (nothing produced yet) mirrors the CV."""
+def match_report(*, job_text: str, cv_text: str, improved_text: str | None, request_text: str = "") -> dict:
+    """The match report of DESIGN.md; ``improved_text`` None (nothing produced yet) mirrors the CV.
+
+    A keyword the improved CV covers is ``added`` only when the person's own text (the CV, or their request,
+    which may add facts) backs it; otherwise it is ``unsupported`` and does not raise ``score_after``.
+    """
     job = keywords.job_keywords(job_text)
     terms = [keyword.term for keyword in job]
     before = cv_keywords(cv_text, job)
@@ -187,21 +191,31 @@ def match_report(*, job_text: str, cv_text: str, improved_text: str | None) -> d
     missing = [k for k in terms if k not in before]
     sections_before = section_checks(cv_text)
     score_before = score(keywords_total=len(terms), keywords_found=len(found), sections=sections_before)
+    added: list[str] = []
+    unsupported: list[str] = []
     if improved_text is None:
-        added: list[str] = []
         score_after = score_before
     else:
         after = cv_keywords(improved_text, job)
-        added = [k for k in missing if k in after]
+        missing_keywords = [keyword for keyword in job if keyword.term not in before]
+        backed = cv_keywords(f"{cv_text}\n{request_text}", missing_keywords) if request_text else set()
+        added = [k for k in missing if k in after and k in backed]
+        unsupported = [k for k in missing if k in after and k not in backed]
         score_after = score(
             keywords_total=len(terms),
-            keywords_found=len([k for k in terms if k in after]),
+            keywords_found=len([k for k in terms if k in after and k not in unsupported]),
             sections=section_checks(improved_text),
         )
     return {
         "score_before": score_before,
         "score_after": score_after,
-        "keywords": {"found": found, "missing": missing, "added": added, "kinds": keywords.kinds_of(job)},
+        "keywords": {
+            "found": found,
+            "missing": missing,
+            "added": added,
+            "unsupported": unsupported,
+            "kinds": keywords.kinds_of(job),
+        },
         # Like found/missing, the section checks describe the uploaded CV: that is what the person must fix.
         "sections": sections_before,
     }
