@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from dj_rest_auth.jwt_auth import CookieTokenRefreshSerializer
 from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
 from dj_rest_auth.registration.serializers import SocialLoginSerializer
@@ -17,6 +19,7 @@ from core.billing.serializers import AmountField
 from core.emails import clean_email
 from core.login_limits import password_reset_mail_allowed
 from core.models import Plan
+from core.plan_catalogue import current_plan_id, plan_entry
 from core.plans import plan_for
 from core.sessions import token_user
 
@@ -55,6 +58,9 @@ class PlanSerializer(serializers.ModelSerializer):
 
     def _price(self, plan: Plan, interval: str) -> dict | None:
         _price_id, amount = plan.price_for(interval)
+        if plan.slug == Plan.Slug.FREE:
+            # A plan that costs nothing has a price, zero, so a pricing page can show it beside the others.
+            amount = Decimal("0")
         if amount is None:
             return None
         return PriceSerializer({"amount": amount, "currency": plan.currency, "interval": interval}).data
@@ -99,8 +105,12 @@ class UserDetailsSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PlanSerializer)
     def get_plan(self, user) -> dict:
-        plan = plan_for(user)
-        return PlanSerializer(plan, context={"current_plan": plan}).data
+        current = current_plan_id(user)
+        entry = plan_entry(current) if current is not None else None
+        if entry is None:  # no Free plan seeded yet: plan_for creates it
+            plan = plan_for(user)
+            entry = PlanSerializer(plan, context={"current_plan": plan}).data
+        return entry
 
     @extend_schema_field(SubscriptionSummarySerializer(allow_null=True))
     def get_subscription(self, user) -> dict | None:

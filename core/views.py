@@ -20,11 +20,11 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenVerifyView as BaseTokenVerifyView
 
-from core import login_limits, selectors, services, sessions
+from core import login_limits, services, sessions
 from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
 from core.pagination import single_page, single_page_schema
-from core.plans import plan_for
+from core.plan_catalogue import current_plan_id, plans_catalogue
 from core.quotas import quota_status_for
 from core.serializers import (
     CsrfTokenSerializer,
@@ -226,10 +226,8 @@ class PlanListView(APIView):
         billing = request.query_params.get("billing")
         if billing not in (None, "", "monthly", "yearly"):
             return Response({"billing": ["Must be 'monthly' or 'yearly'."]}, status=status.HTTP_400_BAD_REQUEST)
-        plans = selectors.plans_list(billing=billing or None)
-        current = plan_for(request.user) if request.user.is_authenticated else None
-        data = PlanSerializer(plans, many=True, context={"current_plan": current}).data
-        return single_page(data)
+        current = current_plan_id(request.user) if request.user.is_authenticated else None
+        return single_page(plans_catalogue(billing=billing or None, current_plan_id=current))
 
 
 class HealthView(APIView):

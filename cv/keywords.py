@@ -195,6 +195,7 @@ _SUFFIXES = (
     ("ysis", "ys", 3),
     ("ied", "y", 3),
     ("ed", "", 3),
+    ("er", "", 4),
     ("ion", "", 4),
 )
 
@@ -280,8 +281,6 @@ class _Alias:
     words: tuple[str, ...]
     exact_case: bool
     term: Term
-    # A single word like "branding": the bare noun ("the brand team") does not name the skill.
-    gerund: bool = False
 
     @property
     def loose(self) -> bool:
@@ -325,8 +324,7 @@ def _aliases() -> tuple[dict[str, list[_Alias]], dict[str, list[_Alias]]]:
             by_plain.setdefault(_plain(words[0]) if exact else plain_words[0], []).append(alias)
             if alias.loose:
                 stems = tuple("and" if w == "&" else stem(w) for w in words)
-                gerund = len(words) == 1 and words[0].lower().endswith("ing")
-                by_stem.setdefault(stems[0], []).append(_Alias(stems, exact_case=False, term=term, gerund=gerund))
+                by_stem.setdefault(stems[0], []).append(_Alias(words=stems, exact_case=False, term=term))
     for table in (by_plain, by_stem):
         for aliases in table.values():
             aliases.sort(key=lambda a: len(a.words), reverse=True)
@@ -358,8 +356,6 @@ def _vocabulary_spans(tokens: list[_Token], *, by_stem: bool) -> list[tuple[int,
             candidates += [(alias, True) for alias in by_stems.get(token.stem, ())]
         candidates.sort(key=lambda candidate: len(candidate[0].words), reverse=True)
         for alias, stemmed in candidates:
-            if alias.gerund and token.text.lower() == alias.words[0]:
-                continue
             if _matches_at(tokens, i, alias, by_stem=stemmed):
                 spans.append((i, i + len(alias.words), alias.term))
                 i += len(alias.words)

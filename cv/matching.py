@@ -196,8 +196,8 @@ def match_report(*, job_text: str, cv_text: str, improved_text: str | None, requ
     if improved_text is None:
         score_after = score_before
     else:
+        missing_keywords = [keyword for keyword in job if keyword.term in missing]
         after = cv_keywords(improved_text, job)
-        missing_keywords = [keyword for keyword in job if keyword.term not in before]
         backed = cv_keywords(f"{cv_text}\n{request_text}", missing_keywords) if request_text else set()
         added = [k for k in missing if k in after and k in backed]
         unsupported = [k for k in missing if k in after and k not in backed]

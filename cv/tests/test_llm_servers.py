@@ -25,11 +25,16 @@ WAIT_SECONDS = 45
 MAX_INPUT_CHARS = 1500
 MAX_OUTPUT_TOKENS = 400
 IMPROVED = (
-    "# Jane Doe\n\n## Summary\n\nBackend engineer with eight years of Python.\n\n## Experience\n\n"
+    "# Jane Doe\n\n## Summary\n\nBackend engineer with 6 years of Python web services.\n\n## Experience\n\n"
     "- Moved background jobs from cron to Celery.\n\n## Education\n\nBSc Computer Science, University of Leeds\n\n"
     "## Skills\n\nPython, Django, PostgreSQL"
 )
 LONG_CV_LAST_LINE = "Final role: shipped the last release of project 24."
+# A faithful rewrite of the start of the long CV (the truthfulness check finds nothing to repair in it).
+LONG_IMPROVED = (
+    "# Jane Long\n\n## Experience\n\n## Engineer, Company 1 (2001)\n\n"
+    "- Built service 1 in Python and Django for the payments team."
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -222,7 +227,7 @@ def test_cv_longer_than_any_answer_is_capped_and_its_cut_off_answer_keeps_the_un
 
 def test_capped_cv_that_is_answered_says_what_was_left_out(api_client, fake, long_cv_pdf, settings):
     questionnaire_id = _questionnaire(api_client, long_cv_pdf)
-    fake.queue(Answer(improved_cv=IMPROVED, changes=["Grouped the roles."]))
+    fake.queue(Answer(improved_cv=LONG_IMPROVED, changes=["Grouped the roles."]))
 
     body = _analysis(api_client, questionnaire_id)
 
