@@ -2,8 +2,8 @@
 
 Plans change rarely (an admin edit, `seed_plans`, a `price.*`/`product.*` webhook) and are read on every
 page of the SPA, so the serialized catalogue is kept in the shared cache and dropped whenever a Plan row is
-saved or deleted (every writer goes through `Plan.save()`). A cache that cannot be reached is skipped: the
-catalogue is then built from the database, as it would be on a miss.
+saved, updated or deleted (`Plan.save()`, `delete()` and queryset `update()` all announce it). A cache that
+cannot be reached is skipped: the catalogue is then built from the database, as it would be on a miss.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from core.models import Plan
+from core.models import LIMIT_FIELD_BY_SCOPE, Plan, plans_updated
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,13 @@ def current_plan_id(user) -> int | None:
     return next((entry["data"]["id"] for entry in entries if entry["data"]["slug"] == Plan.Slug.FREE), None)
 
 
+def current_limit(user, scope: str) -> int | None:
+    """The limit of `scope` in the plan that applies to `user`, from the catalogue (None if not seeded)."""
+    current = current_plan_id(user)
+    entry = plan_entry(current) if current is not None else None
+    return None if entry is None else entry["limits"][LIMIT_FIELD_BY_SCOPE[scope]]
+
+
 def plan_entry(plan_id: int) -> dict[str, Any] | None:
     """One active plan as the catalogue shows it (for the profile), or None if it is not in the catalogue."""
     for entry in _entries():
@@ -91,6 +98,7 @@ def _drop() -> None:
         logger.warning("plan catalogue cache unavailable, entry expires in %s s: %s", CACHE_SECONDS, exc)
 
 
+@receiver(plans_updated, sender=Plan, dispatch_uid="plan_catalogue_updated")
 @receiver(post_save, sender=Plan, dispatch_uid="plan_catalogue_saved")
 @receiver(post_delete, sender=Plan, dispatch_uid="plan_catalogue_deleted")
 def _plan_changed(**kwargs: Any) -> None:

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from allauth.socialaccount.models import SocialAccount
 from dj_rest_auth.jwt_auth import CookieTokenRefreshSerializer
 from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
 from dj_rest_auth.registration.serializers import SocialLoginSerializer
@@ -168,14 +169,24 @@ class RegisterSerializer(BaseRegisterSerializer):
 
 
 class GoogleLoginSerializer(SocialLoginSerializer):
-    """A Google sign-in for an email that already has a local account is refused, never linked: local
-    emails are not verified, so linking would hand the account to whoever registered the address first."""
+    """`{code}`, `{id_token}` or `{access_token}`; core.adapters.GoogleAdapter checks each against our client id.
+
+    A Google sign-in for an email that already has a local account is refused, never linked: local emails
+    are not verified, so linking would hand the account to whoever registered the address first."""
+
+    def validate(self, attrs):
+        if attrs.get("id_token") and not attrs.get("access_token") and not attrs.get("code"):
+            # dj-rest-auth reads an id_token only beside an access token, but Google Identity Services gives a
+            # SPA just the id_token. The adapter verifies that id_token and never uses this placeholder.
+            attrs = {**attrs, "access_token": "id-token-only"}
+        return super().validate(attrs)
 
     def get_social_login(self, adapter, app, token, response):
         login = super().get_social_login(adapter, app, token, response)
-        login.lookup()
+        # Not login.lookup(): allauth's flow does the lookup itself and refuses a login that already did.
+        known = SocialAccount.objects.filter(provider=login.account.provider, uid=login.account.uid).exists()
         email = login.user.email or ""
-        if not login.is_existing and email and User.objects.filter(email__iexact=email).exists():
+        if not known and email and User.objects.filter(email__iexact=email).exists():
             raise serializers.ValidationError(
                 "An account with this email address already exists. Sign in with your password instead."
             )

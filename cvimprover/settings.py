@@ -195,9 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.authentication.JWTCookieAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "core.throttles.AnonBurstThrottle",
-        "core.throttles.UserBurstThrottle",
-        "core.throttles.PlanAPICallThrottle",
+        "core.throttles.RequestThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON_RATE", default="1000/hour"),
@@ -289,6 +287,9 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+# Replaces the hosts of Google's token, tokeninfo, certs (JWKS) and userinfo endpoints (tests: a local fake).
+GOOGLE_API_BASE = env.str("GOOGLE_API_BASE", default="")
+GOOGLE_TIMEOUT = env.float("GOOGLE_TIMEOUT", default=5.0)
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "SCOPE": ["profile", "email"],
