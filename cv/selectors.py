@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 
+from core.exceptions import NotFound
 from cv.models import AIResponse, CVQuestionnaire
 
 
@@ -14,3 +15,11 @@ def ai_responses_for(*, user, questionnaire_id: int | None = None) -> QuerySet[A
     if questionnaire_id is not None:
         responses = responses.filter(questionnaire_id=questionnaire_id)
     return responses
+
+
+def ai_response_get_for(*, user, response_id: int) -> AIResponse:
+    """The user's AI response; another user's is indistinguishable from a missing one (404)."""
+    response = ai_responses_for(user=user).select_related("questionnaire").filter(pk=response_id).first()
+    if response is None:
+        raise NotFound("AI response not found.")
+    return response

@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from cv import format_views
 from cv.views import AIResponseViewSet, QuestionnaireViewSet
 
 # No app namespace: these routes are mounted twice (/cv/ and /api/ for the existing SPA).
@@ -7,4 +9,8 @@ router = SimpleRouter()
 router.register("questionnaire", QuestionnaireViewSet, basename="questionnaire")
 router.register("ai-responses", AIResponseViewSet, basename="ai-responses")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("ai-responses/<int:pk>/export/", format_views.AIResponseExportView.as_view(), name="ai-response-export"),
+    path("ai-responses/<int:pk>/diff/", format_views.AIResponseDiffView.as_view(), name="ai-response-diff"),
+    *router.urls,
+]

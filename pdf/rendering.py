@@ -27,6 +27,8 @@ from pypdf import PdfReader
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from cv.cv_document import markdown_parser
+
 logger = logging.getLogger(__name__)
 
 ASSET_SCHEME = "cvasset"
@@ -126,7 +128,8 @@ def _render_image_as_alt_text(self, tokens, idx, options, env) -> str:
 
 
 def _markdown_parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    # The same parser as every other export of the CV (Word, text, JSON Resume), so all show the same content.
+    parser = markdown_parser()
     parser.add_render_rule("image", _render_image_as_alt_text)
     return parser
 
