@@ -8,8 +8,9 @@ RESUME_PREFIX = "cvs"
 
 def resume_upload_to(questionnaire: "CVQuestionnaire", filename: str) -> str:
     # A random name, whatever the uploaded file was called: never guessable, never reused, never a path the
-    # person chose.
-    return f"{RESUME_PREFIX}/{questionnaire.user_id}/{uuid.uuid4().hex}.pdf"
+    # person chose. The extension is the one the content was checked to be (PDF or Word).
+    extension = "docx" if filename.endswith(".docx") else "pdf"
+    return f"{RESUME_PREFIX}/{questionnaire.user_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class CVQuestionnaire(models.Model):
