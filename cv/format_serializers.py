@@ -1,6 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cv import letters
 from cv.exports import FORMATS
+from cv.models import CoverLetter
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -24,3 +27,44 @@ class DiffStatsSerializer(serializers.Serializer):
 class DiffSerializer(serializers.Serializer):
     lines = DiffLineSerializer(many=True)
     stats = DiffStatsSerializer()
+
+
+class CoverLetterCreateSerializer(serializers.Serializer):
+    tone = serializers.ChoiceField(choices=CoverLetter.Tone.choices, default=CoverLetter.Tone.FORMAL)
+    words = serializers.IntegerField(
+        min_value=letters.WORDS_MIN,
+        max_value=letters.WORDS_MAX,
+        default=letters.WORDS_DEFAULT,
+        help_text="About how long the letter should be.",
+    )
+
+
+class VerificationSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["verified", "flagged"])
+    unsupported = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+
+
+class CoverLetterSerializer(serializers.ModelSerializer):
+    verification = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CoverLetter
+        fields = [
+            "id",
+            "ai_response",
+            "tone",
+            "words",
+            "status",
+            "letter",
+            "verification",
+            "model",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, letter: CoverLetter) -> dict | None:
+        return letter.verification

@@ -1,14 +1,22 @@
-"""HTTP views beyond the PDF: the improved CV in other formats and what the rewrite changed."""
+"""HTTP views beyond the PDF: the improved CV in other formats, what the rewrite changed, cover letters."""
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cv import diff, exports, selectors
-from cv.format_serializers import DiffSerializer, ExportQuerySerializer
+from cv import diff, exports, letters, selectors
+from cv.format_serializers import (
+    CoverLetterCreateSerializer,
+    CoverLetterSerializer,
+    DiffSerializer,
+    ExportQuerySerializer,
+)
+from cv.models import CoverLetter
 
 
 class IgnoreFormatParameter(DefaultContentNegotiation):
@@ -57,3 +65,43 @@ class AIResponseDiffView(APIView):
     def get(self, request, pk: int):
         response = selectors.ai_response_get_for(user=request.user, response_id=pk)
         return Response(diff.ai_response_diff(response=response))
+
+
+class AIResponseCoverLetterView(APIView):
+    """Write a cover letter from one of your succeeded analyses, for its job. Answers 202 at once; a worker
+    writes it (one unit of the daily AI quota). Poll the letter for the result."""
+
+    @extend_schema(
+        operation_id="ai_responses_cover_letter",
+        request=CoverLetterCreateSerializer,
+        responses={202: CoverLetterSerializer},
+    )
+    def post(self, request, pk: int):
+        data = CoverLetterCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        letter = letters.cover_letter_create(
+            user=request.user, ai_response_id=pk, tone=data.validated_data["tone"], words=data.validated_data["words"]
+        )
+        return Response(CoverLetterSerializer(letter).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("ai_response", int, description="Only the letters of this analysis.")]
+    )
+)
+class CoverLetterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own cover letters."""
+
+    serializer_class = CoverLetterSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CoverLetter.objects.none()
+        letters_of = selectors.cover_letters_for(user=self.request.user)
+        ai_response = self.request.query_params.get("ai_response") if self.action == "list" else None
+        if ai_response is not None:
+            if not (ai_response.isascii() and ai_response.isdigit()):
+                raise ValidationError({"ai_response": ["An AI response id is a whole number."]})
+            letters_of = letters_of.filter(ai_response_id=int(ai_response))
+        return letters_of

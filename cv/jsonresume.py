@@ -123,6 +123,10 @@ def date_range(text: str) -> tuple[str | None, str | None, str]:
 def _split_title(text: str) -> tuple[str, str]:
     parts = [part.strip() for part in _TITLE_SPLIT.split(text, maxsplit=1) if part.strip()]
     if len(parts) == 2:
+        if ", " in parts[0]:
+            # "Title, Company - City": the dash separates the place, not the title.
+            title, organisation = parts[0].split(", ", 1)
+            return title.strip(), f"{organisation.strip()}, {parts[1]}"
         return parts[0], parts[1]
     if ", " in text:
         first, rest = text.split(", ", 1)

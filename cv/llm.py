@@ -275,3 +275,62 @@ def map_error(exc: Exception) -> LLMError:
             "The AI service refused to process this CV or request (content policy).", code="content_refused"
         )
     return LLMPermanentError("The AI service's answer could not be used.", code="llm_error")
+
+
+@dataclass(frozen=True)
+class JSONResult:
+    """complete_json's answer: ``data`` is the JSON object found in ``text``, or None if there was none."""
+
+    text: str
+    data: dict | None
+    model: str
+    finish_reason: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+def complete_json(*, system: str, user: str, schema: Mapping[str, object], schema_name: str) -> JSONResult:
+    """Ask for one JSON object matching ``schema`` (spelled out in the system prompt). ``data`` is None when
+    the model answered something else. Contact details are replaced and restored as in ``analyse``. Raises
+    LLMTransientError or LLMPermanentError."""
+    redactions = _Redactions()
+    instruction = (
+        f"{system.rstrip()}\n\nAnswer with one JSON object and nothing else, matching this JSON schema:\n"
+        f"{json.dumps(schema, separators=(',', ':'))}"
+    )
+    messages = [{"role": "system", "content": instruction}, {"role": "user", "content": redactions.redact(user)}]
+    try:
+        completion = _client().chat.completions.create(model=settings.OPENAI_MODEL, messages=messages)
+    except openai.OpenAIError as exc:
+        error = map_error(exc)
+        logger.warning("llm call failed: %s (%s)", type(exc).__name__, error.code)
+        raise error from exc
+    choices = getattr(completion, "choices", None) or []
+    if not choices:
+        raise LLMPermanentError("The AI service returned an empty answer.", code="empty_answer")
+    choice = choices[0]
+    if choice.finish_reason == "content_filter" or getattr(choice.message, "refusal", None):
+        raise LLMPermanentError("The AI service refused this request (content policy).", code="content_refused")
+    text = (choice.message.content or "").strip()
+    if not text:
+        raise LLMPermanentError("The AI service returned an empty answer.", code="empty_answer")
+    data = None
+    for candidate in [text, *(m.group(1).strip() for m in _FENCED.finditer(text))]:
+        try:
+            parsed = json.loads(candidate, strict=False)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):
+            data = {k: redactions.restore(v) if isinstance(v, str) else v for k, v in parsed.items()}
+            break
+    if data is None and choice.finish_reason == "length":
+        raise LLMPermanentError("The AI service's answer was cut off before the end.", code="answer_truncated")
+    usage = getattr(completion, "usage", None)
+    return JSONResult(
+        text=redactions.restore(text),
+        data=data,
+        model=getattr(completion, "model", None) or settings.OPENAI_MODEL,
+        finish_reason=choice.finish_reason or "stop",
+        prompt_tokens=getattr(usage, "prompt_tokens", None),
+        completion_tokens=getattr(usage, "completion_tokens", None),
+    )

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from core.exceptions import NotFound
-from cv.models import AIResponse, CVQuestionnaire
+from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
 def questionnaires_for(*, user) -> QuerySet[CVQuestionnaire]:
@@ -23,3 +23,15 @@ def ai_response_get_for(*, user, response_id: int) -> AIResponse:
     if response is None:
         raise NotFound("AI response not found.")
     return response
+
+
+def cover_letters_for(*, user) -> QuerySet[CoverLetter]:
+    return CoverLetter.objects.filter(user=user)
+
+
+def cover_letter_get_for(*, user, letter_id: int) -> CoverLetter:
+    """The user's cover letter; another user's is indistinguishable from a missing one (404)."""
+    letter = cover_letters_for(user=user).select_related("ai_response__questionnaire").filter(pk=letter_id).first()
+    if letter is None:
+        raise NotFound("Cover letter not found.")
+    return letter

@@ -67,6 +67,14 @@ TEMPLATES: dict[str, PDFTemplate] = {
     )
 }
 DEFAULT_TEMPLATE = "classic"
+# Cover letters have a look of their own, not offered for CVs.
+LETTER_TEMPLATE = PDFTemplate(
+    slug="letter",
+    name="Letter",
+    description="A one-column business letter: the sender's name and contact at the top right, serif body text.",
+    stylesheet="css/letter.css",
+)
+_LOOKS = {**TEMPLATES, LETTER_TEMPLATE.slug: LETTER_TEMPLATE}
 
 
 class UnknownTemplate(ValueError):
@@ -169,7 +177,7 @@ def _split_header(body: str) -> tuple[str, str]:
 def build_html(*, markdown: str, template: str, title: str) -> str:
     """The complete HTML document WeasyPrint renders for ``markdown`` in ``template``."""
     try:
-        look = TEMPLATES[template]
+        look = _LOOKS[template]
     except KeyError:
         raise UnknownTemplate(f"Unknown template {template!r}.") from None
     header, sections = _split_header(markdown_to_safe_html(markdown))
@@ -193,7 +201,7 @@ def html_to_pdf(document_html: str) -> tuple[bytes, BundledAssetFetcher]:
 
 
 def render_pdf(*, markdown: str, template: str, title: str) -> RenderedPDF:
-    """Render untrusted ``markdown`` as a PDF CV in ``template`` (a key of TEMPLATES).
+    """Render untrusted ``markdown`` as a PDF in ``template`` (a key of TEMPLATES, or the letter template).
 
     Raises UnknownTemplate for a template we do not have.
     """

@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from cv.cv_document import parse
-from pdf.rendering import TEMPLATES, render_pdf
+from pdf.rendering import LETTER_TEMPLATE, TEMPLATES, render_pdf
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIGATURES = "\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06"
@@ -96,3 +96,37 @@ def test_no_word_is_split_across_lines(template):
     words_in_cv = set(re.findall(r"[a-z]+", LIGATURE_CV.casefold()))
     assert words_in_cv - words_in_pdf == set()
     assert not re.search(r"[a-z]-\n[a-z]", text), "a word was hyphenated at a line end"
+
+
+LETTER = """# Fiona Ffoulkes
+
+fiona@example.com · +44 114 496 0000
+
+Dear Hiring Manager,
+
+I am writing to apply for the Office Manager position. I have been Office Manager at Waffle & Truffle Ltd
+since 2019, where efficiency, fluency with difficult workflows and affable service matter every day.
+
+A few things I have done that matter for this role:
+
+- Streamlined the affiliate workflow, cutting staff turnover by fifteen percent in five months.
+- Fulfilled 1,500 fluffy-toy orders a week.
+
+Yours sincerely,
+
+Fiona Ffoulkes
+"""
+
+
+def test_the_letter_template_is_ats_readable_too():
+    text = extracted_text(LETTER, LETTER_TEMPLATE.slug)
+
+    assert not set(text) & set(LIGATURES)
+    squashed = _squash(text)
+    position = 0
+    for item in expected_in_order(LETTER):
+        found = squashed.find(_squash(item), position)
+        assert found >= 0, f"{item!r} is missing or out of order in the letter PDF"
+        position = found + len(_squash(item))
+    assert set(re.findall(r"[a-z]+", LETTER.casefold())) <= set(re.findall(r"[a-z]+", text.casefold()))
+    assert [line[:12] for line in text.splitlines() if line.startswith("\u2022")] == ["• Streamline", "• Fulfilled "]
