@@ -12,7 +12,9 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN DEBUG=True python manage.py collectstatic --noinput -v0 \
+# A throwaway key only for this build step: the image holds no key, compose passes the real one at start.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" DEBUG=False \
+       EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend python manage.py collectstatic --noinput -v0 \
     && useradd --create-home --uid 10001 app && mkdir -p /app/media && chown -R app /app/media
 USER app
 

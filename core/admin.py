@@ -93,7 +93,7 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Process again")
     def process_again(self, request, queryset):
-        from core.billing_events import stripe_events_reprocess
+        from core.billing.events import stripe_events_reprocess
 
         count = stripe_events_reprocess(event_pks=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} event(s) queued for processing.")

@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from core import login_limits, schema  # noqa: F401  (sign-in failure receivers; OpenAPI auth extension)

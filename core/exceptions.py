@@ -61,9 +61,21 @@ def _codes_of(exc: drf_exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else exc.default_code
 
 
+def _is_backend_outage(exc: Exception) -> bool:
+    import kombu.exceptions
+    import redis
+
+    return isinstance(exc, redis.RedisError | kombu.exceptions.OperationalError)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
+    if _is_backend_outage(exc):
+        # Redis or the broker failed where no code expected it (see core.redis_safety): the service's own
+        # transaction has rolled back, so the request did nothing, and that is a 503, never a 500.
+        logger.warning("backend unavailable during %s: %s", context.get("view").__class__.__name__, type(exc).__name__)
+        return Response(ServiceUnavailable().as_dict(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

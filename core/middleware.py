@@ -1,6 +1,11 @@
+import io
 import logging
 import time
 import uuid
+
+from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
+from django.http import JsonResponse
 
 logger = logging.getLogger("cvimprover.request")
 
@@ -29,4 +34,74 @@ class RequestLogMiddleware:
             user_id,
         )
         response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a request body over ``REQUEST_MAX_BODY_BYTES`` with 413 before it is read into memory or onto disk.
+
+    Django would otherwise stream an uploaded file of any size to a temporary file before the view's 10 MB
+    check sees it. A declared ``Content-Length`` over the limit is refused from the headers alone. A chunked
+    body (no length; gunicorn decodes the chunks and marks the input ``wsgi.input_terminated``) is read here,
+    counting bytes, and refused as soon as it passes the limit; under it, it is handed on as a body of known
+    length, which Django needs to read it at all.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.REQUEST_MAX_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return self._too_large(limit)
+        elif self._is_chunked(request):
+            body = self._read_chunked(request, limit)
+            if body is None:
+                return self._too_large(limit)
+            # Django sized the stream from the (absent) Content-Length, i.e. empty; give it the body just read.
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))
+        return self.get_response(request)
+
+    @staticmethod
+    def _is_chunked(request) -> bool:
+        return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and bool(
+            request.META.get("wsgi.input_terminated")
+        )
+
+    def _read_chunked(self, request, limit: int) -> bytes | None:
+        stream = request.META["wsgi.input"]
+        buffer = io.BytesIO()
+        received = 0
+        while True:
+            chunk = stream.read(min(self.CHUNK, limit + 1 - received))
+            if not chunk:
+                return buffer.getvalue()
+            received += len(chunk)
+            if received > limit:
+                return None
+            buffer.write(chunk)
+
+    @staticmethod
+    def _too_large(limit: int) -> JsonResponse:
+        megabytes = limit / (1024 * 1024)
+        response = JsonResponse(
+            {
+                "detail": f"The request is too large: the limit is {megabytes:g} MB (a CV may be up to "
+                f"{settings.CV_MAX_UPLOAD_BYTES / (1024 * 1024):g} MB).",
+                "code": "request_too_large",
+                "max_bytes": limit,
+            },
+            status=413,
+        )
+        # No "Connection: close" header: WSGI forbids hop-by-hop headers from the application; gunicorn's sync
+        # workers close every connection after its response, and its threaded ones drain at most a capped amount.
         return response

@@ -35,9 +35,10 @@ class Plan(models.Model):
     stripe_price_monthly = models.CharField(max_length=255, blank=True)
     stripe_price_yearly = models.CharField(max_length=255, blank=True)
     # Stored copies of the Stripe prices (kept in sync by seed_plans --sync-stripe and price webhooks), so
-    # listing plans never calls Stripe. Amounts are in the currency's main unit (5.00, not 500).
-    monthly_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    yearly_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # listing plans never calls Stripe. Amounts are in the currency's main unit (5.00, not 500), with room for
+    # the three-decimal currencies (core.billing.currencies).
+    monthly_amount = models.DecimalField(max_digits=11, decimal_places=3, null=True, blank=True)
+    yearly_amount = models.DecimalField(max_digits=11, decimal_places=3, null=True, blank=True)
     currency = models.CharField(max_length=3, default="usd")
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -156,8 +157,8 @@ class Invoice(models.Model):
     number = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=32, blank=True, db_index=True)
     currency = models.CharField(max_length=3, default="usd")
-    amount_due = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    amount_due = models.DecimalField(max_digits=13, decimal_places=3, default=0)
+    amount_paid = models.DecimalField(max_digits=13, decimal_places=3, default=0)
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     stripe_created = models.DateTimeField(db_index=True)

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from core.models import Plan, User
 
+LIMIT_FIELDS = ("ai_responses_per_day", "questionnaires_per_day", "uploads_per_day", "api_calls_per_hour")
+
 
 @dataclass(frozen=True)
 class PlanDefaults:
@@ -16,6 +18,17 @@ class PlanDefaults:
     questionnaires_per_day: int
     uploads_per_day: int
     api_calls_per_hour: int
+
+    def field_values(self) -> dict:
+        """The plan's texts and limits as model field values: what `seed_plans` creates and `--reset` restores."""
+        return {
+            "name": self.name,
+            "order": self.order,
+            "description": self.description,
+            "features": list(self.features),
+            "is_active": True,
+            **{name: getattr(self, name) for name in LIMIT_FIELDS},
+        }
 
 
 DEFAULT_PLANS: tuple[PlanDefaults, ...] = (
@@ -41,22 +54,10 @@ DEFAULT_PLANS: tuple[PlanDefaults, ...] = (
     ),
 )  # fmt: skip
 
-_LIMIT_FIELDS = ("ai_responses_per_day", "questionnaires_per_day", "uploads_per_day", "api_calls_per_hour")
-
 
 def free_plan() -> Plan:
     """The Free plan row, created with its defaults if `seed_plans` has not run yet."""
-    defaults = DEFAULT_PLANS[0]
-    plan, _ = Plan.objects.get_or_create(
-        slug=Plan.Slug.FREE,
-        defaults={
-            "name": defaults.name,
-            "order": defaults.order,
-            "description": defaults.description,
-            "features": list(defaults.features),
-            **{field: getattr(defaults, field) for field in _LIMIT_FIELDS},
-        },
-    )
+    plan, _ = Plan.objects.get_or_create(slug=Plan.Slug.FREE, defaults=DEFAULT_PLANS[0].field_values())
     return plan
 
 

@@ -17,6 +17,7 @@ from django_redis import get_redis_connection
 from core.exceptions import QuotaExceeded
 from core.models import Plan, QuotaUsage, User
 from core.plans import plan_for, upgrade_for
+from core.redis_safety import fail_open
 
 DAILY_SCOPES = ("ai_responses", "questionnaires", "uploads")
 SCOPE_LABELS = {
@@ -87,21 +88,31 @@ def _api_calls_key(user_id: int) -> str:
     return f"cvimprover:api_calls:{user_id}:{hour}"
 
 
-def api_call_take(*, user: User) -> None:
-    """Count one work-endpoint call against the plan's hourly limit (atomic INCR), or raise QuotaExceeded."""
-    plan = plan_for(user)
-    limit = plan.api_calls_per_hour
-    redis = get_redis_connection("default")
-    key = _api_calls_key(user.pk)
-    pipe = redis.pipeline()
+@fail_open(default=None, what="counting an API call")
+def _api_calls_count(user_id: int) -> int | None:
+    key = _api_calls_key(user_id)
+    pipe = get_redis_connection("default").pipeline()
     pipe.incr(key)
     pipe.expire(key, 3700)
     count, _ = pipe.execute()
-    if count > limit:
+    return count
+
+
+def api_call_take(*, user: User) -> None:
+    """Count one work-endpoint call against the plan's hourly limit (atomic INCR), or raise QuotaExceeded.
+
+    A rate limit, not a paid-for unit: with Redis down the call is let through uncounted (fails open).
+    """
+    plan = plan_for(user)
+    limit = plan.api_calls_per_hour
+    count = _api_calls_count(user.pk)
+    if count is not None and count > limit:
         raise _exceeded(plan=plan, scope="api_calls", limit=limit, reset_at=next_hourly_reset())
 
 
+@fail_open(default=0, what="reading the API call count")
 def api_calls_used(*, user: User) -> int:
+    """This hour's counted calls; 0 while Redis is down (calls are not counted then either)."""
     value = get_redis_connection("default").get(_api_calls_key(user.pk))
     return int(value or 0)
 

@@ -1,3 +1,4 @@
+from dj_rest_auth.jwt_auth import CookieTokenRefreshSerializer
 from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
 from dj_rest_auth.registration.serializers import SocialLoginSerializer
 from dj_rest_auth.serializers import PasswordResetSerializer as BasePasswordResetSerializer
@@ -7,17 +8,23 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenVerifySerializer as BaseTokenVerifySerializer
+from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
-from core import billing_selectors
+from core.billing import selectors as billing_selectors
+from core.billing.serializers import AmountField
 from core.emails import clean_email
+from core.login_limits import password_reset_mail_allowed
 from core.models import Plan
 from core.plans import plan_for
+from core.sessions import token_user
 
 User = get_user_model()
 
 
 class PriceSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount = AmountField()
     currency = serializers.CharField()
     interval = serializers.ChoiceField(choices=Plan.Interval.choices)
 
@@ -73,14 +80,21 @@ class SubscriptionSummarySerializer(serializers.Serializer):
 
 
 class UserDetailsSerializer(serializers.ModelSerializer):
-    """The profile the SPA shows on every page: no Stripe call, two queries."""
+    """The profile the SPA shows on every page: no Stripe call, two queries. Changing the email needs the
+    current password: the email is where password resets go, so it is the key to the account."""
 
     plan = serializers.SerializerMethodField()
     subscription = serializers.SerializerMethodField()
+    current_password = serializers.CharField(
+        write_only=True, required=False, trim_whitespace=False, help_text="Required to change the email."
+    )
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "first_name", "last_name", "date_of_birth", "plan", "subscription"]
+        fields = [
+            "id", "username", "email", "first_name", "last_name", "date_of_birth", "plan", "subscription",
+            "current_password",
+        ]  # fmt: skip
         read_only_fields = ["id", "plan", "subscription"]
 
     @extend_schema_field(PlanSerializer)
@@ -117,6 +131,16 @@ class UserDetailsSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("You must be at least 13 years old to use CVImprover.")
         return value
 
+    def validate(self, attrs):
+        current_password = attrs.pop("current_password", None)
+        email = attrs.get("email")
+        if self.instance is not None and email is not None and email != self.instance.email:
+            if not current_password:
+                raise serializers.ValidationError({"current_password": ["Required to change the email."]})
+            if not self.instance.check_password(current_password):
+                raise serializers.ValidationError({"current_password": ["The password is not correct."]})
+        return attrs
+
     def update(self, instance, validated_data):
         from core.services import user_update
 
@@ -149,7 +173,12 @@ class GoogleLoginSerializer(SocialLoginSerializer):
 
 
 class PasswordResetSerializer(BasePasswordResetSerializer):
-    """Reset links point at the SPA, which posts uid, token and the new password to /auth/password/reset/confirm/."""
+    """Reset links point at the SPA, which posts uid, token and the new password to /auth/password/reset/confirm/.
+    At most PASSWORD_RESET_MAILS_PER_HOUR mails per address; past it the answer is the same, with no mail."""
+
+    def save(self):
+        if password_reset_mail_allowed(email=self.validated_data["email"]):
+            super().save()
 
     def get_email_options(self) -> dict:
         def frontend_url(request, user, temp_key):
@@ -158,6 +187,27 @@ class PasswordResetSerializer(BasePasswordResetSerializer):
             return f"{settings.FRONTEND_URL}/reset-password/{user_pk_to_url_str(user)}/{temp_key}"
 
         return {"url_generator": frontend_url}
+
+
+class TokenRefreshSerializer(CookieTokenRefreshSerializer):
+    """The refresh token from the body or the cookie; a token whose account is gone, or whose password
+    changed since, is a 401 (simplejwt alone answers 500 for a deleted account)."""
+
+    def validate(self, attrs):
+        token_user(RefreshToken(self.extract_refresh_token()))
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist:  # deleted between the check above and simplejwt's own lookup
+            raise AuthenticationFailed("No active account found for the given token.", code="user_not_found") from None
+
+
+class TokenVerifySerializer(BaseTokenVerifySerializer):
+    """A token is valid only while its account exists and its password is unchanged."""
+
+    def validate(self, attrs):
+        data = super().validate(attrs)
+        token_user(UntypedToken(attrs["token"]))
+        return data
 
 
 class CsrfTokenSerializer(serializers.Serializer):

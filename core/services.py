@@ -1,9 +1,9 @@
 import logging
 
 from allauth.account.models import EmailAddress
-from django.db import transaction
+from django.db import OperationalError, transaction
 
-from core.billing_services import subscription_cancel_for_user_deletion
+from core.billing.services import customer_delete_for_user_deletion
 from core.models import User
 
 logger = logging.getLogger(__name__)
@@ -22,11 +22,34 @@ def user_update(*, user: User, data: dict) -> User:
     return user
 
 
+# PostgreSQL's deadlock_detected: another app's transaction took its locks in another order.
+_DEADLOCK = "40P01"
+DELETE_ATTEMPTS = 3
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == _DEADLOCK
+
+
 def user_delete(*, user: User) -> None:
-    """Delete an account: cancel its subscription at Stripe first (so nobody is billed for a deleted account),
-    then the rows. Each app removes its stored files when its rows are deleted, after the commit."""
-    subscription_cancel_for_user_deletion(user=user)
+    """Delete an account: its Stripe customer first (so nobody is billed and no open Checkout link can be
+    paid for a deleted account), then the rows. Each app removes its stored files after the commit.
+
+    The user row is locked before anything else, the order every billing write uses (core.billing.sync), so
+    a webhook being applied for this user finishes first or finds the user gone, instead of deadlocking with
+    the cascade. Should a deadlock still happen, the whole deletion is tried again."""
     user_id = user.pk
-    with transaction.atomic():
-        User.objects.filter(pk=user_id).delete()
+    for attempt in range(1, DELETE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                locked = User.objects.select_for_update().filter(pk=user_id).first()
+                if locked is None:
+                    return
+                customer_delete_for_user_deletion(user=locked)
+                User.objects.filter(pk=user_id).delete()
+            break
+        except OperationalError as exc:
+            if not _is_deadlock(exc) or attempt == DELETE_ATTEMPTS:
+                raise
+            logger.warning("user deletion deadlocked, trying again user_id=%s attempt=%s", user_id, attempt)
     logger.info("user deleted user_id=%s", user_id)

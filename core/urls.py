@@ -1,6 +1,7 @@
 from django.urls import path
 
-from core import billing_views, views, webhooks
+from core import views
+from core.billing import views as billing_views
 
 urlpatterns = [
     path("plans/", views.PlanListView.as_view(), name="plan-list"),
@@ -12,7 +13,7 @@ urlpatterns = [
         name="checkout-session-create",
     ),
     path("payments/verify-session/", billing_views.CheckoutSessionVerifyView.as_view(), name="checkout-session-verify"),
-    path("payments/webhook/stripe/", webhooks.StripeWebhookView.as_view(), name="stripe-webhook"),
+    path("payments/webhook/stripe/", billing_views.StripeWebhookView.as_view(), name="stripe-webhook"),
     path("billing/portal/", billing_views.BillingPortalView.as_view(), name="billing-portal"),
     path("billing/invoices/", billing_views.InvoiceListView.as_view(), name="invoice-list"),
     path("subscription/", billing_views.SubscriptionDetailView.as_view(), name="subscription-detail"),

@@ -1,21 +1,26 @@
 import requests
 from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.client import OAuth2Client, OAuth2Error
-from dj_rest_auth.jwt_auth import get_refresh_view, unset_jwt_cookies
+from dj_rest_auth.jwt_auth import get_refresh_view, set_jwt_cookies, unset_jwt_cookies
 from dj_rest_auth.registration.views import SocialLoginView
 from dj_rest_auth.views import LoginView as BaseLoginView
+from dj_rest_auth.views import PasswordChangeView as BasePasswordChangeView
+from dj_rest_auth.views import PasswordResetConfirmView as BasePasswordResetConfirmView
 from dj_rest_auth.views import UserDetailsView as BaseUserDetailsView
 from django.conf import settings
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenVerifyView as BaseTokenVerifyView
 
-from core import selectors, services
+from core import login_limits, selectors, services, sessions
 from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
 from core.pagination import single_page, single_page_schema
@@ -28,6 +33,8 @@ from core.serializers import (
     PlanSerializer,
     RateLimitStatusSerializer,
     ScopeStatusSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
 )
 
 
@@ -44,7 +51,21 @@ class CsrfTokenView(APIView):
 
 class LoginView(BaseLoginView):
     """dj-rest-auth's login, but the refresh token is in the body too (DESIGN: "JWT is returned in the body
-    and set as cookies"), so Bearer clients that cannot use cookies can refresh. The cookies stay HttpOnly."""
+    and set as cookies"), so Bearer clients that cannot use cookies can refresh. The cookies stay HttpOnly.
+
+    Failed attempts are bounded per account and per client address (core.login_limits): past the bound the
+    answer is 429 `login_locked` with `reset_at`, whatever the password."""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            response = super().post(request, *args, **kwargs)
+        except ValidationError:
+            locked = getattr(request, "login_locked", None)  # left by core.login_limits.LoginLimitBackend
+            if locked is not None:
+                raise locked from None
+            raise
+        login_limits.login_success_record(user=self.user, request=request)
+        return response
 
     def get_response(self):
         response = super().get_response()
@@ -57,12 +78,68 @@ class TokenRefreshView(get_refresh_view()):
     """Refresh from the body or, with an empty body, the `refresh-token` cookie. The rotated refresh token
     is returned in the body as well as the cookie (the old one is blacklisted)."""
 
+    serializer_class = TokenRefreshSerializer
+
     def finalize_response(self, request, response, *args, **kwargs):
         refresh = response.data.get("refresh") if isinstance(response.data, dict) else None
         response = super().finalize_response(request, response, *args, **kwargs)
         if refresh and response.status_code == status.HTTP_200_OK:
             response.data["refresh"] = refresh
         return response
+
+
+class TokenVerifyView(BaseTokenVerifyView):
+    serializer_class = TokenVerifySerializer
+
+
+def _signed_in(response: Response, refresh: RefreshToken) -> Response:
+    """Put a fresh token pair in the body and the cookies, as login does."""
+    access = refresh.access_token
+    response.data.update(
+        {
+            "access": str(access),
+            "refresh": str(refresh),
+            "access_expiration": access.current_time + jwt_settings.ACCESS_TOKEN_LIFETIME,
+            "refresh_expiration": refresh.current_time + jwt_settings.REFRESH_TOKEN_LIFETIME,
+        }
+    )
+    set_jwt_cookies(response, str(access), str(refresh))
+    return response
+
+
+_PasswordChangedOut = inline_serializer(
+    "PasswordChangedOut",
+    {
+        "detail": serializers.CharField(),
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+        "access_expiration": serializers.DateTimeField(),
+        "refresh_expiration": serializers.DateTimeField(),
+    },
+)
+
+
+class PasswordChangeView(BasePasswordChangeView):
+    """A new password ends every session of the account; the caller gets a fresh pair (body and cookies)
+    and stays signed in."""
+
+    @extend_schema(responses=_PasswordChangedOut)
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sessions.password_set(user=request.user, save_password=serializer.save)
+        refresh = sessions.session_open(user=request.user)
+        return _signed_in(Response({"detail": "New password has been saved."}), refresh)
+
+
+class PasswordResetConfirmView(BasePasswordResetConfirmView):
+    """A reset ends every session of the account: whoever took it over is signed out."""
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sessions.password_set(user=serializer.user, save_password=serializer.save)
+        return Response({"detail": "Password has been reset with the new password."})
 
 
 class UserDetailsView(BaseUserDetailsView):

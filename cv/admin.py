@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
 from cv import services
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
@@ -15,6 +16,21 @@ class CVQuestionnaireAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
+class VerificationFilter(admin.SimpleListFilter):
+    title = "truthfulness"
+    parameter_name = "verification"
+
+    def lookups(self, request, model_admin):
+        return (("verified", "Verified"), ("flagged", "Flagged"), ("none", "Not checked"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("verified", "flagged"):
+            return queryset.filter(verification__status=self.value())
+        if self.value() == "none":
+            return queryset.filter(verification__isnull=True)
+        return queryset
+
+
 @admin.register(AIResponse)
 class AIResponseAdmin(admin.ModelAdmin):
     list_display = (
@@ -22,23 +38,43 @@ class AIResponseAdmin(admin.ModelAdmin):
         "user",
         "questionnaire",
         "status",
+        "verification_status",
         "model",
         "attempts",
         "error_code",
         "created_at",
         "finished_at",
     )
-    list_filter = ("status", "model", "error_code")
+    list_filter = ("status", VerificationFilter, "model", "error_code")
     search_fields = ("user__username", "user__email", "questionnaire__position", "error")
     list_select_related = ("user", "questionnaire")
     raw_id_fields = ("user", "questionnaire")
     readonly_fields = (
-        "status", "improved_cv", "changes", "match_report", "model", "prompt_tokens", "completion_tokens", "error",
-        "error_code", "attempts", "lease_expires_at", "quota_day", "created_at", "enqueued_at", "started_at",
-        "finished_at",
+        "status", "improved_cv", "changes", "match_report", "verification", "unsupported_claims", "model",
+        "prompt_tokens", "completion_tokens", "error", "error_code", "attempts", "lease_expires_at", "quota_day",
+        "created_at", "enqueued_at", "started_at", "finished_at",
     )  # fmt: skip
     date_hierarchy = "created_at"
     actions = ["run_again"]
+
+    @admin.display(description="truthfulness")
+    def verification_status(self, response: AIResponse) -> str:
+        verification = response.verification or {}
+        status = verification.get("status")
+        if status == "flagged":
+            return f"flagged ({len(verification.get('unsupported') or [])})"
+        return status or "-"
+
+    @admin.display(description="verification")
+    def unsupported_claims(self, response: AIResponse) -> str:
+        verification = response.verification
+        if not verification:
+            return "Not checked (the analysis has not succeeded)."
+        claims = verification.get("unsupported") or []
+        if not claims:
+            return "Verified: every claim is backed by the CV or the request."
+        items = format_html_join("", "<li>{}: {}</li>", ((c.get("kind"), c.get("text")) for c in claims))
+        return format_html("Flagged, not backed by the CV or the request:<ul>{}</ul>", items)
 
     @admin.action(description="Run the analysis again")
     def run_again(self, request, queryset):

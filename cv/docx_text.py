@@ -51,8 +51,8 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-def _refuse(code: str, message: str) -> CVFileError:
-    return CVFileError(message, code)
+def _refuse(code: str, message: str, *, parsed: bool = True) -> CVFileError:
+    return CVFileError(message, code, parsed=parsed)
 
 
 def _not_word() -> CVFileError:
@@ -95,7 +95,9 @@ def _read_limited(upload: IO[bytes] | bytes, max_bytes: int) -> bytes:
         data = upload.read(max_bytes + 1)
         upload.seek(0)
     if len(data) > max_bytes:
-        raise _refuse("too_large", f"The file is too large: the limit is {max_bytes / (1024 * 1024):g} MB.")
+        raise _refuse(
+            "too_large", f"The file is too large: the limit is {max_bytes / (1024 * 1024):g} MB.", parsed=False
+        )
     return data
 
 
@@ -351,12 +353,14 @@ def extract_resume_text(upload: IO[bytes] | bytes) -> tuple[str, int, str]:
             "doc_or_encrypted",
             "This is an old-format Word file (.doc) or a password-protected Word document, which we cannot "
             "read. Please save your CV as .docx (without a password) or as PDF and upload that.",
+            parsed=False,
         )
     if kind == "other":
         raise _refuse(
             "not_pdf",
             "This file is not a PDF or a Word document (its content is of another type, whatever its name). "
             "Please save or export your CV as PDF or .docx and upload that.",
+            parsed=False,
         )
     text, pages = extract_cv_text(upload)
     return text, pages, "pdf"

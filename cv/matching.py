@@ -281,29 +281,36 @@ def score(*, keywords_total: int, keywords_found: int, sections: dict[str, bool]
     return round(KEYWORD_WEIGHT * keywords_found / keywords_total + SECTION_WEIGHT * section_share)
 
 
-def match_report(*, job_text: str, cv_text: str, improved_text: str | None) -> dict:
-    """The match report of DESIGN.md; ``improved_text`` None (nothing produced yet) mirrors the CV."""
+def match_report(*, job_text: str, cv_text: str, improved_text: str | None, request_text: str = "") -> dict:
+    """The match report of DESIGN.md; ``improved_text`` None (nothing produced yet) mirrors the CV.
+
+    A keyword the improved CV covers is ``added`` only when the person's own text (the CV, or their request,
+    which may add facts) backs it; otherwise it is ``unsupported`` and does not raise ``score_after``.
+    """
     keywords = job_keywords(job_text)
     before = cv_keywords(cv_text, keywords)
     found = [k for k in keywords if k in before]
     missing = [k for k in keywords if k not in before]
     sections_before = section_checks(cv_text)
     score_before = score(keywords_total=len(keywords), keywords_found=len(found), sections=sections_before)
+    added: list[str] = []
+    unsupported: list[str] = []
     if improved_text is None:
-        added: list[str] = []
         score_after = score_before
     else:
         after = cv_keywords(improved_text, keywords)
-        added = [k for k in missing if k in after]
+        backed = cv_keywords(f"{cv_text}\n{request_text}", missing) if request_text else set()
+        added = [k for k in missing if k in after and k in backed]
+        unsupported = [k for k in missing if k in after and k not in backed]
         score_after = score(
             keywords_total=len(keywords),
-            keywords_found=len([k for k in keywords if k in after]),
+            keywords_found=len([k for k in keywords if k in after and k not in unsupported]),
             sections=section_checks(improved_text),
         )
     return {
         "score_before": score_before,
         "score_after": score_after,
-        "keywords": {"found": found, "missing": missing, "added": added},
+        "keywords": {"found": found, "missing": missing, "added": added, "unsupported": unsupported},
         # Like found/missing, the section checks describe the uploaded CV: that is what the person must fix.
         "sections": sections_before,
     }

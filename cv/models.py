@@ -85,6 +85,11 @@ class AIResponse(models.Model):
     improved_cv = models.TextField(blank=True, help_text="Markdown.")
     changes = models.JSONField(default=list, blank=True)
     match_report = models.JSONField(null=True, blank=True)
+    verification = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='The truthfulness check: {status: "verified" | "flagged", unsupported: [{kind, text}]}.',
+    )
     model = models.CharField(max_length=100, blank=True, help_text="The model that answered, or 'offline'.")
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)

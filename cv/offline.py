@@ -2,7 +2,9 @@
 
 It cannot rewrite prose, so it does what is safe and deterministic: re-lays the extracted CV into clean
 Markdown sections (keeping every line the person wrote, adding nothing to their experience) and appends a
-review of the CV against the job (missing keywords, missing sections, achievements without numbers).
+review of the CV against the job (missing keywords, missing sections, achievements without numbers). Because
+it adds nothing, its answer is verified by construction (``cv.verification``): the review names the job's
+missing keywords, but only as advice after the separator, never as part of the CV.
 """
 
 from __future__ import annotations
@@ -145,7 +147,8 @@ def analyse(*, questionnaire_fields: Mapping[str, object], cv_text: str, prompt:
     review = [f"# Review against the job{': ' + position if position else ''}", ""]
     review.append(
         "> Produced by the offline analyser (no AI model was used): your CV above is re-laid as it is, "
-        "and this review shows what to work on. Nothing was added to your experience."
+        "and this review shows what to work on. Nothing was added to your experience, so the truthfulness "
+        "check is verified by construction: every line of the CV above is one you wrote."
     )
     total = len(found) + len(missing)
     review += ["", f"**Match score:** {report['score_before']}/100"]

@@ -26,20 +26,26 @@ _EOF_WINDOW = 2048
 _MIN_LETTERS = 40
 # Extraction stops past this many characters: a CV is a few pages, and a hostile PDF can hold megabytes of text.
 MAX_TEXT_CHARS = 100_000
-DEFAULT_TIMEOUT = 20.0
-# Address space for the parsing child; a decompression bomb hits this instead of the machine's memory.
-_CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
+DEFAULT_TIMEOUT = 5.0
+# Address space for the parsing child; a decompression bomb hits this instead of the machine's memory. A
+# 20-page CV needs well under 200 MB.
+_CHILD_MEMORY_BYTES = 512 * 1024 * 1024
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _BULLET_ONLY_LINE = re.compile(r"^[\s\u2022\u25cf\u25aa\u2023\u2043\u2219\-\*\u00b7]*$")
 
 
 class CVFileError(Exception):
-    """An uploaded CV was refused; ``message`` can be shown to the person as is."""
+    """An uploaded CV was refused; ``message`` can be shown to the person as is.
 
-    def __init__(self, message: str, code: str):
+    ``parsed`` is False for the refusals decided before any parsing (too large, empty, not a PDF): those cost
+    the service nothing, so they cost the person no upload unit either.
+    """
+
+    def __init__(self, message: str, code: str, *, parsed: bool = True):
         super().__init__(message)
         self.message = message
         self.code = code
+        self.parsed = parsed
 
 
 def _read_limited(upload: IO[bytes] | bytes, max_bytes: int) -> bytes:
@@ -63,7 +69,7 @@ def _read_limited(upload: IO[bytes] | bytes, max_bytes: int) -> bytes:
 def _too_large(max_bytes: int) -> CVFileError:
     megabytes = max_bytes / (1024 * 1024)
     limit = f"{megabytes:g} MB" if megabytes >= 1 else f"{max_bytes} bytes"
-    return CVFileError(f"The file is too large: the limit is {limit}.", "too_large")
+    return CVFileError(f"The file is too large: the limit is {limit}.", "too_large", parsed=False)
 
 
 def _clean_text(raw: str) -> str:
@@ -105,12 +111,13 @@ def extract_cv_text(
 
     data = _read_limited(upload, max_bytes)
     if not data.strip():
-        raise CVFileError("The file is empty. Please upload your CV as a PDF.", "empty_file")
+        raise CVFileError("The file is empty. Please upload your CV as a PDF.", "empty_file", parsed=False)
     if b"%PDF-" not in data[:_HEADER_WINDOW]:
         raise CVFileError(
             "This file is not a PDF (its content is of another type, whatever its name). "
             "Please export or save your CV as a PDF and upload that.",
             "not_pdf",
+            parsed=False,
         )
     return _parse_isolated(data, max_pages=max_pages, timeout=timeout)
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from cv.models import AIResponse, CVQuestionnaire
 from cv.services import QUESTIONNAIRE_FIELDS
+from cv.verification import FLAGGED, KINDS, VERIFIED
 
 JOB_DESCRIPTION_MAX = 5000
 PROMPT_MAX = 2000
@@ -64,7 +65,24 @@ class QuestionnaireListSerializer(QuestionnaireSerializer):
         fields = [f for f in QuestionnaireSerializer.Meta.fields if f not in ("resume", "resume_text")]
 
 
+class UnsupportedClaimSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=KINDS, read_only=True)
+    text = serializers.CharField(read_only=True, help_text="The claim as the improved CV states it.")
+
+
+class VerificationSerializer(serializers.Serializer):
+    """The truthfulness check of the improved CV against the uploaded CV and the person's request."""
+
+    status = serializers.ChoiceField(choices=(VERIFIED, FLAGGED), read_only=True)
+    unsupported = UnsupportedClaimSerializer(
+        many=True, read_only=True, help_text="Claims of the improved CV that nothing the person gave supports."
+    )
+
+
 class AIResponseSerializer(serializers.ModelSerializer):
+    # None until the analysis has succeeded.
+    verification = VerificationSerializer(read_only=True, allow_null=True)
+
     class Meta:
         model = AIResponse
         fields = [
@@ -75,6 +93,7 @@ class AIResponseSerializer(serializers.ModelSerializer):
             "improved_cv",
             "changes",
             "match_report",
+            "verification",
             "model",
             "error",
             "created_at",

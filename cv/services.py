@@ -17,12 +17,14 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.exceptions import NotFound
+from core import redis_safety
+from core.exceptions import DomainError, NotFound
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
 from cv.docx_text import extract_resume_text
 from cv.models import AIResponse, CVQuestionnaire
 from cv.pdf_text import CVFileError
+from cv.verification import verify_and_repair
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +50,61 @@ class ExtractedResume:
     extension: str = "pdf"
 
 
+class UploadInProgress(DomainError):
+    status_code = 429
+    default_code = "upload_in_progress"
+    default_detail = "Another of your CV uploads is still being read. Wait until it finishes, then try again."
+
+
 def resume_validate(*, upload: UploadedFile) -> ExtractedResume:
     """Check an uploaded CV and read its text; refuses with a field error that says what is wrong."""
     try:
         text, pages, extension = extract_resume_text(upload)
     except CVFileError as exc:
-        raise ValidationError({"resume": [ValidationError(exc.message, code=exc.code)]}) from exc
+        raise _resume_refused(exc) from exc
     upload.seek(0)
     return ExtractedResume(content=upload.read(), text=text, pages=pages, extension=extension)
+
+
+def _resume_refused(exc: CVFileError) -> ValidationError:
+    return ValidationError({"resume": [ValidationError(exc.message, code=exc.code)]})
+
+
+def _upload_parse_key(user_id: int) -> str:
+    return f"cvimprover:upload_parse:{user_id}"
+
+
+def _with_parsed_upload(*, user, upload: UploadedFile, scopes: tuple[str, ...], work):
+    """Read an uploaded CV under the rules that keep hostile files from stalling the service, then ``work(resume)``.
+
+    - One parse per person at a time: a second upload while one is being read is a 429 `upload_in_progress`
+      (a Redis lock that expires by itself; with Redis down the upload is a 503 and costs nothing).
+    - The quota units (``scopes``, "uploads" among them) are taken and committed before the file is parsed,
+      so parsing is paid for even when it is refused. The upload unit counts the attempt: it is kept when the
+      file was parsed and refused (too complex, damaged, no text...), and given back when it was refused
+      before any parsing (empty, not a PDF, too large) or when nothing was parsed at all. Every other unit
+      (the questionnaire's) is given back whenever no questionnaire results.
+    """
+    ttl = float(getattr(settings, "CV_EXTRACT_TIMEOUT", 5.0)) + 15
+    with redis_safety.exclusive(
+        _upload_parse_key(user.pk), ttl_seconds=ttl, busy=UploadInProgress, what="the CV upload lock"
+    ):
+        with transaction.atomic():
+            days = {scope: quota_consume(user=user, scope=scope) for scope in scopes}
+        keep_upload_unit = False
+        try:
+            try:
+                resume = resume_validate(upload=upload)
+            except ValidationError as exc:
+                cause = exc.__cause__
+                keep_upload_unit = isinstance(cause, CVFileError) and cause.parsed
+                raise
+            return work(resume)
+        except BaseException:
+            for scope, day in days.items():
+                if not (scope == "uploads" and keep_upload_unit):
+                    quota_release(user=user, scope=scope, day=day)
+            raise
 
 
 def _delete_files_on_commit(*names: str) -> None:
@@ -102,44 +151,57 @@ def _atomic_with_file_cleanup(work):
         raise
 
 
-def questionnaire_create(*, user, data: dict, resume: ExtractedResume | None = None) -> CVQuestionnaire:
+def questionnaire_create(*, user, data: dict, upload: UploadedFile | None = None) -> CVQuestionnaire:
     """Create a questionnaire (one unit of the daily questionnaires quota; a CV costs an upload unit too)."""
 
-    def work(written: list[str]) -> CVQuestionnaire:
-        quota_consume(user=user, scope="questionnaires")
-        if resume is not None:
-            quota_consume(user=user, scope="uploads")
-        questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in QUESTIONNAIRE_FIELDS})
-        _save_with_resume(questionnaire, resume)
-        if resume is not None:
-            written.append(questionnaire.resume.name)
-        return questionnaire
+    def save(resume: ExtractedResume | None, *, take_quota: bool):
+        def work(written: list[str]) -> CVQuestionnaire:
+            if take_quota:
+                quota_consume(user=user, scope="questionnaires")
+            questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in QUESTIONNAIRE_FIELDS})
+            _save_with_resume(questionnaire, resume)
+            if resume is not None:
+                written.append(questionnaire.resume.name)
+            return questionnaire
 
-    questionnaire = _atomic_with_file_cleanup(work)
-    logger.info("questionnaire created id=%s user_id=%s with_cv=%s", questionnaire.pk, user.pk, resume is not None)
+        return _atomic_with_file_cleanup(work)
+
+    if upload is None:
+        questionnaire = save(None, take_quota=True)
+    else:
+        questionnaire = _with_parsed_upload(
+            user=user,
+            upload=upload,
+            scopes=("questionnaires", "uploads"),
+            work=lambda resume: save(resume, take_quota=False),
+        )
+    logger.info("questionnaire created id=%s user_id=%s with_cv=%s", questionnaire.pk, user.pk, upload is not None)
     return questionnaire
 
 
 def questionnaire_update(
-    *, questionnaire: CVQuestionnaire, data: dict, resume: ExtractedResume | None = None
+    *, questionnaire: CVQuestionnaire, data: dict, upload: UploadedFile | None = None
 ) -> CVQuestionnaire:
-    """Change a questionnaire; a new CV replaces the old file (deleted once the change is committed)."""
+    """Change a questionnaire; a new CV (one upload unit) replaces the old file, deleted once committed."""
 
-    def work(written: list[str]) -> CVQuestionnaire:
-        old_file = questionnaire.resume.name if resume is not None else ""
-        if resume is not None:
-            quota_consume(user=questionnaire.user, scope="uploads")
-        for field, value in data.items():
-            if field in QUESTIONNAIRE_FIELDS:
-                setattr(questionnaire, field, value)
-        _save_with_resume(questionnaire, resume)
-        if resume is not None:
-            written.append(questionnaire.resume.name)
-        if old_file:
-            _delete_files_on_commit(old_file)
-        return questionnaire
+    def save(resume: ExtractedResume | None) -> CVQuestionnaire:
+        def work(written: list[str]) -> CVQuestionnaire:
+            old_file = questionnaire.resume.name if resume is not None else ""
+            for field, value in data.items():
+                if field in QUESTIONNAIRE_FIELDS:
+                    setattr(questionnaire, field, value)
+            _save_with_resume(questionnaire, resume)
+            if resume is not None:
+                written.append(questionnaire.resume.name)
+            if old_file:
+                _delete_files_on_commit(old_file)
+            return questionnaire
 
-    return _atomic_with_file_cleanup(work)
+        return _atomic_with_file_cleanup(work)
+
+    if upload is None:
+        return save(None)
+    return _with_parsed_upload(user=questionnaire.user, upload=upload, scopes=("uploads",), work=save)
 
 
 @transaction.atomic
@@ -148,32 +210,56 @@ def questionnaire_delete(*, questionnaire: CVQuestionnaire) -> None:
     questionnaire.delete()
 
 
-@transaction.atomic
 def ai_response_create(*, user, questionnaire: CVQuestionnaire, prompt: str) -> AIResponse:
-    """Queue an analysis of the questionnaire's CV (one unit of the daily AI quota, given back on failure)."""
-    if questionnaire.user_id != user.pk:
-        raise NotFound("Questionnaire not found.")
-    if not questionnaire.resume_text:
-        raise ValidationError(
-            {"questionnaire": ["This questionnaire has no CV yet: upload your CV (a PDF) to it first."]}
-        )
-    day = quota_consume(user=user, scope="ai_responses")
-    response = AIResponse.objects.create(
-        questionnaire=questionnaire, user=user, prompt=prompt, quota_day=day, enqueued_at=timezone.now()
-    )
-    _enqueue_on_commit(response.pk)
+    """Queue an analysis of the questionnaire's CV (one unit of the daily AI quota, given back on failure).
+
+    The job is sent once the row is committed. If the broker cannot take it, the row is deleted and the unit
+    given back, and the caller gets RedisUnavailable (503): nothing is left half-done. (Called inside a
+    transaction of the caller's, the send happens at that commit and the stuck-job sweep re-sends it.)
+    """
+    created: list[AIResponse] = []
+    try:
+        with transaction.atomic():
+            if questionnaire.user_id != user.pk:
+                raise NotFound("Questionnaire not found.")
+            if not questionnaire.resume_text:
+                raise ValidationError(
+                    {"questionnaire": ["This questionnaire has no CV yet: upload your CV (a PDF) to it first."]}
+                )
+            day = quota_consume(user=user, scope="ai_responses")
+            response = AIResponse.objects.create(
+                questionnaire=questionnaire, user=user, prompt=prompt, quota_day=day, enqueued_at=timezone.now()
+            )
+            created.append(response)
+            transaction.on_commit(lambda: _send_analysis(response.pk))
+    except redis_safety.RedisUnavailable:
+        if created:
+            _ai_response_withdraw(response=created[0])
+        raise
     logger.info("ai response queued id=%s user_id=%s", response.pk, user.pk)
     return response
 
 
-def _enqueue_on_commit(response_id: int) -> None:
+@transaction.atomic
+def _ai_response_withdraw(*, response: AIResponse) -> None:
+    """Undo a request whose job could not be queued: the row goes, and so does the quota unit it took."""
+    deleted, _ = AIResponse.objects.filter(pk=response.pk, status=AIResponse.Status.PENDING).delete()
+    if deleted and response.quota_day is not None:
+        quota_release(user=response.user_id, scope="ai_responses", day=response.quota_day)
+    logger.info("ai response withdrawn id=%s (broker unavailable)", response.pk)
+
+
+def _send_analysis(response_id: int) -> None:
     from cv.tasks import run_analysis
 
     # CV_ANALYSIS_QUEUE overrides the route (cv.tasks.* -> ai), e.g. to give a test its own worker.
     queue = getattr(settings, "CV_ANALYSIS_QUEUE", None)
-    options = {"queue": queue} if queue else {}
-    # robust: a broker outage must not turn a committed request into a 500; the sweep queues it again.
-    transaction.on_commit(lambda: run_analysis.apply_async((response_id,), **options), robust=True)
+    redis_safety.send_task(run_analysis, (response_id,), **({"queue": queue} if queue else {}))
+
+
+def _enqueue_on_commit(response_id: int) -> None:
+    # robust: a sweep or an admin action whose send fails is not lost; the sweep queues it again later.
+    transaction.on_commit(lambda: _send_analysis(response_id), robust=True)
 
 
 @transaction.atomic
@@ -241,11 +327,15 @@ def _finish(response: AIResponse, **fields) -> bool:
 
 
 @transaction.atomic
-def _fail(response: AIResponse, *, message: str, code: str) -> None:
+def _fail(response: AIResponse, *, message: str, code: str, refund: bool = True) -> None:
+    """Mark the job failed. Its quota unit goes back unless the person caused the failure (``refund``
+    False: a CV longer than any answer can hold, where trying again gives the same result)."""
     if _finish(response, status=AIResponse.Status.FAILED, error=message, error_code=code, finished_at=timezone.now()):
-        if response.quota_day is not None:
+        if refund and response.quota_day is not None:
             quota_release(user=response.user_id, scope="ai_responses", day=response.quota_day)
-        logger.info("ai response failed id=%s code=%s attempts=%s", response.pk, code, response.attempts)
+        logger.info(
+            "ai response failed id=%s code=%s attempts=%s refunded=%s", response.pk, code, response.attempts, refund
+        )
 
 
 def analyse(*, questionnaire: CVQuestionnaire, prompt: str) -> llm.AnalysisResult:
@@ -285,17 +375,19 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
         )
         return RunOutcome(state="retry", retry_in=delay)
     except llm.LLMPermanentError as exc:
-        _fail(response, message=exc.message, code=exc.code)
+        _fail(response, message=exc.message, code=exc.code, refund=exc.refund)
         return RunOutcome(state="failed")
     except Exception:
         logger.exception("ai response crashed id=%s", response.pk)
         _fail(response, message="The analysis failed because of an internal error.", code="internal_error")
         return RunOutcome(state="failed")
 
+    result, verification = verify_and_repair(response=response, result=result)
     report = matching.match_report(
         job_text=matching.job_text_of(questionnaire.job_fields()),
         cv_text=questionnaire.resume_text,
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
+        request_text=response.prompt,
     )
     done = _finish(
         response,
@@ -303,6 +395,7 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
         improved_cv=result.improved_cv_markdown,
         changes=result.changes,
         match_report=report,
+        verification=verification,
         model=result.model[:100],
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,

@@ -1,3 +1,4 @@
+from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -29,22 +30,21 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self):
         return QuestionnaireListSerializer if self.action == "list" else QuestionnaireSerializer
 
-    def _validated(self, serializer) -> tuple[dict, services.ExtractedResume | None]:
+    def _validated(self, serializer) -> tuple[dict, UploadedFile | None]:
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        upload = data.pop("resume", None)
-        return data, services.resume_validate(upload=upload) if upload is not None else None
+        return data, data.pop("resume", None)
 
     def create(self, request, *args, **kwargs):
-        data, resume = self._validated(self.get_serializer(data=request.data))
-        questionnaire = services.questionnaire_create(user=request.user, data=data, resume=resume)
+        data, upload = self._validated(self.get_serializer(data=request.data))
+        questionnaire = services.questionnaire_create(user=request.user, data=data, upload=upload)
         return Response(QuestionnaireSerializer(questionnaire).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         questionnaire = self.get_object()
         serializer = self.get_serializer(questionnaire, data=request.data, partial=kwargs.get("partial", False))
-        data, resume = self._validated(serializer)
-        questionnaire = services.questionnaire_update(questionnaire=questionnaire, data=data, resume=resume)
+        data, upload = self._validated(serializer)
+        questionnaire = services.questionnaire_update(questionnaire=questionnaire, data=data, upload=upload)
         return Response(QuestionnaireSerializer(questionnaire).data)
 
     def perform_destroy(self, instance):

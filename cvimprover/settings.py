@@ -13,18 +13,27 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from cvimprover.secret_key import development_secret_key, is_strong_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The real environment wins over the file; ENV_FILE points elsewhere (tests point it at nothing).
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a server started without configuration must never run in debug mode.
+# scripts/run.sh and scripts/setup.sh turn it on for development.
+DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
-if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 32):
+# Where development keeps the random key it generated (git-ignored; never used when SECRET_KEY is set).
+SECRET_KEY_FILE = env.path("SECRET_KEY_FILE", default=BASE_DIR / ".secret_key")
+SECRET_KEY = env.str("SECRET_KEY", default="") or (development_secret_key(Path(SECRET_KEY_FILE)) if DEBUG else "")
+if not DEBUG and not is_strong_secret_key(SECRET_KEY):
     raise ImproperlyConfigured(
-        "DEBUG=False needs a real SECRET_KEY (at least 32 random characters) in the environment."
+        "DEBUG=False (the default) needs a real SECRET_KEY in the environment: at least 50 random characters, "
+        "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`. "
+        "For development set DEBUG=True instead (scripts/run.sh does), which keeps a generated key in "
+        f"{SECRET_KEY_FILE}."
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -52,10 +61,12 @@ INSTALLED_APPS = [
     "core",
     "cv",
     "pdf",
+    "cvimprover.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestLogMiddleware",
@@ -92,17 +103,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL", default="redis://localhost:6379/0")
+# The cache holds only rate-limit counters: with Redis down it fails open (core.redis_safety), so reads and
+# sign-in keep working; short timeouts so a Redis that does not answer costs little.
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "core.redis_safety.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2},
         "KEY_PREFIX": "cvimprover",
     }
 }
 
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in (API and Django admin) while the account or address is locked.
+    "core.login_limits.LoginLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -144,6 +159,10 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("USE_X_FORWARDED_PROTO", default=False) else None
 )
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Health probes (compose, load balancers) call over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^core/health/$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax")
@@ -212,7 +231,17 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
+    # Tokens carry a hash of the password they were issued under: a new password refuses all older ones.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
 }
+
+# Guessing bounds (core.login_limits): failed sign-ins per account and per client address in a window,
+# then 429 login_locked until the window ends; password-reset mails per address per hour.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default=3)
 
 # dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see STACK.md).
 REST_AUTH = {
@@ -235,7 +264,13 @@ REST_AUTH = {
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
+# With "mandatory", a new account signs in once the SPA posted back the key of the link mailed to it
+# (FRONTEND_URL/verify-email/<key>) to /auth/registration/verify-email/.
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
+if ACCOUNT_EMAIL_VERIFICATION not in ("none", "optional", "mandatory"):
+    raise ImproperlyConfigured(
+        f"ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory, not {ACCOUNT_EMAIL_VERIFICATION!r}."
+    )
 ACCOUNT_ADAPTER = "core.adapters.AccountAdapter"
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 
@@ -255,11 +290,16 @@ SOCIALACCOUNT_PROVIDERS = {
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 
-# Email: EMAIL_URL (smtp://user:pass@host:587, ...) or the console backend.
+# Email: EMAIL_URL (smtp://user:pass@host:587, ...), or EMAIL_BACKEND, or the console backend. Production on
+# the console backend by default would print password-reset links to the log: the check
+# cvimprover.W001 warns at every start unless one of the two is set (an explicit console backend is fine).
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+    EMAIL_BACKEND_IS_DEFAULT = False
 else:
-    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="")
+    EMAIL_BACKEND_IS_DEFAULT = not EMAIL_BACKEND
+    EMAIL_BACKEND = EMAIL_BACKEND or "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CVImprover <no-reply@cvimprover.local>")
 
 # Stripe. Unset secret key: payment endpoints answer 503.
@@ -277,13 +317,23 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=60.0)
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
+# Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
+# characters. Sent as max_completion_tokens to OpenAI, max_tokens elsewhere (the other name if refused).
+OPENAI_MAX_OUTPUT_TOKENS = env.int("OPENAI_MAX_OUTPUT_TOKENS", default=4000)
+# At most this many characters of the CV's text reach the model (a normal CV has 3,000 to 10,000).
+LLM_MAX_INPUT_CHARS = env.int("LLM_MAX_INPUT_CHARS", default=40000)
 # A job claimed by a worker that stops renewing its lease (killed, out of memory) is taken again by the sweep.
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=int(OPENAI_TIMEOUT) + 30)
 
 CV_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CV_MAX_PAGES = 20
-# Wall-clock limit for parsing one uploaded PDF (in a child process with CPU and memory limits).
-CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=20.0)
+# Any request body over this is refused with 413 before it is read (core.middleware): a 10 MB CV plus the
+# multipart framing and the questionnaire's text fields.
+REQUEST_MAX_BODY_BYTES = CV_MAX_UPLOAD_BYTES + 1024 * 1024
+# Wall-clock limit for parsing one uploaded PDF (in a child process with CPU and memory limits). A 20-page
+# CV takes about 2 s on a busy 2-core machine; a PDF that needs longer is refused as too complex, so a
+# hostile file holds a web worker for at most this long (and one person parses one file at a time).
+CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=5.0)
 # First back-off step for transient LLM errors; doubles per attempt, with jitter.
 CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
 
@@ -301,7 +351,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# A worker whose broker goes away keeps reconnecting (never gives up and exits), so it resumes by itself.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A request that queues a job waits at most a few seconds on a broker that does not answer, then 503s.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "retry_on_timeout": True,
+}
+# Publishing from a request: a couple of quick retries (a broker restarting, a pooled connection gone stale),
+# then the request answers 503 (core.redis_safety.send_task) instead of hanging.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # core (billing): begin

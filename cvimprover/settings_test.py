@@ -1,6 +1,7 @@
 """Test settings: only what tests need differs from production behaviour."""
 
 import os
+import secrets
 import tempfile
 
 # A dedicated Redis database (broker, cache, counters) and a throwaway media folder. Both are put in the
@@ -13,8 +14,14 @@ os.environ.setdefault("TEST_MEDIA_ROOT", os.environ["MEDIA_ROOT"])
 for _name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
     os.environ[_name] = ""
 
+# No key is written anywhere: each run makes its own, shared with the worker subprocesses it starts. DEBUG as a
+# developer's machine has it (pytest-django still runs the tests themselves with DEBUG off).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("DEBUG", "True")
+
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND_IS_DEFAULT = False
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import redis_safety
 from core.exceptions import Conflict, DomainError, NotFound
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, LETTER_TEMPLATE, TEMPLATES, render_pdf
@@ -52,24 +53,46 @@ def content_hash_for(*, markdown: str, template: str) -> str:
     return hashlib.sha256(f"{template}\0{markdown}".encode()).hexdigest()
 
 
-def _enqueue(document: Document) -> None:
-    """Queue a render once the surrounding transaction commits (a worker must see the row)."""
+def _send_render(document_id: int) -> None:
     from pdf.tasks import render_document
 
+    redis_safety.send_task(render_document, (document_id,))
+
+
+def _enqueue(document: Document, *, robust: bool = True) -> None:
+    """Queue a render once the surrounding transaction commits (a worker must see the row).
+
+    robust: a failed send is logged and the sweep re-queues the pending document later. Not robust: the
+    failure (RedisUnavailable) reaches the code that committed, which undoes the request.
+    """
     document_id = document.pk
     Document.objects.filter(pk=document_id).update(enqueued_at=timezone.now())
-    # robust: a broker outage must not turn the 202 into a 500; the sweep re-queues pending documents.
-    transaction.on_commit(lambda: render_document.delay(document_id), robust=True)
+    transaction.on_commit(lambda: _send_render(document_id), robust=robust)
 
 
-@transaction.atomic
+_RESET_FIELDS = ("status", "error", "attempts", "started_at", "finished_at", "enqueued_at")
+
+
 def document_request(*, user, ai_response: AIResponse | int, template: str | None = None) -> tuple[Document, bool]:
     """Ask for ``ai_response`` rendered in ``template``; returns (document, created).
 
     The same content in the same template yields the same document, even for concurrent requests (the
     unique constraint decides). A failed document asked for again is queued again, and so is one whose
-    file has gone missing from storage.
+    file has gone missing from storage. If the broker cannot take the render, the request is undone (a new
+    document deleted, a reset one put back as it was) and RedisUnavailable (503) is raised.
     """
+    undo: list = []
+    try:
+        with transaction.atomic():
+            return _document_request(user=user, ai_response=ai_response, template=template, undo=undo)
+    except redis_safety.RedisUnavailable:
+        with transaction.atomic():
+            for step in undo:
+                step()
+        raise
+
+
+def _document_request(*, user, ai_response, template, undo: list) -> tuple[Document, bool]:
     from cv.models import AIResponse
 
     template = template or DEFAULT_TEMPLATE
@@ -91,12 +114,16 @@ def document_request(*, user, ai_response: AIResponse | int, template: str | Non
         content_hash=content_hash_for(markdown=response.cv_markdown, template=template),
         defaults={"user": user},
     )
+    document_id = document.pk
     if created:
-        _enqueue(document)
+        undo.append(lambda: Document.objects.filter(pk=document_id, status=Document.Status.PENDING).delete())
+        _enqueue(document, robust=False)
     elif document.status == Document.Status.FAILED or (
         document.status == Document.Status.SUCCEEDED and not _file_exists(document)
     ):
-        document = _document_reset(document_id=document.pk)
+        before = {name: getattr(document, name) for name in _RESET_FIELDS}
+        undo.append(lambda: Document.objects.filter(pk=document_id, status=Document.Status.PENDING).update(**before))
+        document = _document_reset(document_id=document_id, robust=False)
     logger.info("pdf document requested document=%s created=%s template=%s", document.pk, created, template)
     return document, created
 
@@ -139,7 +166,7 @@ def _file_exists(document: Document) -> bool:
     return bool(document.file) and document.file.storage.exists(document.file.name)
 
 
-def _document_reset(*, document_id: int) -> Document:
+def _document_reset(*, document_id: int, robust: bool = True) -> Document:
     document = Document.objects.select_for_update().get(pk=document_id)
     if document.status in (Document.Status.PENDING, Document.Status.RUNNING) and not _is_stale(document):
         return document
@@ -149,7 +176,7 @@ def _document_reset(*, document_id: int) -> Document:
     document.started_at = None
     document.finished_at = None
     document.save(update_fields=["status", "error", "attempts", "started_at", "finished_at"])
-    _enqueue(document)
+    _enqueue(document, robust=robust)
     return document
 
 

@@ -3,6 +3,8 @@
 # Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Development by default (see scripts/setup.sh); DEBUG=False with a SECRET_KEY runs it as in production.
+export DEBUG=${DEBUG:-True}
 
 bash scripts/setup.sh
 

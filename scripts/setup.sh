@@ -2,6 +2,8 @@
 # Idempotent setup: virtualenv, pinned dependencies, database, migrations, plans, static files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Development: debug on, and without SECRET_KEY a random key generated once into .secret_key (git-ignored).
+export DEBUG=${DEBUG:-True}
 
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3

@@ -9,6 +9,16 @@ Start it, point ``OPENAI_BASE_URL`` at ``server.base_url`` and queue what the ne
 
 Each request takes the next behaviour from the queue; when the queue is empty it gets ``default`` (a valid
 answer). Every request is recorded (path, headers, JSON body) before it is answered.
+
+Real servers and models differ, and each difference can be chosen per test:
+
+- the server: ``refuse_formats`` (response_format types it answers with a 400, as vLLM or llama.cpp builds
+  without structured output do) and ``refuse_params`` (parameters it refuses, e.g. OpenAI's reasoning models
+  refuse ``max_tokens``), in the error style of ``refusal_style``. A refused request is recorded with
+  ``refused=True`` and does not take a behaviour from the queue.
+- the model: ``MarkdownCV`` (ignores the format and answers a Markdown CV with chatter around it),
+  ``Prose`` (JSON inside prose), ``Answer(think=...)`` or ``Reasoning`` (a reasoning block first, or only
+  one left open), ``CutOff`` (stopped by the length bound, finish_reason "length").
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ DEFAULT_IMPROVED_CV = (
 
 @dataclass
 class Answer:
-    """A 200 answer. ``content`` overrides the JSON built from improved_cv/changes."""
+    """A 200 answer. ``content`` overrides the JSON built from improved_cv/changes; ``think`` puts a
+    reasoning block before it, as reasoning models served raw do."""
 
     improved_cv: str = DEFAULT_IMPROVED_CV
     changes: list[str] = field(default_factory=lambda: ["Added a summary."])
@@ -38,12 +49,18 @@ class Answer:
     model: str = "fake-model"
     prompt_tokens: int = 120
     completion_tokens: int = 80
+    think: str | None = None
+
+    def json_text(self) -> str:
+        return json.dumps({"improved_cv": self.improved_cv, "changes": self.changes})
+
+    def payload(self) -> str:
+        text = self.json_text()
+        return f"```json\n{text}\n```" if self.fenced else text
 
     def body(self) -> str:
-        if self.content is not None:
-            return self.content
-        text = json.dumps({"improved_cv": self.improved_cv, "changes": self.changes})
-        return f"```json\n{text}\n```" if self.fenced else text
+        text = self.content if self.content is not None else self.payload()
+        return f"<think>\n{self.think}\n</think>\n\n{text}" if self.think is not None else text
 
 
 @dataclass
@@ -51,6 +68,64 @@ class Empty(Answer):
     """A 200 answer whose message content is empty."""
 
     content: str | None = ""
+
+
+@dataclass
+class MarkdownCV(Answer):
+    """A model that ignores the format: the CV in Markdown, with a sentence before and after it."""
+
+    preamble: str = "Here is your improved CV, tailored to the job:"
+    sign_off: str = "Let me know if you would like any other changes."
+
+    def payload(self) -> str:
+        return "\n\n".join(part for part in (self.preamble, self.improved_cv, self.sign_off) if part)
+
+
+@dataclass
+class Prose(Answer):
+    """A model that wraps the JSON in prose (in a ```json fence when ``fenced``)."""
+
+    def payload(self) -> str:
+        text = self.json_text()
+        if self.fenced:
+            text = f"```json\n{text}\n```"
+        return f"Sure! Here is the improved CV as JSON:\n\n{text}\n\nI kept every fact from your CV."
+
+
+DEFAULT_THOUGHT = (
+    "The candidate wants API work stressed. Maybe I should say they led a team of 12 at Google and know "
+    "Kubernetes? No: only facts from the CV."
+)
+
+
+@dataclass
+class Reasoning(Answer):
+    """A reasoning model: its thinking in a <think> block before the answer. ``unterminated``: it stopped
+    while still thinking (the block never closes, finish_reason "length")."""
+
+    think: str | None = DEFAULT_THOUGHT
+    unterminated: bool = False
+
+    def body(self) -> str:
+        if self.unterminated:
+            return f"<think>\n{self.think}"
+        return super().body()
+
+    def __post_init__(self) -> None:
+        if self.unterminated:
+            self.finish_reason = "length"
+
+
+@dataclass
+class CutOff(Answer):
+    """An answer stopped by the length bound: the first ``keep`` share of it, finish_reason "length"."""
+
+    finish_reason: str = "length"
+    keep: float = 0.5
+
+    def body(self) -> str:
+        text = super().body()
+        return text[: max(1, int(len(text) * self.keep))]
 
 
 @dataclass
@@ -79,6 +154,17 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    refused: bool = False
+
+    @property
+    def response_format_type(self) -> str | None:
+        response_format = self.body.get("response_format")
+        return response_format.get("type") if isinstance(response_format, dict) else None
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The answer's bound, whichever name it was sent under."""
+        return self.body.get("max_completion_tokens", self.body.get("max_tokens"))
 
     @property
     def prompt_text(self) -> str:
@@ -86,10 +172,23 @@ class RecordedRequest:
         return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
 
 
+REFUSAL_STYLES = ("openai", "vllm", "llamacpp", "pydantic")
+
+
 class FakeOpenAI:
-    def __init__(self, default: Behaviour | None = None):
+    def __init__(
+        self,
+        default: Behaviour | None = None,
+        *,
+        refuse_formats: set[str] | None = None,
+        refuse_params: set[str] | None = None,
+        refusal_style: str = "vllm",
+    ):
         self.default: Behaviour = default or Answer()
         self.requests: list[RecordedRequest] = []
+        self.refuse_formats: set[str] = set(refuse_formats or ())
+        self.refuse_params: set[str] = set(refuse_params or ())
+        self.refusal_style = refusal_style
         self._queue: list[Behaviour] = []
         self._lock = threading.Condition()
         self._stopping = threading.Event()
@@ -123,15 +222,42 @@ class FakeOpenAI:
             self._queue.extend(behaviours)
 
     def reset(self) -> None:
-        """Forget queued behaviours and recorded requests (for a server shared by several tests)."""
+        """Forget queued behaviours, recorded requests and refusals (for a server shared by several tests)."""
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.refuse_formats = set()
+            self.refuse_params = set()
+            self.refusal_style = "vllm"
+
+    @property
+    def answered(self) -> list[RecordedRequest]:
+        """The requests that were not refused."""
+        return [request for request in self.requests if not request.refused]
+
+    def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The 400/422 a server with these limits sends for ``body``, or None if it accepts it."""
+        with self._lock:
+            formats, params, style = set(self.refuse_formats), set(self.refuse_params), self.refusal_style
+        response_format = body.get("response_format")
+        format_type = response_format.get("type") if isinstance(response_format, dict) else None
+        if format_type in formats:
+            return _refusal_body(style, param="response_format", value=format_type)
+        for param in sorted(params):
+            if param in body:
+                return _refusal_body(style, param=param, value=body[param])
+        return None
 
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
         """Block until at least ``count`` requests arrived; False on timeout."""
         with self._lock:
             return self._lock.wait_for(lambda: len(self.requests) >= count, timeout=timeout)
+
+    def _record_refused(self, request: RecordedRequest) -> None:
+        with self._lock:
+            request.refused = True
+            self.requests.append(request)
+            self._lock.notify_all()
 
     def _next(self, request: RecordedRequest) -> Behaviour:
         with self._lock:
@@ -159,7 +285,13 @@ class FakeOpenAI:
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 headers = {key.lower(): value for key, value in self.headers.items()}
-                behaviour = fake._next(RecordedRequest(path=path, headers=headers, body=body))
+                request = RecordedRequest(path=path, headers=headers, body=body)
+                refusal = fake._refusal(body)
+                if refusal is not None:
+                    fake._record_refused(request)
+                    self._send_json(*refusal)
+                    return
+                behaviour = fake._next(request)
                 if isinstance(behaviour, Delay):
                     fake._stopping.wait(behaviour.seconds)
                     behaviour = behaviour.then
@@ -207,3 +339,35 @@ class FakeOpenAI:
                 self.wfile.write(data)
 
         return Handler
+
+
+def _refusal_body(style: str, *, param: str, value: Any) -> tuple[int, dict[str, Any]]:
+    """What real servers answer to a parameter or response_format type they do not support."""
+    if style == "openai":
+        if param == "response_format":
+            message = f"Invalid parameter: 'response_format' of type '{value}' is not supported with this model."
+        else:
+            other = "max_completion_tokens" if param == "max_tokens" else "max_tokens"
+            message = f"Unsupported parameter: '{param}' is not supported with this model. Use '{other}' instead."
+        error = {"message": message, "type": "invalid_request_error", "param": param, "code": "unsupported_parameter"}
+        return 400, {"error": error}
+    if style == "llamacpp":
+        if param == "response_format":
+            message = f'response_format type must be one of "text" or "json_object", but got: {value}'
+            if value == "json_object":
+                message = f"Unsupported response_format type: {value}"
+        else:
+            message = f"Unsupported param: {param}"
+        return 400, {"error": {"code": 400, "message": message, "type": "invalid_request_error"}}
+    if style == "pydantic":
+        loc = ["body", param] if param != "response_format" else ["body", "response_format", "type"]
+        return 422, {"detail": [{"type": "extra_forbidden", "loc": loc, "msg": "Extra inputs are not permitted"}]}
+    # vLLM: its request model's validation error, in its own top-level error shape.
+    if param == "response_format":
+        message = (
+            "1 validation error for ChatCompletionRequest\nresponse_format.type\n  Input should be 'text' "
+            f"[type=literal_error, input_value='{value}', input_type=str]"
+        )
+    else:
+        message = f"1 validation error for ChatCompletionRequest\n{param}\n  Extra inputs are not permitted"
+    return 400, {"object": "error", "message": message, "type": "BadRequestError", "param": None, "code": 400}

@@ -1,13 +1,15 @@
 """A small fake of the Stripe REST API for tests.
 
 It speaks the form-encoded v1 API closely enough for the official `stripe` SDK pointed at it through
-`STRIPE_API_BASE`: customers, prices, products, checkout sessions, billing portal sessions,
-subscriptions and invoices. Objects have the shapes of the API version the SDK pins (billing periods live
-on subscription items; an invoice names its subscription under `parent.subscription_details`).
+`STRIPE_API_BASE`: customers (deleting one cancels its subscriptions and expires its open Checkout
+Sessions), prices, products, checkout sessions, billing portal sessions, subscriptions and invoices.
+Objects have the shapes of the API version the SDK pins (billing periods live on subscription items; an
+invoice names its subscription under `parent.subscription_details`).
 
 Every request is recorded (method, path, parsed params, headers) so a test can assert what our code sent.
-A repeated `Idempotency-Key` replays the first answer, as Stripe does, and a test can queue errors
-(`fail_next`) to see how our code maps them.
+A repeated `Idempotency-Key` on a POST replays the first answer (with `Idempotent-Replayed: true`) whatever
+happened since, and the same key with another path or other parameters is refused, as Stripe does; a test
+can queue errors (`fail_next`) to see how our code maps them.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class FakeStripe:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self.customers: dict[str, dict] = {}
+        self.deleted_customers: set[str] = set()
         self.products: dict[str, dict] = {}
         self.prices: dict[str, dict] = {}
         self.checkout_sessions: dict[str, dict] = {}
@@ -116,7 +119,7 @@ class FakeStripe:
         self.subscriptions: dict[str, dict] = {}
         self.invoices: dict[str, dict] = {}
         self._errors: list[_InjectedError] = []
-        self._idempotent: dict[tuple[str, str], tuple[dict, int, bytes]] = {}
+        self._idempotent: dict[tuple[str, str], tuple[str, dict, int, bytes]] = {}
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -395,9 +398,13 @@ class FakeStripe:
             )
 
     def complete_checkout_session(self, session_id: str, *, status: str = "active") -> dict:
-        """What happens when the customer pays: the session gets a subscription carrying its metadata."""
+        """What happens when the customer pays: the session gets a subscription carrying its metadata.
+
+        Only an open session can be paid (an expired one, or one whose customer was deleted, cannot)."""
         with self._lock:
             session = self.checkout_sessions[session_id]
+            if session["status"] != "open" or session["customer"] in self.deleted_customers:
+                raise ValueError(f"checkout session {session_id} cannot be paid (status {session['status']})")
             line = session["_line_items"][0]
             sub_metadata = dict((session.get("_subscription_data") or {}).get("metadata") or {})
             subscription = self.add_subscription(
@@ -470,8 +477,8 @@ class FakeStripe:
             if method == "POST" and key:
                 cached = self._idempotent.get((self.api_key, key))
                 if cached is not None:
-                    first_params, status, payload = cached
-                    if first_params != params:
+                    first_path, first_params, status, payload = cached
+                    if (first_path, first_params) != (path, params):
                         return (
                             400,
                             {
@@ -490,6 +497,7 @@ class FakeStripe:
                 status, payload = exc.status, exc.body
             if method == "POST" and key:
                 self._idempotent[(self.api_key, key)] = (
+                    path,
                     params,
                     status,
                     json.dumps(payload).encode(),
@@ -509,6 +517,7 @@ class FakeStripe:
         routes = [
             ("POST", r"/v1/customers", self._customer_create),
             ("GET", r"/v1/customers/(?P<oid>[^/]+)", self._customer_retrieve),
+            ("DELETE", r"/v1/customers/(?P<oid>[^/]+)", self._customer_delete),
             ("GET", r"/v1/products", self._product_list),
             ("GET", r"/v1/products/(?P<oid>[^/]+)", self._product_retrieve),
             ("GET", r"/v1/prices", self._price_list),
@@ -561,9 +570,27 @@ class FakeStripe:
         return self.add_customer(email=params.get("email", ""), metadata=params.get("metadata"))
 
     def _customer_retrieve(self, params: dict, oid: str) -> dict:
+        if oid in self.deleted_customers:
+            return {"id": oid, "object": "customer", "deleted": True}
         if oid not in self.customers:
             raise _missing("customer", oid)
         return self.customers[oid]
+
+    def _customer_delete(self, params: dict, oid: str) -> dict:
+        """Stripe deletes the customer for good, cancels its subscriptions at once and its open Checkout
+        Sessions can no longer be paid; using the id afterwards is a `resource_missing`."""
+        if oid not in self.customers:
+            raise _missing("customer", oid)
+        del self.customers[oid]
+        self.deleted_customers.add(oid)
+        now = int(time.time())
+        for sub in self.subscriptions.values():
+            if sub["customer"] == oid and sub["status"] not in ("canceled", "incomplete_expired"):
+                sub.update({"status": "canceled", "canceled_at": now, "ended_at": now})
+        for session in self.checkout_sessions.values():
+            if session["customer"] == oid and session["status"] == "open":
+                session.update({"status": "expired", "url": None})
+        return {"id": oid, "object": "customer", "deleted": True}
 
     def _product_retrieve(self, params: dict, oid: str) -> dict:
         if oid not in self.products:

@@ -107,7 +107,7 @@ def subscribed(user, customer, plans, fake_stripe):
     """`user` subscribed to Basic monthly, at the fake and in our database (as a webhook would leave it)."""
     from django.utils import timezone
 
-    from core.billing_sync import subscription_sync_from_stripe
+    from core.billing.sync import subscription_sync_from_stripe
 
     stripe_subscription = fake_stripe.add_subscription(
         customer=customer["id"], price=plans.basic_monthly, metadata={"user_id": str(user.pk)}
@@ -127,7 +127,7 @@ def post_webhook(event: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | 
 
 def process_stored_events() -> list:
     """Run processing for every stored event, the way the task would, in the order they were received."""
-    from core.billing_events import stripe_event_process
+    from core.billing.events import stripe_event_process
     from core.models import StripeEvent
 
     return [

@@ -142,7 +142,9 @@ def test_password_change_then_login_with_new_password(user, api_client):
         format="json",
     )
     assert response.status_code == 200, response.content
-    login = APIClient().post("/auth/login/", {"username": user.username, "password": "another-Secret-77"})
+    login = APIClient().post(
+        "/auth/login/", {"username": user.username, "password": "another-Secret-77"}, format="json"
+    )
     assert login.status_code == 200
 
 
@@ -160,7 +162,10 @@ def test_password_reset_mail_links_to_the_spa_and_confirm_sets_password(user, se
     )
     assert response.status_code == 200, response.content
     assert (
-        APIClient().post("/auth/login/", {"username": user.username, "password": "Reset-pass-2026"}).status_code == 200
+        APIClient()
+        .post("/auth/login/", {"username": user.username, "password": "Reset-pass-2026"}, format="json")
+        .status_code
+        == 200
     )
 
 

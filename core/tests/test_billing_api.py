@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from core.billing_services import subscription_cancel_for_user_deletion
+from core.billing.services import customer_delete_for_user_deletion
 from core.models import Invoice, Subscription, User
 
 pytestmark = pytest.mark.django_db
@@ -304,18 +304,41 @@ class TestSubscription:
         assert summary["current_period_end"]
         assert fake_stripe.requests == []
 
-    def test_account_deletion_cancels_the_subscription_at_stripe(self, api_client, user, subscribed, fake_stripe):
+    def test_account_deletion_deletes_the_stripe_customer_and_so_its_subscription(
+        self, api_client, user, customer, subscribed, fake_stripe
+    ):
         response = api_client.delete("/auth/user/")
 
         assert response.status_code == 204
+        assert [r.path for r in fake_stripe.requests_to("DELETE", "/v1/customers")] == [
+            f"/v1/customers/{customer['id']}"
+        ]
+        assert customer["id"] not in fake_stripe.customers
         assert fake_stripe.subscriptions[subscribed["id"]]["status"] == "canceled"
-        assert len(fake_stripe.requests_to("DELETE", "/v1/subscriptions")) == 1
         assert not User.objects.filter(pk=user.pk).exists()
         assert Subscription.objects.count() == 0
 
-    def test_account_is_kept_while_stripe_cannot_cancel_its_subscription(
-        self, api_client, user, subscribed, fake_stripe
+    def test_checkout_link_opened_before_deleting_the_account_can_no_longer_be_paid(
+        self, api_client, user, plans, fake_stripe
     ):
+        url = _start_checkout(api_client, plans.pro).json()["url"]
+        session_id = url.rsplit("/", 1)[-1]
+
+        assert api_client.delete("/auth/user/").status_code == 204
+
+        assert fake_stripe.checkout_sessions[session_id]["status"] == "expired"
+        with pytest.raises(ValueError, match="cannot be paid"):
+            fake_stripe.complete_checkout_session(session_id)
+        assert not User.objects.filter(pk=user.pk).exists()
+
+    def test_account_deletion_of_a_customer_stripe_already_forgot_succeeds(self, api_client, user, fake_stripe):
+        user.stripe_customer_id = "cus_gone"
+        user.save(update_fields=["stripe_customer_id"])
+
+        assert api_client.delete("/auth/user/").status_code == 204
+        assert not User.objects.filter(pk=user.pk).exists()
+
+    def test_account_is_kept_while_stripe_cannot_delete_its_customer(self, api_client, user, subscribed, fake_stripe):
         fake_stripe.fail_next(500, method="DELETE")
 
         response = api_client.delete("/auth/user/")
@@ -324,17 +347,15 @@ class TestSubscription:
         assert User.objects.filter(pk=user.pk).exists()
         assert fake_stripe.subscriptions[subscribed["id"]]["status"] == "active"
 
-    def test_account_deletion_skips_subscriptions_already_ended(self, user, subscribed, fake_stripe):
-        Subscription.objects.update(status="canceled")
+    def test_account_without_a_stripe_customer_calls_no_stripe(self, user, fake_stripe):
+        customer_delete_for_user_deletion(user=user)
 
-        subscription_cancel_for_user_deletion(user=user)
-
-        assert fake_stripe.requests_to("DELETE", "/v1/subscriptions") == []
+        assert fake_stripe.requests == []
 
     def test_account_deletion_without_stripe_keys_does_not_fail(self, user, subscribed, settings):
         settings.STRIPE_SECRET_KEY = ""
 
-        subscription_cancel_for_user_deletion(user=user)
+        customer_delete_for_user_deletion(user=user)
 
 
 class TestInvoices:

@@ -32,7 +32,7 @@ def test_price_billed_at_another_interval_than_its_slot_is_not_stored(fake_strip
     yearly = fake_stripe.add_price(product=product["id"], unit_amount=5000, interval="year")
     monkeypatch.setenv("STRIPE_PRICE_BASIC_MONTHLY", yearly["id"])
 
-    from core.billing_services import plans_sync_prices_from_stripe
+    from core.billing.services import plans_sync_prices_from_stripe
 
     call_command("seed_plans", stdout=open("/dev/null", "w"))
     lines = plans_sync_prices_from_stripe()
@@ -42,7 +42,7 @@ def test_price_billed_at_another_interval_than_its_slot_is_not_stored(fake_strip
 
 
 def test_zero_decimal_currency_amounts_are_whole_units():
-    from core.billing_sync import amount_from_minor
+    from core.billing.currencies import amount_from_minor
 
     assert amount_from_minor(500, "usd") == Decimal("5.00")
     assert amount_from_minor(500, "JPY") == Decimal("500.00")

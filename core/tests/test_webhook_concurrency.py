@@ -12,7 +12,7 @@ import requests
 from django.db import connection
 from django.utils import timezone
 
-from core.billing_events import stripe_event_process, stripe_event_record
+from core.billing.events import stripe_event_process, stripe_event_record
 from core.models import StripeEvent, Subscription
 from core.tests.conftest import WEBHOOK_SECRET, WEBHOOK_URL
 from testing.stripe_signing import signed_event_body
@@ -101,7 +101,7 @@ def test_workers_racing_for_one_event_apply_it_once(fake_stripe, plans, user, cu
 def test_copies_recorded_in_parallel_transactions_make_one_row(fake_stripe, monkeypatch):
     # Only the insert is under test; a worker left running by another test must not process the row while
     # the test database is being flushed.
-    monkeypatch.setattr("core.billing_events._enqueue", lambda event_pk: None)
+    monkeypatch.setattr("core.billing.events._enqueue", lambda event_pk: None)
     event = fake_stripe.event("price.updated", {"id": "price_x", "object": "price"})
     start = threading.Barrier(COPIES)
 
@@ -127,17 +127,17 @@ def test_concurrent_checkouts_leave_exactly_one_payable_session(user, customer, 
 
     from django.db import connection
 
-    from core import stripe_gateway
-    from core.billing_services import checkout_session_create
+    from core.billing import gateway
+    from core.billing.services import checkout_session_create
 
-    real_list = stripe_gateway.checkout_sessions_open
+    real_list = gateway.checkout_sessions_open
 
     def slow_list(**kwargs):
         # Widen the window between creating a session and expiring the others, where the race would be.
         time.sleep(0.5)
         return real_list(**kwargs)
 
-    monkeypatch.setattr(stripe_gateway, "checkout_sessions_open", slow_list)
+    monkeypatch.setattr(gateway, "checkout_sessions_open", slow_list)
 
     barrier = threading.Barrier(2)
     errors: list[Exception] = []

@@ -5,9 +5,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from core import billing_events
+from core.billing import events
+from core.billing.tasks import billing_grace_sweep, retry_failed_stripe_events
 from core.models import Invoice, StripeEvent, Subscription
-from core.tasks import billing_grace_sweep, retry_failed_stripe_events
 from core.tests.conftest import WEBHOOK_URL, post_webhook, process_stored_events, unix
 from testing.stripe_signing import stripe_signature_header
 
@@ -408,19 +408,19 @@ class TestFailuresAndRetries:
         post_webhook(_subscription_event(fake_stripe, stripe_subscription))
         event = StripeEvent.objects.get()
         delays = []
-        for _ in range(billing_events.MAX_ATTEMPTS):
+        for _ in range(events.MAX_ATTEMPTS):
             with time_machine.travel(timezone.now(), tick=False):
-                assert billing_events.stripe_event_process(event_pk=event.pk) == StripeEvent.Status.FAILED
+                assert events.stripe_event_process(event_pk=event.pk) == StripeEvent.Status.FAILED
                 event.refresh_from_db()
                 delays.append(event.next_attempt_at - timezone.now() if event.next_attempt_at else None)
 
         assert delays[:4] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
         assert delays[-2] == timedelta(minutes=256)
         assert delays[-1] is None
-        assert event.attempts == billing_events.MAX_ATTEMPTS
+        assert event.attempts == events.MAX_ATTEMPTS
 
     def test_back_off_is_capped_at_six_hours(self):
-        assert billing_events.backoff_delay(30) == timedelta(hours=6)
+        assert events.backoff_delay(30) == timedelta(hours=6)
 
     def test_received_event_whose_enqueue_was_lost_is_picked_up(self, fake_stripe, plans, celery_eager):
         post_webhook(fake_stripe.event("price.updated", fake_stripe.prices[plans.basic_monthly]))
@@ -435,7 +435,7 @@ class TestFailuresAndRetries:
         deliver(fake_stripe.event("price.updated", fake_stripe.prices[plans.basic_monthly]))
         event = StripeEvent.objects.get()
 
-        assert billing_events.stripe_event_process(event_pk=event.pk) is None
+        assert events.stripe_event_process(event_pk=event.pk) is None
 
         event.refresh_from_db()
         assert event.attempts == 1
@@ -446,7 +446,7 @@ class TestFailuresAndRetries:
         plans.basic.save()
         event = StripeEvent.objects.get()
 
-        billing_events.stripe_events_reprocess(event_pks=[event.pk])
+        events.stripe_events_reprocess(event_pks=[event.pk])
         process_stored_events()
 
         plans.basic.refresh_from_db()
@@ -469,8 +469,8 @@ class TestStuckClaims:
     def test_claim_of_a_dead_worker_is_taken_again_after_the_lease(self, fake_stripe, plans):
         event = self._stuck(fake_stripe, plans, minutes_ago=6)
 
-        assert billing_events.stripe_events_due() == [event.pk]
-        assert billing_events.stripe_event_process(event_pk=event.pk) == StripeEvent.Status.PROCESSED
+        assert events.stripe_events_due() == [event.pk]
+        assert events.stripe_event_process(event_pk=event.pk) == StripeEvent.Status.PROCESSED
 
         event.refresh_from_db()
         assert event.attempts == 2
@@ -478,9 +478,9 @@ class TestStuckClaims:
     def test_fresh_claim_is_left_to_its_worker_even_by_the_admin_action(self, fake_stripe, plans):
         event = self._stuck(fake_stripe, plans, minutes_ago=1)
 
-        assert billing_events.stripe_events_due() == []
-        assert billing_events.stripe_event_process(event_pk=event.pk) is None
-        assert billing_events.stripe_events_reprocess(event_pks=[event.pk]) == 0
+        assert events.stripe_events_due() == []
+        assert events.stripe_event_process(event_pk=event.pk) is None
+        assert events.stripe_events_reprocess(event_pks=[event.pk]) == 0
 
         event.refresh_from_db()
         assert (event.status, event.attempts) == (StripeEvent.Status.PROCESSING, 1)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cv', '0002_airesponse_lease_token'),
+        ('cv', '0003_airesponse_verification'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -60,7 +60,7 @@ def test_a_job_delivered_twice_runs_once(queued):
 
 @pytest.mark.django_db
 def test_llm_answer_is_stored_with_its_model_and_tokens(queued, llm_settings, fake_openai):
-    improved = "# Jane Doe\n\n## Summary\n\nBackend engineer running Kubernetes.\n\n## Skills\n\nPython"
+    improved = "# Jane Doe\n\n## Summary\n\nBackend engineer building Django APIs.\n\n## Skills\n\nPython"
     fake_openai.queue(Answer(improved_cv=improved, changes=["Added a summary."]))
 
     services.ai_response_run(response_id=queued.pk)
@@ -69,7 +69,8 @@ def test_llm_answer_is_stored_with_its_model_and_tokens(queued, llm_settings, fa
     assert queued.status == "succeeded"
     assert (queued.model, queued.prompt_tokens, queued.completion_tokens) == ("fake-model", 120, 80)
     assert queued.improved_cv == improved
-    assert queued.match_report["keywords"]["added"] == ["Kubernetes"]
+    assert queued.verification == {"status": "verified", "unsupported": []}
+    assert len(fake_openai.requests) == 1
     assert queued.user.email not in fake_openai.requests[0].prompt_text
 
 

@@ -183,6 +183,7 @@ def test_llm_letter_is_retried_after_a_transient_error_and_stored(fake, api_clie
     assert letter["status"] == "succeeded", letter["error"]
     assert letter["letter"] == LLM_LETTER.strip()
     assert letter["model"] == "fake-model"
+    assert letter["verification"] == {"status": "verified", "unsupported": []}
     assert CoverLetter.objects.get(pk=letter["id"]).attempts == 2
     assert len(fake.requests) == 2
     prompt = fake.requests[-1].prompt_text
@@ -213,3 +214,31 @@ def test_a_permanent_llm_error_fails_the_letter_and_gives_the_unit_back(fake, ap
     assert "credentials" in letter["error"]
     assert letter["letter"] == ""
     assert _ai_used(user) == 0
+
+
+def test_a_letter_claiming_what_the_cv_does_not_is_repaired_once_and_checked_again(fake, api_client, analysis):
+    invented = LLM_LETTER.replace("At Ledgerly Ltd I own the payments API.", "At Google I led 40 engineers.")
+    fake.queue(Answer(content=json.dumps({"letter": invented})), Answer(content=json.dumps({"letter": LLM_LETTER})))
+
+    accepted = api_client.post(f"/cv/ai-responses/{analysis.pk}/cover-letter/", {}, format="json")
+    letter = _wait(api_client, f"/cv/cover-letters/{accepted.json()['id']}/")
+
+    assert letter["status"] == "succeeded", letter["error"]
+    assert letter["letter"] == LLM_LETTER.strip()
+    assert letter["verification"] == {"status": "verified", "unsupported": []}
+    assert len(fake.requests) == 2
+    correction = fake.requests[1].prompt_text
+    assert "without exactly these claims" in correction and "Google" in correction
+
+
+def test_a_letter_still_flagged_after_the_repair_says_what_is_unsupported(fake, api_client, analysis):
+    invented = LLM_LETTER.replace("At Ledgerly Ltd I own the payments API.", "At Google I led 40 engineers.")
+    fake.queue(Answer(content=json.dumps({"letter": invented})), Answer(content=json.dumps({"letter": invented})))
+
+    accepted = api_client.post(f"/cv/ai-responses/{analysis.pk}/cover-letter/", {}, format="json")
+    letter = _wait(api_client, f"/cv/cover-letters/{accepted.json()['id']}/")
+
+    assert letter["status"] == "succeeded"
+    assert letter["verification"]["status"] == "flagged"
+    flagged = {(claim["kind"], claim["text"]) for claim in letter["verification"]["unsupported"]}
+    assert ("organisation", "Google") in flagged

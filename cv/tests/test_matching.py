@@ -112,12 +112,30 @@ def test_capitalised_headings_are_not_taken_for_abbreviations():
     assert job_keywords("WHAT YOU WILL DO\nWrite Python.") == ["Python"]
 
 
-def test_improved_cv_that_covers_missing_keywords_scores_higher(jane_cv_text, backend_job):
+def test_keywords_the_rewrite_invents_are_unsupported_and_do_not_raise_the_score(jane_cv_text, backend_job):
+    # Jane's CV never mentions these: a rewrite that names them claims skills she did not give.
     improved = jane_cv_text + "\nRan services on Kubernetes with Prometheus and Grafana dashboards."
 
     report = match_report(job_text=backend_job, cv_text=jane_cv_text, improved_text=improved)
 
-    assert report["keywords"]["added"] == ["Kubernetes", "Observability", "Prometheus", "Grafana"]
+    assert report["keywords"]["added"] == []
+    assert report["keywords"]["unsupported"] == ["Kubernetes", "Observability", "Prometheus", "Grafana"]
+    assert report["score_after"] == report["score_before"]
+
+
+def test_keywords_the_persons_request_supports_are_added_and_raise_the_score(jane_cv_text, backend_job):
+    improved = jane_cv_text + "\nRan services on Kubernetes with Prometheus and Grafana dashboards."
+
+    report = match_report(
+        job_text=backend_job,
+        cv_text=jane_cv_text,
+        improved_text=improved,
+        request_text="Mention that I ran our services on Kubernetes and watched them in Grafana.",
+    )
+
+    # Grafana implies Observability, as it does in a CV.
+    assert report["keywords"]["added"] == ["Kubernetes", "Observability", "Grafana"]
+    assert report["keywords"]["unsupported"] == ["Prometheus"]
     assert report["score_after"] > report["score_before"]
 
 
@@ -144,5 +162,5 @@ def test_year_ranges_are_not_counted_as_achievements():
 def test_empty_job_scores_on_sections_alone(jane_cv_text):
     report = match_report(job_text="", cv_text=jane_cv_text, improved_text=None)
 
-    assert report["keywords"] == {"found": [], "missing": [], "added": []}
+    assert report["keywords"] == {"found": [], "missing": [], "added": [], "unsupported": []}
     assert report["score_before"] == 100

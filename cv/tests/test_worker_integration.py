@@ -124,7 +124,7 @@ def _ai_used(user) -> int:
 
 
 def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionnaire_id):
-    improved = "# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Skills\n\nPython, Django, Kubernetes"
+    improved = "# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Skills\n\nPython, Django, Celery"
     fake.queue(Answer(improved_cv=improved, changes=["Added a summary."]))
 
     body = _finished(api_client, _request(api_client, questionnaire_id))
@@ -134,7 +134,8 @@ def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionna
     assert body["changes"] == ["Added a summary."]
     assert body["model"] == "fake-model"
     assert body["error"] == ""
-    assert body["match_report"]["keywords"]["added"] == ["Kubernetes"]
+    assert body["match_report"]["keywords"]["added"] == []
+    assert body["verification"] == {"status": "verified", "unsupported": []}
     assert body["started_at"] and body["finished_at"]
     [request] = fake.requests
     prompt = request.prompt_text
@@ -142,6 +143,50 @@ def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionna
     assert "Moved background jobs from cron to Celery" in prompt
     for personal in ("jane.doe@example.com", "1990-04-01", "Janet"):
         assert personal not in prompt
+
+
+# The model invents an employer, a number and a skill that Jane's CV does not have.
+INVENTED_CV = (
+    "# Jane Doe\n\n## Experience\n\n### Senior Software Engineer, Monzo (2021-present)\n\n"
+    "- Built the payments API serving 2 million requests a day on Kubernetes.\n\n## Skills\n\nPython, Kubernetes"
+)
+FAITHFUL_CV = (
+    "# Jane Doe\n\n## Experience\n\n### Senior Software Engineer, Ledgerly Ltd (2021-present)\n\n"
+    "- Worked on the payments API written in Django.\n\n## Skills\n\nPython, Django"
+)
+INVENTED_CLAIMS = [
+    {"kind": "number", "text": "2 million"},
+    {"kind": "keyword", "text": "Kubernetes"},
+    {"kind": "organisation", "text": "Monzo"},
+]
+
+
+def test_invented_claims_that_survive_the_repair_are_stored_as_flagged(api_client, fake, questionnaire_id):
+    fake.queue(Answer(improved_cv=INVENTED_CV), Answer(improved_cv=INVENTED_CV))
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "succeeded", body
+    assert body["improved_cv"] == INVENTED_CV
+    assert body["verification"] == {"status": "flagged", "unsupported": INVENTED_CLAIMS}
+    assert "Kubernetes" in body["match_report"]["keywords"]["unsupported"]
+    assert "Kubernetes" not in body["match_report"]["keywords"]["added"]
+    assert len(fake.requests) == 2
+    repair = fake.requests[1].prompt_text
+    assert all(f"{c['kind']}: {c['text']}" in repair for c in INVENTED_CLAIMS)
+
+
+def test_invented_claims_are_repaired_when_the_model_removes_them(api_client, fake, questionnaire_id):
+    fake.queue(Answer(improved_cv=INVENTED_CV), Answer(improved_cv=FAITHFUL_CV, changes=["Kept to the CV."]))
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "succeeded", body
+    assert body["improved_cv"] == FAITHFUL_CV
+    assert body["changes"] == ["Kept to the CV."]
+    assert body["verification"] == {"status": "verified", "unsupported": []}
+    assert body["match_report"]["keywords"]["unsupported"] == []
+    assert len(fake.requests) == 2
 
 
 def test_rate_limited_call_is_retried_and_succeeds(api_client, fake, questionnaire_id):

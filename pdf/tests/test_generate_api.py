@@ -143,7 +143,7 @@ def test_anonymous_generate_is_401(anon_client, ai_response):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_for_the_same_rendering_create_one_document(user, ai_response, monkeypatch):
     queued = []
-    monkeypatch.setattr("pdf.tasks.render_document.delay", queued.append)
+    monkeypatch.setattr("pdf.tasks.render_document.apply_async", lambda args, **options: queued.append(args[0]))
     barrier = threading.Barrier(4)
     results, errors = [], []
 
@@ -187,20 +187,41 @@ def test_asking_again_after_the_file_went_missing_renders_it_again(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_broker_outage_still_answers_202_and_keeps_the_pending_document(api_client, ai_response, monkeypatch):
+def test_broker_outage_is_a_503_and_leaves_no_document(api_client, ai_response, monkeypatch):
     from kombu.exceptions import OperationalError
 
     from pdf import tasks
+    from pdf.models import Document
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.render_document, "delay", broker_down)
+    monkeypatch.setattr(tasks.render_document, "apply_async", broker_down)
 
     response = api_client.post(f"/cv/ai-responses/{ai_response.pk}/generate-pdf/", {}, format="json")
 
-    assert response.status_code == 202
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_outage_puts_a_failed_document_back_as_it_was(api_client, ai_response, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from pdf import tasks
     from pdf.models import Document
 
-    # The sweep re-queues it once the broker is back.
-    assert Document.objects.get(pk=response.json()["id"]).status == "pending"
+    monkeypatch.setattr(tasks.render_document, "apply_async", lambda args, **options: None)
+    first = api_client.post(f"/cv/ai-responses/{ai_response.pk}/generate-pdf/", {}, format="json")
+    Document.objects.filter(pk=first.json()["id"]).update(status="failed", error="Rendering crashed.", attempts=3)
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.render_document, "apply_async", broker_down)
+    again = api_client.post(f"/cv/ai-responses/{ai_response.pk}/generate-pdf/", {}, format="json")
+
+    assert again.status_code == 503
+    document = Document.objects.get()
+    assert (document.status, document.error, document.attempts) == ("failed", "Rendering crashed.", 3)

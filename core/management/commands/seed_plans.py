@@ -5,15 +5,19 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from core.billing_services import plans_sync_prices_from_stripe
+from core.billing.services import plans_sync_prices_from_stripe
 from core.models import Plan
 from core.plans import DEFAULT_PLANS
+
+INTERVALS = ("monthly", "yearly")
 
 
 class Command(BaseCommand):
     help = (
-        "Create or update the Free, Basic, Pro and Premium plans with their default limits and Stripe price ids "
-        "(from STRIPE_PRICE_<PLAN>_<INTERVAL> or --from-json). Safe to re-run."
+        "Create the Free, Basic, Pro and Premium plans that are missing, with their default limits, and set "
+        "their Stripe price ids (from STRIPE_PRICE_<PLAN>_<INTERVAL> or --from-json). Limits, names and texts "
+        "of existing plans are never changed (they are edited in the admin), so it runs on every start; "
+        "--reset puts the defaults back."
     )
 
     def add_arguments(self, parser):
@@ -21,6 +25,11 @@ class Command(BaseCommand):
             "--from-json",
             metavar="FILE",
             help='Price ids as {"basic": {"monthly": "price_...", "yearly": "price_..."}, ...}',
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Put the default names, texts and limits back on every plan, overwriting edits made in the admin.",
         )
         parser.add_argument(
             "--sync-stripe",
@@ -32,23 +41,20 @@ class Command(BaseCommand):
         price_ids = self._price_ids(options["from_json"])
         with transaction.atomic():
             for defaults in DEFAULT_PLANS:
-                values = {
-                    "name": defaults.name,
-                    "order": defaults.order,
-                    "description": defaults.description,
-                    "features": list(defaults.features),
-                    "ai_responses_per_day": defaults.ai_responses_per_day,
-                    "questionnaires_per_day": defaults.questionnaires_per_day,
-                    "uploads_per_day": defaults.uploads_per_day,
-                    "api_calls_per_hour": defaults.api_calls_per_hour,
-                }
-                ids = price_ids.get(defaults.slug, {})
-                if ids.get("monthly"):
-                    values["stripe_price_monthly"] = ids["monthly"]
-                if ids.get("yearly"):
-                    values["stripe_price_yearly"] = ids["yearly"]
-                plan, created = Plan.objects.update_or_create(slug=defaults.slug, defaults=values)
-                self.stdout.write(f"{'created' if created else 'updated'} {plan.name}")
+                ids = {f"stripe_price_{i}": price_ids.get(defaults.slug, {}).get(i, "") for i in INTERVALS}
+                ids = {field: value for field, value in ids.items() if value}
+                plan = Plan.objects.select_for_update().filter(slug=defaults.slug).first()
+                if plan is None:
+                    plan = Plan.objects.create(slug=defaults.slug, **defaults.field_values(), **ids)
+                    self.stdout.write(f"created {plan.name}")
+                    continue
+                changes = {**(defaults.field_values() if options["reset"] else {}), **ids}
+                changed = [field for field, value in changes.items() if getattr(plan, field) != value]
+                for field in changed:
+                    setattr(plan, field, changes[field])
+                if changed:
+                    plan.save(update_fields=[*changed, "updated_at"])
+                self.stdout.write(f"{plan.name}: {'set ' + ', '.join(changed) if changed else 'unchanged'}")
         if options["sync_stripe"]:
             self._sync_stripe()
         self.stdout.write(self.style.SUCCESS(f"{Plan.objects.count()} plans"))
@@ -61,11 +67,14 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read price ids from {json_path}: {exc}") from exc
             if not isinstance(data, dict):
                 raise CommandError("The JSON file must hold an object keyed by plan slug.")
+            unknown = sorted(set(map(str.lower, data)) - {d.slug for d in DEFAULT_PLANS})
+            if unknown:
+                raise CommandError(f"Unknown plans in {json_path}: {', '.join(unknown)}.")
             return {slug.lower(): ids for slug, ids in data.items() if isinstance(ids, dict)}
         return {
             d.slug: {
                 interval: os.environ.get(f"STRIPE_PRICE_{d.slug.upper()}_{interval.upper()}", "")
-                for interval in ("monthly", "yearly")
+                for interval in INTERVALS
             }
             for d in DEFAULT_PLANS
         }

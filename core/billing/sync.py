@@ -11,20 +11,24 @@ Several granting subscriptions: the highest plan wins.
 Ordering: every subscription and invoice row remembers the Stripe time (`created` of the event, or the
 moment we read it from the API) of the last state applied to it, and an older state is ignored, so a
 late or re-ordered webhook never rolls a subscription back. Two states with the same second are applied
-unless the newer one would move the status backwards (e.g. `incomplete` after `active`).
+unless the newer one would move the status backwards (`incomplete` after `active`, `open` after `paid`);
+a paid or void invoice is final.
+
+Locks: the user row first (select_for_update), then their subscription and invoice rows. Account deletion
+takes the user row first too, so the two never wait on each other in opposite order.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.billing.currencies import amount_from_minor
 from core.exceptions import DomainError
 from core.models import Invoice, Plan, Subscription, User
 
@@ -40,10 +44,11 @@ _STATUS_RANK = {
     Subscription.Status.INCOMPLETE_EXPIRED: 2,
 }
 _INTERVALS = {"month": Plan.Interval.MONTHLY, "year": Plan.Interval.YEARLY}
-# ISO 4217 currencies Stripe counts in whole units (no cents).
-_ZERO_DECIMAL = {
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
-}  # fmt: skip
+# An invoice moves draft -> open -> paid | void | uncollectible (and uncollectible -> paid | void). Paid and
+# void are final at Stripe, so a state of lower rank never replaces them, whatever its time; within one
+# second (Stripe's `created` has no finer grain) a lower rank never replaces a higher one.
+_INVOICE_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
+_INVOICE_FINAL = ("paid", "void")
 
 
 class UnknownStripePrice(DomainError):
@@ -52,15 +57,6 @@ class UnknownStripePrice(DomainError):
     status_code = 502
     default_code = "unknown_price"
     default_detail = "The subscription's price belongs to no plan."
-
-
-def amount_from_minor(amount: int | None, currency: str) -> Decimal | None:
-    """Stripe amounts are integers in the smallest unit; we store and show the main unit (500 usd -> 5.00)."""
-    if amount is None:
-        return None
-    if currency.lower() in _ZERO_DECIMAL:
-        return Decimal(amount).quantize(Decimal("0.01"))
-    return (Decimal(amount) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _from_unix(value: int | None) -> datetime | None:
@@ -241,14 +237,33 @@ def _user_for_stripe_invoice(stripe_invoice: dict) -> tuple[User | None, Subscri
     return user, None
 
 
+def _invoice_is_stale(invoice: Invoice, event_created: datetime, status: str) -> bool:
+    rank, current_rank = _INVOICE_RANK.get(status, 1), _INVOICE_RANK.get(invoice.status, 1)
+    if invoice.status in _INVOICE_FINAL and rank < current_rank:
+        return True
+    if invoice.last_event_at is None or event_created > invoice.last_event_at:
+        return False
+    return event_created < invoice.last_event_at or rank < current_rank
+
+
 @transaction.atomic
 def invoice_sync_from_stripe(*, stripe_invoice: dict, event_created: datetime) -> Invoice | None:
     """Create or update our copy of an invoice (payment history). None when no user of ours owns it."""
     user, subscription = _user_for_stripe_invoice(stripe_invoice)
     if user is None:
         return None
+    # The user row first, as everywhere (sync, account deletion): one lock order, no deadlock.
+    if not User.objects.select_for_update().filter(pk=user.pk).exists():
+        return None  # deleted meanwhile
     invoice = Invoice.objects.select_for_update().filter(stripe_invoice_id=stripe_invoice["id"]).first()
-    if invoice is not None and invoice.last_event_at and event_created < invoice.last_event_at:
+    status = stripe_invoice.get("status") or ""
+    if invoice is not None and _invoice_is_stale(invoice, event_created, status):
+        logger.info(
+            "stale invoice state ignored invoice=%s status=%s kept=%s",
+            invoice.stripe_invoice_id,
+            status,
+            invoice.status,
+        )
         return invoice
     currency = (stripe_invoice.get("currency") or "usd").lower()
     lines = (stripe_invoice.get("lines") or {}).get("data") or []
@@ -257,7 +272,7 @@ def invoice_sync_from_stripe(*, stripe_invoice: dict, event_created: datetime) -
         "user": user,
         "subscription": subscription,
         "number": stripe_invoice.get("number") or "",
-        "status": stripe_invoice.get("status") or "",
+        "status": status,
         "currency": currency,
         "amount_due": amount_from_minor(stripe_invoice.get("amount_due") or 0, currency),
         "amount_paid": amount_from_minor(stripe_invoice.get("amount_paid") or 0, currency),
@@ -265,7 +280,9 @@ def invoice_sync_from_stripe(*, stripe_invoice: dict, event_created: datetime) -
         "period_end": _from_unix(period.get("end") or stripe_invoice.get("period_end")),
         "stripe_created": _from_unix(stripe_invoice.get("created")) or event_created,
         "hosted_invoice_url": stripe_invoice.get("hosted_invoice_url") or "",
-        "last_event_at": event_created,
+        "last_event_at": max(event_created, invoice.last_event_at)
+        if invoice and invoice.last_event_at
+        else event_created,
     }
     invoice, _created = Invoice.objects.update_or_create(stripe_invoice_id=stripe_invoice["id"], defaults=values)
     return invoice

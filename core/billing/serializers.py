@@ -1,6 +1,26 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.billing.currencies import amount_display
 from core.models import Invoice, Plan, Subscription
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{2,3})?$", "example": "5.00"})
+class AmountField(serializers.Field):
+    """An amount in the main unit of the object's `currency`, with exactly that currency's decimals ("5.00" usd,
+    "500" jpy, "1.250" kwd)."""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        currency = instance["currency"] if isinstance(instance, dict) else instance.currency
+        return super().get_attribute(instance), currency
+
+    def to_representation(self, value):
+        amount, currency = value
+        return amount_display(amount, currency)
 
 
 class PlanChoiceInput(serializers.Serializer):
@@ -49,8 +69,8 @@ class VerifySessionOutput(serializers.Serializer):
 
 
 class InvoiceOutput(serializers.ModelSerializer):
-    amount = serializers.DecimalField(source="amount_due", max_digits=12, decimal_places=2)
-    amount_paid = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = AmountField(source="amount_due")
+    amount_paid = AmountField()
     created = serializers.DateTimeField(source="stripe_created")
 
     class Meta:

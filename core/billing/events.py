@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import billing_services, billing_sync, stripe_gateway
+from core.billing import gateway, services, sync
 from core.models import Plan, StripeEvent, User
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def backoff_delay(attempts: int) -> timedelta:
 
 
 def _enqueue(event_pk: int) -> None:
-    from core.tasks import process_stripe_event
+    from core.billing.tasks import process_stripe_event
 
     process_stripe_event.delay(event_pk)
 
@@ -182,13 +182,13 @@ def _on_checkout_completed(event: StripeEvent, obj: dict) -> Outcome:
         return StripeEvent.Status.IGNORED, "not a subscription checkout"
     user_id = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("user_id")
     user = User.objects.filter(pk=int(user_id)).first() if str(user_id or "").isdigit() else None
-    customer_id = billing_sync.stripe_ref_id(obj.get("customer"))
+    customer_id = sync.stripe_ref_id(obj.get("customer"))
     if user is None or (user.stripe_customer_id and customer_id and user.stripe_customer_id != customer_id):
         return StripeEvent.Status.IGNORED, "no matching user"
     stripe_subscription = obj["subscription"]
     if not isinstance(stripe_subscription, dict):
-        stripe_subscription = stripe_gateway.subscription_retrieve(subscription_id=stripe_subscription)
-    subscription = billing_sync.subscription_sync_from_stripe(
+        stripe_subscription = gateway.subscription_retrieve(subscription_id=stripe_subscription)
+    subscription = sync.subscription_sync_from_stripe(
         stripe_subscription=stripe_subscription, event_created=_created(event), user=user
     )
     if subscription is None:
@@ -197,21 +197,21 @@ def _on_checkout_completed(event: StripeEvent, obj: dict) -> Outcome:
 
 
 def _on_subscription(event: StripeEvent, obj: dict) -> Outcome:
-    subscription = billing_sync.subscription_sync_from_stripe(stripe_subscription=obj, event_created=_created(event))
+    subscription = sync.subscription_sync_from_stripe(stripe_subscription=obj, event_created=_created(event))
     if subscription is None:
         return StripeEvent.Status.IGNORED, "no matching user"
     return StripeEvent.Status.PROCESSED, f"subscription {subscription.stripe_subscription_id} {subscription.status}"
 
 
 def _on_invoice(event: StripeEvent, obj: dict) -> Outcome:
-    invoice = billing_sync.invoice_sync_from_stripe(stripe_invoice=obj, event_created=_created(event))
+    invoice = sync.invoice_sync_from_stripe(stripe_invoice=obj, event_created=_created(event))
     if invoice is None:
         return StripeEvent.Status.IGNORED, "no matching user"
     return StripeEvent.Status.PROCESSED, f"invoice {invoice.stripe_invoice_id} {invoice.status}"
 
 
 def _on_price(event: StripeEvent, obj: dict) -> Outcome:
-    lines = billing_sync.plan_price_sync_from_stripe(stripe_price=obj, deleted=event.type == "price.deleted")
+    lines = sync.plan_price_sync_from_stripe(stripe_price=obj, deleted=event.type == "price.deleted")
     if not lines:
         return StripeEvent.Status.IGNORED, "price not used by any plan"
     return StripeEvent.Status.PROCESSED, "; ".join(lines)
@@ -221,7 +221,7 @@ def _on_product(event: StripeEvent, obj: dict) -> Outcome:
     plans = list(Plan.objects.filter(stripe_product_id=obj["id"]))
     if not plans:
         return StripeEvent.Status.IGNORED, "product not used by any plan"
-    return StripeEvent.Status.PROCESSED, "; ".join(billing_services.plans_sync_prices_from_stripe(plans=plans))
+    return StripeEvent.Status.PROCESSED, "; ".join(services.plans_sync_prices_from_stripe(plans=plans))
 
 
 _HANDLERS: dict[str, Callable[[StripeEvent, dict], Outcome]] = {

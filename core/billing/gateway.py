@@ -183,6 +183,14 @@ def customer_create(*, email: str, name: str, metadata: dict[str, str], idempote
     return customer.to_dict()
 
 
+def customer_delete(*, customer_id: str) -> dict:
+    """Delete the customer for good: Stripe cancels its subscriptions at once, and its open Checkout
+    Sessions can no longer be paid."""
+    client = _client()
+    with _translated_errors("customer_delete"):
+        return client.v1.customers.delete(customer_id).to_dict()
+
+
 def customer_retrieve(*, customer_id: str) -> dict:
     client = _client()
     with _translated_errors("customer_retrieve"):
@@ -251,8 +259,19 @@ def subscription_retrieve(*, subscription_id: str) -> dict:
         return client.v1.subscriptions.retrieve(subscription_id).to_dict()
 
 
+def _replayed(stripe_object: Any) -> bool:
+    """Whether Stripe answered with the stored response of an earlier request with the same idempotency key."""
+    response = getattr(stripe_object, "last_response", None)
+    headers = getattr(response, "headers", None) or {}
+    return str(headers.get("Idempotent-Replayed") or headers.get("idempotent-replayed") or "").lower() == "true"
+
+
 def subscription_change_price(*, subscription_id: str, price_id: str, idempotency_key: str | None = None) -> dict:
-    """Move the subscription's single item to another price; Stripe prorates the difference."""
+    """Move the subscription's single item to another price; Stripe prorates the difference.
+
+    Returns the subscription as Stripe has it now. A replayed answer (the key was used before) describes the
+    subscription as it was then, so it is never returned: the subscription is read again instead, and the
+    caller compares its price with the one asked for."""
     client = _client()
     with _translated_errors("subscription_change_price"):
         current = client.v1.subscriptions.retrieve(subscription_id).to_dict()
@@ -267,6 +286,9 @@ def subscription_change_price(*, subscription_id: str, price_id: str, idempotenc
             },
             options=_options(idempotency_key),
         )
+        if _replayed(updated):
+            logger.warning("stripe subscription_change_price: replayed answer, reading the subscription again")
+            return client.v1.subscriptions.retrieve(subscription_id).to_dict()
     return updated.to_dict()
 
 
