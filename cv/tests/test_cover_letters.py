@@ -175,7 +175,7 @@ def test_offline_letter_states_only_what_the_uploaded_cv_states(analysis, tone):
     # The CV's own truthfulness check agrees that the offline letter claims nothing new.
     checked = verification.verify_rewrite(
         source_text=questionnaire.resume_text,
-        request_text=f"Applying for: {questionnaire.position}",
+        request_text=f"Applying for: {questionnaire.position}, {questionnaire.industry}",
         improved_text=letters._letter_claims(letter),
         job_text=matching.job_text_of(questionnaire.job_fields()),
     )
