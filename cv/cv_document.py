@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-# A CV is a few pages; anything far beyond that is not a CV, and parsing time grows with the length.
-MAX_MARKDOWN_CHARS = 200_000
+# A CV is a few pages (the model's answer is bounded too); anything far beyond that is not a CV, and the
+# time to parse and export grows with the length.
+MAX_MARKDOWN_CHARS = 60_000
 
 
 def markdown_parser() -> MarkdownIt:

@@ -14,7 +14,7 @@ from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
 from cv.models import AIResponse
 
-MAX_LINES = 2000
+MAX_LINES = 1000
 _BULLETS = re.compile(r"^[\s\u2022\u25cf\u25aa\u2023\u2043\u2219\u00b7*>-]+")
 
 

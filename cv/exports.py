@@ -145,21 +145,31 @@ def docx_from_blocks(blocks: list[Block], *, title: str) -> bytes:
     normal = document.styles["Normal"]
     normal.font.name = "Calibri"
     normal.font.size = Pt(10.5)
+    # python-docx looks a style up by scanning every style of the document, for every paragraph: a long CV
+    # took seconds. Each style's id is looked up once and set on the paragraph's XML directly.
+    style_ids: dict[str, str] = {}
+
+    def styled(name: str):
+        if name not in style_ids:
+            style_ids[name] = document.styles[name].style_id
+        paragraph = document.add_paragraph()
+        paragraph._p.style = style_ids[name]
+        return paragraph
+
     for block in blocks:
         if block.kind == "heading":
-            paragraph = document.add_heading(level=min(block.level, 9))
-            _add_runs(paragraph, block.runs)
+            _add_runs(styled(f"Heading {min(block.level, 9)}"), block.runs)
         elif block.kind in ("bullet", "numbered"):
-            _add_runs(document.add_paragraph(style=_list_style(block)), block.runs)
+            _add_runs(styled(_list_style(block)), block.runs)
         elif block.kind == "quote":
-            _add_runs(document.add_paragraph(style="Quote"), block.runs)
+            _add_runs(styled("Quote"), block.runs)
         elif block.kind == "code":
             _add_runs(document.add_paragraph(), block.runs)
         elif block.kind == "table":
             rows = block.rows[:_MAX_TABLE_ROWS]
             columns = min(max(len(row) for row in rows), _MAX_TABLE_COLUMNS)
             table = document.add_table(rows=len(rows), cols=columns)
-            table.style = "Table Grid"
+            table.style = document.styles["Table Grid"]
             for row_index, row in enumerate(rows):
                 for column, value in enumerate(row[:columns]):
                     cell = table.cell(row_index, column)

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from cv import letters
 from cv.exports import FORMATS
 from cv.models import CoverLetter
+from cv.serializers import VerificationSerializer
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -37,11 +38,6 @@ class CoverLetterCreateSerializer(serializers.Serializer):
         default=letters.WORDS_DEFAULT,
         help_text="About how long the letter should be.",
     )
-
-
-class VerificationSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["verified", "flagged"])
-    unsupported = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
 
 
 class CoverLetterSerializer(serializers.ModelSerializer):

@@ -32,7 +32,6 @@ class AIResponseExportView(APIView):
     content_negotiation_class = IgnoreFormatParameter
 
     @extend_schema(
-        operation_id="ai_responses_export",
         parameters=[
             OpenApiParameter(
                 "format",
@@ -61,7 +60,7 @@ class AIResponseExportView(APIView):
 class AIResponseDiffView(APIView):
     """Line by line, what the rewrite changed between your uploaded CV's text and the improved CV."""
 
-    @extend_schema(operation_id="ai_responses_diff", responses={200: DiffSerializer})
+    @extend_schema(responses={200: DiffSerializer})
     def get(self, request, pk: int):
         response = selectors.ai_response_get_for(user=request.user, response_id=pk)
         return Response(diff.ai_response_diff(response=response))
@@ -72,7 +71,6 @@ class AIResponseCoverLetterView(APIView):
     writes it (one unit of the daily AI quota). Poll the letter for the result."""
 
     @extend_schema(
-        operation_id="ai_responses_cover_letter",
         request=CoverLetterCreateSerializer,
         responses={202: CoverLetterSerializer},
     )

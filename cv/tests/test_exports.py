@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 from pathlib import Path
 
 import docx
@@ -283,3 +284,22 @@ def test_export_and_diff_are_in_the_openapi_schema(anon_client):
         in export_op["responses"]["200"]["content"]
     )
     assert "/api/ai-responses/{id}/diff/" in paths
+
+
+def test_the_longest_exportable_cv_exports_quickly_and_a_longer_one_is_refused(api_client, user):
+    from cv.cv_document import MAX_MARKDOWN_CHARS
+
+    longest = "\n\n".join([JANE_MARKDOWN] * 40)[:MAX_MARKDOWN_CHARS]
+    response = AIResponseFactory(questionnaire=QuestionnaireFactory(user=user), status="succeeded", improved_cv=longest)
+
+    for fmt in ("docx", "json", "txt"):
+        started = time.monotonic()
+        assert export(api_client, response.pk, fmt).status_code == 200
+        assert time.monotonic() - started < 15, fmt
+    assert api_client.get(f"/cv/ai-responses/{response.pk}/diff/").status_code == 200
+
+    response.improved_cv = longest + "\n\nx" * 10
+    response.save()
+    refused = export(api_client, response.pk, "docx")
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "cv_too_large"
