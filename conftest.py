@@ -23,6 +23,11 @@ def _clean_test_redis():
 def _reset_cache():
     from django.core.cache import cache
 
+    from core.redis_safety import breaker
+
+    # A test that took Redis away leaves this process's breaker open for a few seconds: the next test
+    # starts with Redis trusted again, as a fresh process would.
+    breaker.succeeded()
     cache.clear()
 
 

@@ -1,30 +1,58 @@
-"""Measure the API as a client sees it, against a server started with ./scripts/run.sh.
+"""One benchmark run of the API as a client sees it, on this machine, every figure from the same run.
 
-    # in one terminal; one address sends everything, so raise the per-IP and per-user burst rates
-    THROTTLE_ANON_RATE=100000/hour THROTTLE_USER_BURST_RATE=100000/minute ./scripts/run.sh
-    .venv/bin/python bench/run.py --base-url http://127.0.0.1:8000 --requests 200 --concurrency 8
+    .venv/bin/python bench/run.py                 # ~4 minutes; needs PostgreSQL and Redis, wrk for HTTP load
+    .venv/bin/python bench/run.py --duration 5    # shorter
 
-Loopback only, bounded in count (--requests per endpoint) and time (--deadline seconds for the whole run);
-it stops by itself. The benchmark user is put on the Premium plan through the ORM (same database as the
-server) so daily quotas do not cut the run short. Prints latency percentiles and throughput per endpoint and
-the end-to-end time of an analysis and of a PDF render (queued -> succeeded, measured through the API).
+It starts its own stack on loopback and stops it at the end: a database `cvimprover_bench` (created and
+migrated), Redis database 11, gunicorn (2 workers, production settings), a Celery worker and an instant
+OpenAI-compatible model (the test fake). Load comes from wrk (`apt-get install wrk`) with 8 connections for
+a fixed time; without wrk, from a Python thread pool. Every request goes to 127.0.0.1 and every phase is
+bounded in time, so it stops by itself.
+
+Figures are ratios to the cheapest view measured in the same run (`GET /auth/csrf-token/`), because absolute
+numbers depend on the machine. It prints:
+- the endpoint table (req/s, p50, p99, errors, ratio),
+- the Stripe webhook against the Python client's own ceiling (signing every event needs a Python client),
+- analysis end to end with an instant model, and the overhead outside the model at 1 and 20 at once,
+- PDF rendering against bare WeasyPrint on the same HTML, and render/extraction time by page count,
+- list latency at 50 and 5,000 rows.
 """
 
+from __future__ import annotations
+
 import argparse
+import json
 import os
+import re
+import secrets
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from testing.fake_openai import FakeOpenAI  # noqa: E402
+from testing.stripe_signing import stripe_signature_header  # noqa: E402
+
 SAMPLE_CV = ROOT / "cv" / "tests" / "fixtures" / "jane_doe_backend.pdf"
 SAMPLE_JOB = ROOT / "cv" / "tests" / "fixtures" / "senior_backend_engineer.txt"
+SAMPLE_MARKDOWN = ROOT / "pdf" / "tests" / "fixtures" / "jane_doe_improved.md"
+DATABASE = "cvimprover_bench"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+WEBHOOK_SECRET = "whsec_" + secrets.token_hex(16)
+LUA_POST = """wrk.method = "POST"
+wrk.body = [[{body}]]
+wrk.headers["Content-Type"] = "application/json"
+"""
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -33,19 +61,104 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    """gunicorn + a Celery worker + an instant model, on a database of their own."""
+
+    def __init__(self, workdir: Path, web_workers: int) -> None:
+        self.workdir = workdir
+        self.web_workers = web_workers
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.model = FakeOpenAI().start()
+        self.procs: list[subprocess.Popen] = []
+        self.env = dict(os.environ)
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="cvimprover.settings",
+            DATABASE_URL=f"postgres://127.0.0.1:5432/{DATABASE}",
+            REDIS_URL=REDIS_URL,
+            DEBUG="False",
+            SECRET_KEY=secrets.token_urlsafe(48),
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            SECURE_SSL_REDIRECT="False",
+            SESSION_COOKIE_SECURE="False",
+            CSRF_COOKIE_SECURE="False",
+            JWT_AUTH_SECURE="False",
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            MEDIA_ROOT=str(workdir / "media"),
+            THROTTLE_ANON_RATE="10000000/hour",
+            THROTTLE_USER_BURST_RATE="10000000/minute",
+            OPENAI_API_KEY="sk-bench-not-a-real-key",
+            OPENAI_BASE_URL=self.model.base_url,
+            OPENAI_MODEL="instant",
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            STRIPE_SECRET_KEY="",
+            PYTHONUNBUFFERED="1",
+        )
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True)
+
+    def start(self) -> None:
+        subprocess.run(["redis-cli", "-n", "11", "flushdb"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "scripts/ensure_db.py"], cwd=ROOT, env=self.env, check=True, capture_output=True
+        )
+        self.manage("migrate", "--noinput")
+        self.manage("seed_plans")
+        log = open(self.workdir / "stack.log", "ab")
+        self.procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "cvimprover", "worker", "-Q", "default,ai,pdf",
+                 "--concurrency", "2", "-l", "WARNING", "--without-gossip", "--without-mingle"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        )  # fmt: skip
+        self.procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "cvimprover.wsgi:application", "-c", "cvimprover/gunicorn.py",
+                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers)],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/core/health/", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"the server did not start; see {self.workdir / 'stack.log'}")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.model.stop()
+
+
 class Bench:
-    def __init__(self, base_url: str, deadline: float) -> None:
-        host = urlparse(base_url).hostname
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            sys.exit("bench/run.py only targets a server on this machine (127.0.0.1/localhost).")
-        self.base_url = base_url.rstrip("/")
-        self.deadline = time.monotonic() + deadline
-        self.client = httpx.Client(base_url=self.base_url, timeout=30)
+    def __init__(self, stack: Stack, duration: float, connections: int) -> None:
+        self.stack = stack
+        self.duration = duration
+        self.connections = connections
+        self.client = httpx.Client(base_url=stack.base_url, timeout=30)
+        self.rows: list[dict] = []
+        self.wrk = shutil.which("wrk")
 
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def sign_up(self) -> dict[str, str]:
+    def sign_up(self, *, plan: str = "premium") -> tuple[int, dict[str, str]]:
         name = f"bench{uuid.uuid4().hex[:10]}"
         password = f"Bench-{uuid.uuid4().hex}"
         response = self.client.post(
@@ -53,149 +166,298 @@ class Bench:
             json={"username": name, "email": f"{name}@example.com", "password1": password, "password2": password},
         )
         response.raise_for_status()
-        self._upgrade(name)
-        access = self.client.post("/auth/login/", json={"username": name, "password": password}).json()["access"]
-        # Bearer only: without this, the JWT cookies set by login would sign in the "anonymous" calls too.
-        self.client.cookies.clear()
-        return {"Authorization": f"Bearer {access}"}
-
-    def _upgrade(self, username: str) -> None:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cvimprover.settings")
-        # The development settings of the scripts/run.sh server it measures (its key file, its database).
-        os.environ.setdefault("DEBUG", "True")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
         from core.models import Plan, User
 
-        premium = Plan.objects.filter(slug="premium").first()
-        if premium is None or not User.objects.filter(username=username).update(plan=premium):
-            sys.exit("Cannot find the benchmark user in this database: run with the server's DATABASE_URL.")
-
-    def measure(self, label: str, call, count: int, concurrency: int) -> None:
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-
-        def one(_):
-            if self.left() <= 0:
-                return
-            started = time.perf_counter()
-            status = call()
-            latencies.append((time.perf_counter() - started) * 1000)
-            statuses[status] = statuses.get(status, 0) + 1
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            list(pool.map(one, range(count)))
-        elapsed = time.perf_counter() - started
-        if not latencies:
-            print(f"{label:<34} skipped (deadline)")
-            return
-        print(
-            f"{label:<34} n={len(latencies):<5} p50={statistics.median(latencies):7.1f}ms "
-            f"p95={percentile(latencies, 95):7.1f}ms max={max(latencies):7.1f}ms "
-            f"rps={len(latencies) / elapsed:7.1f} statuses={statuses}"
+        # The benchmark user may call as often as the load needs: the plan's limits are not what is measured.
+        user = User.objects.get(username=name)
+        user.plan = Plan.objects.get(slug=plan)
+        user.save(update_fields=["plan"])
+        Plan.objects.filter(slug=plan).update(
+            ai_responses_per_day=10_000_000, api_calls_per_hour=10_000_000, uploads_per_day=10_000_000
         )
+        access = self.client.post("/auth/login/", json={"username": name, "password": password}).json()["access"]
+        self.client.cookies.clear()  # Bearer only: the cookies set by login would sign in "anonymous" calls
+        return user.pk, {"Authorization": f"Bearer {access}"}
 
-    def wait_until_done(self, path: str, headers: dict[str, str]) -> tuple[str, float]:
+    def load(self, label: str, path: str, *, headers: dict[str, str] | None = None, post: str | None = None) -> dict:
+        row = self._wrk(path, headers or {}, post) if self.wrk else self._threads(path, headers or {}, post)
+        row["label"] = label
+        self.rows.append(row)
+        return row
+
+    def _wrk(self, path: str, headers: dict[str, str], post: str | None) -> dict:
+        args = [self.wrk, "-t2", f"-c{self.connections}", f"-d{int(self.duration)}s", "--latency", "--timeout", "10s"]
+        for name, value in headers.items():
+            args += ["-H", f"{name}: {value}"]
+        script = None
+        if post is not None:
+            script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+            script.write(LUA_POST.format(body=post))
+            script.close()
+            args += ["-s", script.name]
+        out = subprocess.run(
+            [*args, self.stack.base_url + path], capture_output=True, text=True, timeout=self.duration + 30
+        ).stdout
+        if script is not None:
+            os.unlink(script.name)
+
+        def latency(pct: str) -> float:
+            match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+            if not match:
+                return float("nan")
+            return float(match.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[match.group(2)]
+
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        total = int(re.search(r"(\d+) requests in", out).group(1))
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        errors = int(non2xx.group(1)) if non2xx else 0
+        errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+        return {"rps": rps, "p50": latency(50), "p99": latency(99), "errors": errors, "requests": total}
+
+    def _threads(self, path: str, headers: dict[str, str], post: str | None) -> dict:
+        def call(client: httpx.Client) -> int:
+            if post is None:
+                return client.get(path, headers=headers).status_code
+            return client.post(path, content=post, headers={**headers, "Content-Type": "application/json"}).status_code
+
+        return self.threads(call)
+
+    def threads(self, call) -> dict:
+        """Run `call(client)` from a thread pool for the duration; the Python client's view of the server."""
+        latencies: list[float] = []
+        errors = 0
+        end = time.monotonic() + self.duration
+
+        def worker(_):
+            nonlocal errors
+            with httpx.Client(base_url=self.stack.base_url, timeout=30) as client:
+                while time.monotonic() < end:
+                    started = time.perf_counter()
+                    status = call(client)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    if status >= 400:
+                        errors += 1
+
         started = time.perf_counter()
-        while self.left() > 0:
+        with ThreadPoolExecutor(max_workers=self.connections) as pool:
+            list(pool.map(worker, range(self.connections)))
+        elapsed = time.perf_counter() - started
+        return {
+            "rps": len(latencies) / elapsed,
+            "p50": statistics.median(latencies),
+            "p99": percentile(latencies, 99),
+            "errors": errors,
+            "requests": len(latencies),
+        }
+
+    def wait(self, path: str, headers: dict[str, str], timeout: float = 60) -> tuple[str, float]:
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
             body = self.client.get(path, headers=headers).json()
             if body["status"] in ("succeeded", "failed"):
                 return body["status"], time.perf_counter() - started
-            time.sleep(0.05)
+            time.sleep(0.005)
         return "timeout", time.perf_counter() - started
+
+
+def print_table(title: str, rows: list[dict], base: dict) -> None:
+    print(f"\n{title}\n")
+    print("| endpoint | req/s | p50 ms | p99 ms | errors | ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        ratio = row["rps"] / base["rps"] if base["rps"] else float("nan")
+        print(
+            f"| {row['label']} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} | "
+            f"{row['errors']}/{row['requests']} | {ratio:.2f} |"
+        )
+
+
+def questionnaire_rows(user_id: int, count: int) -> None:
+    from cv.models import CVQuestionnaire
+
+    job = SAMPLE_JOB.read_text()[:5000]
+    CVQuestionnaire.objects.bulk_create(
+        [
+            CVQuestionnaire(
+                user_id=user_id, position=f"Backend engineer {i}", industry="Software", experience_level="6+",
+                company_size="medium", location="Remote", application_timeline="immediate", job_description=job,
+                resume_text="Jane Doe\nBackend engineer", resume_pages=1,
+            )
+            for i in range(count)
+        ],
+        batch_size=1000,
+    )  # fmt: skip
+
+
+def http_figures(bench: Bench, auth: dict[str, str], big_auth: dict[str, str], questionnaire_id: int) -> None:
+    base = bench.load("`GET /auth/csrf-token/`", "/auth/csrf-token/")
+    bench.load("`GET /core/plans/` (anonymous)", "/core/plans/")
+    bench.load("`GET /auth/user/` (Bearer)", "/auth/user/", headers=auth)
+    bench.load("`GET /core/rate-limits/status/`", "/core/rate-limits/status/", headers=auth)
+    bench.load("`GET /cv/questionnaire/` (50 rows, paginated)", "/cv/questionnaire/", headers=auth)
+    bench.load("`GET /cv/questionnaire/` (5,000 rows, paginated)", "/cv/questionnaire/", headers=big_auth)
+    bench.load(
+        "`POST /cv/ai-responses/` (enqueue only)",
+        "/cv/ai-responses/",
+        headers=auth,
+        post=json.dumps({"questionnaire": questionnaire_id, "prompt": "Tailor my CV."}),
+    )
+    print_table("HTTP, ratio to the cheapest view", bench.rows, base)
+
+    # The analyses enqueued above are not measured: drop them before the worker spends minutes on them.
+    from cv.models import AIResponse
+
+    AIResponse.objects.all().delete()
+    subprocess.run(["redis-cli", "-n", "11", "del", "ai"], capture_output=True)
+
+
+def webhook_figures(bench: Bench) -> None:
+    ceiling = bench.threads(lambda client: client.get("/auth/csrf-token/").status_code)
+    ceiling["label"] = "`GET /auth/csrf-token/` (Python client)"
+
+    def webhook(client: httpx.Client) -> int:
+        event = {
+            "id": f"evt_bench_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": "customer.created",
+            "created": int(time.time()),
+            "data": {"object": {"id": "cus_bench", "object": "customer"}},
+        }
+        body = json.dumps(event)
+        headers = {
+            "Stripe-Signature": stripe_signature_header(body, WEBHOOK_SECRET),
+            "Content-Type": "application/json",
+        }
+        return client.post("/core/payments/webhook/stripe/", content=body, headers=headers).status_code
+
+    hook = bench.threads(webhook)
+    hook["label"] = "Stripe webhook (signed, unique events)"
+    print_table("Stripe webhook, ratio to the Python client's ceiling", [ceiling, hook], ceiling)
+
+
+def pipeline_figures(bench: Bench, headers: dict[str, str], questionnaire_id: int, runs: int) -> None:
+    times = []
+    for _ in range(runs):
+        created = bench.client.post(
+            "/cv/ai-responses/", json={"questionnaire": questionnaire_id, "prompt": "Tailor it."}, headers=headers
+        ).json()
+        status, seconds = bench.wait(f"/cv/ai-responses/{created['id']}/", headers)
+        if status == "succeeded":
+            times.append(seconds * 1000)
+    print("\nAnalysis end to end (instant model, queued -> succeeded seen by polling)\n")
+    print(f"- {len(times)} runs: median {statistics.median(times):.0f} ms, max {max(times):.0f} ms")
+
+    from cv.models import AIResponse
+
+    for concurrent in (1, 20):
+        ids = [
+            bench.client.post(
+                "/cv/ai-responses/", json={"questionnaire": questionnaire_id, "prompt": "x"}, headers=headers
+            ).json()["id"]
+            for _ in range(concurrent)
+        ]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if not AIResponse.objects.filter(pk__in=ids, status__in=("pending", "running")).exists():
+                break
+            time.sleep(0.05)
+        rows = list(AIResponse.objects.filter(pk__in=ids).values_list("created_at", "started_at", "finished_at"))
+        end_to_end = [(done - created).total_seconds() * 1000 for created, _s, done in rows if done]
+        in_worker = [(done - started).total_seconds() * 1000 for _c, started, done in rows if done and started]
+        print(
+            f"- {concurrent:>2} at once: created -> finished median {statistics.median(end_to_end):.0f} ms "
+            f"(max {max(end_to_end):.0f}); inside the worker median {statistics.median(in_worker):.0f} ms"
+        )
+
+
+def render_figures(repeats: int) -> None:
+    from weasyprint import HTML
+
+    from cv.pdf_text import extract_cv_text
+    from pdf.rendering import BASE_URL, BundledAssetFetcher, build_html, render_pdf
+
+    markdown = SAMPLE_MARKDOWN.read_text()
+    html = build_html(markdown=markdown, template="classic", title="Jane Doe")
+    render_pdf(markdown=markdown, template="classic", title="Jane Doe")  # warm fonts and imports
+
+    def timed(fn) -> float:
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - started) * 1000)
+        return statistics.median(samples)
+
+    bare = timed(lambda: HTML(string=html, base_url=BASE_URL, url_fetcher=BundledAssetFetcher()).write_pdf())
+    ours = timed(lambda: render_pdf(markdown=markdown, template="classic", title="Jane Doe"))
+    print(f"\nPDF rendering (same CV, median of {repeats}, in one process)\n")
+    print(f"- bare WeasyPrint on our HTML: {bare:.0f} ms; render_pdf (Markdown -> HTML -> PDF, page count): "
+          f"{ours:.0f} ms; ratio {ours / bare:.2f}")  # fmt: skip
+
+    print("\n| CV pages | render ms | text extraction ms |")
+    print("| --- | --- | --- |")
+    one_page = markdown
+    for wanted in (1, 2, 5, 10):
+        body = one_page
+        rendered = render_pdf(markdown=body, template="classic", title="Jane Doe")
+        while rendered.pages < wanted:
+            body += "\n\n" + one_page.split("\n", 2)[-1]
+            rendered = render_pdf(markdown=body, template="classic", title="Jane Doe")
+        render_ms = timed(lambda b=body: render_pdf(markdown=b, template="classic", title="Jane Doe"))
+        extract_ms = timed(
+            lambda c=rendered.content: extract_cv_text(c, max_bytes=10 * 1024 * 1024, max_pages=20, timeout=20)
+        )
+        print(f"| {rendered.pages} | {render_ms:.0f} | {extract_ms:.0f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
-    parser.add_argument("--requests", type=int, default=200, help="requests per endpoint (bounded)")
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--pipelines", type=int, default=5, help="analyses and PDFs measured end to end")
-    parser.add_argument("--deadline", type=float, default=300, help="seconds for the whole run")
+    parser.add_argument("--duration", type=float, default=10, help="seconds of load per endpoint")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--pipelines", type=int, default=10, help="analyses measured end to end")
+    parser.add_argument(
+        "--only", default="http,webhook,pipeline,render", help="comma-separated sections to run (default: all)"
+    )
     args = parser.parse_args()
-    count = max(1, min(args.requests, 5000))
+    duration = float(max(1, min(int(args.duration), 60)))
 
-    bench = Bench(args.base_url, args.deadline)
-    auth = bench.sign_up()
-    c = bench.client
-    print(f"target {bench.base_url}, {count} requests per endpoint, concurrency {args.concurrency}")
+    workdir = Path(tempfile.mkdtemp(prefix="cvimprover-bench-"))
+    stack = Stack(workdir, args.web_workers)
+    stack.start()
+    os.environ.update({k: stack.env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")})
+    os.environ.update(SECRET_KEY=stack.env["SECRET_KEY"], DEBUG="False", MEDIA_ROOT=stack.env["MEDIA_ROOT"])
+    import django
 
-    bench.measure("GET /core/health/", lambda: c.get("/core/health/").status_code, count, args.concurrency)
-    bench.measure("GET /core/plans/ (anonymous)", lambda: c.get("/core/plans/").status_code, count, args.concurrency)
-    bench.measure("GET /auth/user/", lambda: c.get("/auth/user/", headers=auth).status_code, count, args.concurrency)
-    bench.measure(
-        "GET /core/rate-limits/status/",
-        lambda: c.get("/core/rate-limits/status/", headers=auth).status_code,
-        count,
-        args.concurrency,
-    )
+    django.setup()
+    import logging
 
-    job = SAMPLE_JOB.read_text()
-    cv_bytes = SAMPLE_CV.read_bytes()
-    fields = {
-        "position": "Senior Backend Engineer",
-        "industry": "Software",
-        "experience_level": "6+",
-        "company_size": "medium",
-        "location": "Remote",
-        "application_timeline": "immediate",
-        "job_description": job[:5000],
-    }
-    uploads = min(count, 100)
-    bench.measure(
-        "POST /cv/questionnaire/ (PDF upload)",
-        lambda: (
-            c.post(
-                "/cv/questionnaire/",
-                data=fields,
-                files={"resume": ("cv.pdf", cv_bytes, "application/pdf")},
-                headers=auth,
-            ).status_code
-        ),
-        uploads,
-        args.concurrency,
-    )
-    questionnaires = c.get("/cv/questionnaire/", headers=auth).json()
-    bench.measure(
-        "GET /cv/questionnaire/ (list)",
-        lambda: c.get("/cv/questionnaire/", headers=auth).status_code,
-        count,
-        args.concurrency,
-    )
-    if not questionnaires.get("results"):
-        print("no questionnaire was created; stopping before the pipelines")
-        return
-    questionnaire_id = questionnaires["results"][0]["id"]
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        bench = Bench(stack, duration, args.connections)
+        user_id, auth = bench.sign_up()
+        _big_user_id, big_auth = bench.sign_up()
+        questionnaire_rows(user_id, 50)
+        questionnaire_rows(_big_user_id, 5000)
+        from cv.models import CVQuestionnaire
 
-    analysis_times, render_times = [], []
-    for _ in range(args.pipelines):
-        if bench.left() <= 0:
-            break
-        created = c.post(
-            "/cv/ai-responses/",
-            json={"questionnaire": questionnaire_id, "prompt": "Tailor my CV to this job."},
-            headers=auth,
-        ).json()
-        status, seconds = bench.wait_until_done(f"/cv/ai-responses/{created['id']}/", auth)
-        analysis_times.append(seconds)
-        if status != "succeeded":
-            print(f"analysis {created['id']} ended {status}")
-            continue
-        template = "classic" if len(render_times) % 2 == 0 else "modern"
-        document = c.post(
-            f"/cv/ai-responses/{created['id']}/generate-pdf/", json={"template": template}, headers=auth
-        ).json()
-        status, seconds = bench.wait_until_done(f"/pdf/documents/{document['id']}/", auth)
-        render_times.append(seconds)
-    for label, times in (("analysis queued->succeeded", analysis_times), ("PDF queued->succeeded", render_times)):
-        if times:
-            print(
-                f"{label:<34} n={len(times):<5} p50={statistics.median(times) * 1000:7.1f}ms "
-                f"max={max(times) * 1000:7.1f}ms"
-            )
+        questionnaire_id = CVQuestionnaire.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
+        print(f"{stack.base_url}: gunicorn {args.web_workers} workers, {args.connections} connections, "
+              f"{duration:.0f} s per endpoint, load from {'wrk' if bench.wrk else 'a Python thread pool'}")  # fmt: skip
+
+        sections = set(args.only.split(","))
+        if "http" in sections:
+            http_figures(bench, auth, big_auth, questionnaire_id)
+        if "webhook" in sections:
+            webhook_figures(bench)
+        if "pipeline" in sections:
+            pipeline_figures(bench, auth, questionnaire_id, args.pipelines)
+    finally:
+        stack.stop()
+    if "render" in sections:
+        render_figures(repeats=5)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

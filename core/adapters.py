@@ -1,8 +1,12 @@
+import jwt
+import requests
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from django.conf import settings
 from django.http import HttpResponse
 
 from core.emails import clean_email
+from core.exceptions import DomainError
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -18,3 +22,110 @@ class AccountAdapter(DefaultAccountAdapter):
         # allauth would redirect to its own HTML page; the API has none (the SPA shows its own), and
         # dj-rest-auth's sign-up answers the client itself, so this answer is never sent.
         return HttpResponse(status=204)
+
+
+# Google's own endpoints; GOOGLE_API_BASE replaces their hosts (tests point it at testing/fake_google.py).
+_GOOGLE_ENDPOINTS = {
+    "token": ("https://oauth2.googleapis.com", "/token"),
+    "tokeninfo": ("https://oauth2.googleapis.com", "/tokeninfo"),
+    "certs": ("https://www.googleapis.com", "/oauth2/v3/certs"),
+    "userinfo": ("https://www.googleapis.com", "/oauth2/v3/userinfo"),
+}
+GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
+
+
+def google_url(name: str) -> str:
+    host, path = _GOOGLE_ENDPOINTS[name]
+    return (settings.GOOGLE_API_BASE or host).rstrip("/") + path
+
+
+class GoogleTokenRefused(DomainError):
+    """Google's answer (or the token itself) does not prove that the person signed in to *our* app."""
+
+    default_code = "google_token_invalid"
+    default_detail = "Google did not confirm this sign-in. Please try again."
+
+
+def _google_get(name: str, **kwargs) -> requests.Response:
+    # requests errors (unreachable, timeout) reach the view, which answers 503 google_unreachable.
+    response = requests.get(google_url(name), timeout=settings.GOOGLE_TIMEOUT, **kwargs)
+    if response.status_code >= 500:
+        raise requests.ConnectionError(f"Google answered {response.status_code}")
+    return response
+
+
+def _verified_email(claims: dict) -> dict:
+    # Google sends a boolean in ID tokens and userinfo, the string "true" from tokeninfo.
+    if str(claims.get("email_verified")).lower() != "true" or not claims.get("email"):
+        raise GoogleTokenRefused(
+            "Google has not verified this account's email address.", code="google_email_unverified"
+        )
+    return claims
+
+
+def google_id_token_claims(id_token: str, *, client_id: str) -> dict:
+    """The claims of an ID token signed by Google (its published keys), issued by Google, for our client id,
+    not expired, with a verified email; anything else is GoogleTokenRefused."""
+    try:
+        kid = jwt.get_unverified_header(id_token).get("kid")
+    except jwt.InvalidTokenError as exc:
+        raise GoogleTokenRefused("This is not a Google ID token.") from exc
+    keys = _google_get("certs")
+    try:
+        key = jwt.PyJWKSet.from_dict(keys.json())[kid]
+    except (ValueError, KeyError, jwt.PyJWKSetError) as exc:
+        raise GoogleTokenRefused("This ID token is not signed with one of Google's keys.") from exc
+    try:
+        claims = jwt.decode(
+            id_token,
+            key=key.key,
+            algorithms=["RS256"],
+            audience=client_id,
+            issuer=GOOGLE_ISSUERS,
+            leeway=30,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+        )
+    except jwt.InvalidAudienceError as exc:
+        raise GoogleTokenRefused("This token was issued to another application.", code="google_token_audience") from exc
+    except jwt.InvalidTokenError as exc:
+        raise GoogleTokenRefused("This Google ID token is not valid (signature, issuer or expiry).") from exc
+    if claims["aud"] != client_id:  # PyJWT accepts a list that merely contains our id
+        raise GoogleTokenRefused("This token was issued to another application.", code="google_token_audience")
+    return _verified_email(claims)
+
+
+def google_access_token_claims(access_token: str, *, client_id: str) -> dict:
+    """Who a bare access token belongs to, once Google's tokeninfo confirms it was issued to our client id:
+    otherwise anyone holding a token another site obtained for the victim could sign in as the victim."""
+    info = _google_get("tokeninfo", params={"access_token": access_token})
+    if info.status_code != 200:
+        raise GoogleTokenRefused("Google does not recognise this access token.")
+    info = info.json()
+    if info.get("aud") != client_id and info.get("azp") != client_id:
+        raise GoogleTokenRefused("This token was issued to another application.", code="google_token_audience")
+    if int(info.get("expires_in") or 0) <= 0:
+        raise GoogleTokenRefused("This access token has expired.")
+    profile = _google_get("userinfo", headers={"Authorization": f"Bearer {access_token}"})
+    if profile.status_code != 200:
+        raise GoogleTokenRefused("Google does not recognise this access token.")
+    profile = profile.json()
+    if profile.get("sub") != info.get("sub"):
+        raise GoogleTokenRefused("Google's answers about this token disagree.")
+    return _verified_email(profile)
+
+
+class GoogleAdapter(GoogleOAuth2Adapter):
+    """allauth's Google adapter with every token checked against our client id: an ID token by its
+    signature and claims, a bare access token through Google's tokeninfo. Endpoints follow GOOGLE_API_BASE."""
+
+    @property
+    def access_token_url(self) -> str:
+        return google_url("token")
+
+    def complete_login(self, request, app, token, **kwargs):
+        response = kwargs.get("response") or {}
+        if response.get("id_token"):
+            claims = google_id_token_claims(response["id_token"], client_id=app.client_id)
+        else:
+            claims = google_access_token_claims(token.token, client_id=app.client_id)
+        return self.get_provider().sociallogin_from_response(request, claims)

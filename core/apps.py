@@ -7,4 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import login_limits, schema  # noqa: F401  (sign-in failure receivers; OpenAPI auth extension)
+        # Connect the sign-in failure receivers and the plan catalogue's signals; register the OpenAPI extension.
+        from core import login_limits, plan_catalogue, schema  # noqa: F401

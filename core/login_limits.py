@@ -7,7 +7,8 @@ A failure keeps its slot; a success resets the account's count and gives back th
 resets it, or a guesser could sign into an account of their own between guesses). A locked account
 refuses even the right password until its window ends, so the answer teaches the guesser nothing. The
 per-address bound is higher, so the typos of one office behind one address lock nobody out. With Redis
-unreachable every check fails open and logs a warning: sign-in keeps working during a Redis outage.
+unreachable every check fails open (core.redis_safety.fail_open, which logs a warning once per outage):
+sign-in keeps working during a Redis outage.
 """
 
 from __future__ import annotations
@@ -16,25 +17,22 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 from django_redis import get_redis_connection
-from django_redis.exceptions import ConnectionInterrupted
 from rest_framework import status
 from rest_framework.throttling import BaseThrottle
 
 from core.exceptions import DomainError
+from core.redis_safety import fail_open
 
 logger = logging.getLogger(__name__)
 
-_REDIS_DOWN = (redis.RedisError, ConnectionInterrupted)
 _PREFIX = "cvimprover:login-limits"
 
 
@@ -76,12 +74,14 @@ def _window() -> int:
     return settings.LOGIN_FAILURE_WINDOW_SECONDS
 
 
-def _reset_at(ttl: int) -> datetime:
-    return timezone.now() + timedelta(seconds=ttl if ttl > 0 else _window())
+def _reset_at(ttl_ms: int) -> datetime:
+    # To the second: the moment is the same on every answer of one window.
+    moment = timezone.now() + (timedelta(milliseconds=ttl_ms) if ttl_ms > 0 else timedelta(seconds=_window()))
+    return moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
 
 
 # KEYS: account, address. ARGV: account limit, address limit, window seconds.
-# Returns {taken (1/0), account ttl, address ttl, account count, address count}.
+# Returns {taken (1/0), account ttl (ms), address ttl (ms), account count, address count}.
 _TAKE_SLOT = """
 local account = tonumber(redis.call('GET', KEYS[1]) or '0')
 local address = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -90,9 +90,9 @@ if account < tonumber(ARGV[1]) and address < tonumber(ARGV[2]) then
     redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
     redis.call('INCR', KEYS[2])
     redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
-    return {1, redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]), account + 1, address + 1}
+    return {1, redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2]), account + 1, address + 1}
 end
-return {0, redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]), account, address}
+return {0, redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2]), account, address}
 """
 
 # Give back one slot, but never create a key or go below zero (the window may have ended meanwhile).
@@ -104,18 +104,22 @@ return 0
 """
 
 
+@fail_open(default=None, what="taking a sign-in attempt")
+def _take_slot(account: str, address: str) -> list[int] | None:
+    return _client().eval(
+        _TAKE_SLOT, 2, account, address,
+        settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_IP, _window(),
+    )  # fmt: skip
+
+
 def login_attempt_begin(*, identifier: str, request) -> None:
     """Take one attempt from the account's and the address's bounds before a password is checked, or
-    raise LoginLocked (with `reset_at`) when either is used up."""
+    raise LoginLocked (with `reset_at`) when either is used up. Redis down: the attempt goes ahead."""
     account, address = _account_key(identifier), _address_key(request)
-    try:
-        taken, account_ttl, address_ttl, account_count, address_count = _client().eval(
-            _TAKE_SLOT, 2, account, address,
-            settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_IP, _window(),
-        )  # fmt: skip
-    except _REDIS_DOWN:
-        logger.warning("login limits not checked: redis unavailable")
+    result = _take_slot(account, address)
+    if result is None:
         return
+    taken, account_ttl, address_ttl, account_count, address_count = result
     if taken:
         request.login_slot_taken = True
         return
@@ -124,36 +128,40 @@ def login_attempt_begin(*, identifier: str, request) -> None:
         ttls.append(account_ttl)
     if address_count >= settings.LOGIN_FAILURES_PER_IP:
         ttls.append(address_ttl)
-    logger.warning(
-        "login locked scope=%s", "account" if account_count >= settings.LOGIN_FAILURES_PER_ACCOUNT else "address"
-    )
+    logger.info("login locked scope=%s", "account" if account_count >= settings.LOGIN_FAILURES_PER_ACCOUNT else "ip")
     raise LoginLocked(reset_at=_reset_at(max(ttls)).isoformat().replace("+00:00", "Z"))
+
+
+@fail_open(default=None, what="resetting sign-in attempts")
+def _forget(account: str, give_back: str | None) -> None:
+    client = _client()
+    client.delete(account)
+    if give_back is not None:
+        client.eval(_GIVE_BACK, 1, give_back)
 
 
 def login_success_record(*, user, request) -> None:
     """The password was right: the account starts afresh, and the address gets its slot back."""
-    try:
-        client = _client()
-        client.delete(f"{_PREFIX}:account:user:{user.pk}")
-        if getattr(request, "login_slot_taken", False):
-            request.login_slot_taken = False
-            client.eval(_GIVE_BACK, 1, _address_key(request))
-    except _REDIS_DOWN:
-        logger.warning("login attempts not reset: redis unavailable")
+    give_back = None
+    if getattr(request, "login_slot_taken", False):
+        request.login_slot_taken = False
+        give_back = _address_key(request)
+    _forget(f"{_PREFIX}:account:user:{user.pk}", give_back)
+
+
+@fail_open(default=None, what="counting password-reset mails")
+def _count_reset_mail(key: str) -> int:
+    pipe = _client().pipeline(transaction=True)
+    pipe.incr(key).expire(key, 3600, nx=True)
+    count, _ = pipe.execute()
+    return count
 
 
 def password_reset_mail_allowed(*, email: str) -> bool:
     """Count one reset request for this address; False past the hourly bound. Every request counts, for
-    known and unknown addresses alike, so the bound itself reveals nothing."""
-    key = f"{_PREFIX}:reset-mail:{_digest(email.strip().lower())}"
-    try:
-        pipe = _client().pipeline(transaction=True)
-        pipe.incr(key).expire(key, 3600, nx=True)
-        count, _ = pipe.execute()
-    except _REDIS_DOWN:
-        logger.warning("password reset mails not counted: redis unavailable")
-        return True
-    return count <= settings.PASSWORD_RESET_MAILS_PER_HOUR
+    known and unknown addresses alike, so the bound itself reveals nothing. Redis down: allowed."""
+    count = _count_reset_mail(f"{_PREFIX}:reset-mail:{_digest(email.strip().lower())}")
+    return count is None or count <= settings.PASSWORD_RESET_MAILS_PER_HOUR
 
 
 def _identifier_of(credentials: dict) -> str:
@@ -176,10 +184,8 @@ class LoginLimitBackend:
             raise PermissionDenied from None
         return None
 
-    def get_user(self, user_id):
-        # `login(user)` without a backend (the test client's force_login, some library paths) records the
-        # first backend in the session; it must still find the user.
-        return ModelBackend().get_user(user_id)
+    # No get_user(): this backend never signs anyone in, and without it Django never picks it to restore a
+    # session (force_login and login() without a backend take the first backend that has get_user).
 
 
 @receiver(user_logged_in, dispatch_uid="core.login_limits.logged_in")

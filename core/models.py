@@ -3,7 +3,27 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django.utils import timezone
+
+# Each quota scope and the Plan field that holds its limit: the one list of plan limits.
+LIMIT_FIELD_BY_SCOPE = {
+    "ai_responses": "ai_responses_per_day",
+    "questionnaires": "questionnaires_per_day",
+    "uploads": "uploads_per_day",
+    "api_calls": "api_calls_per_hour",
+}
+
+
+# Sent after a queryset `update()` of plans (which sends no post_save), so caches of plans can drop them.
+plans_updated = Signal()
+
+
+class PlanQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        plans_updated.send(sender=Plan)
+        return rows
 
 
 class Plan(models.Model):
@@ -44,6 +64,8 @@ class Plan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PlanQuerySet.as_manager()
+
     class Meta:
         ordering = ["order", "id"]
 
@@ -56,12 +78,7 @@ class Plan(models.Model):
         return self.stripe_price_monthly, self.monthly_amount
 
     def limit_for(self, scope: str) -> int:
-        return {
-            "ai_responses": self.ai_responses_per_day,
-            "questionnaires": self.questionnaires_per_day,
-            "uploads": self.uploads_per_day,
-            "api_calls": self.api_calls_per_hour,
-        }[scope]
+        return getattr(self, LIMIT_FIELD_BY_SCOPE[scope])
 
 
 class User(AbstractUser):

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
-from core.models import Plan, User
+from core.models import LIMIT_FIELD_BY_SCOPE, Plan, User
 
-LIMIT_FIELDS = ("ai_responses_per_day", "questionnaires_per_day", "uploads_per_day", "api_calls_per_hour")
+LIMIT_FIELDS = tuple(LIMIT_FIELD_BY_SCOPE.values())
 
 
 @dataclass(frozen=True)

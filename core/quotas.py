@@ -9,13 +9,14 @@ a job that fails after its request committed gives it back with `quota_release`.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django_redis import get_redis_connection
 
 from core.exceptions import QuotaExceeded
 from core.models import Plan, QuotaUsage, User
+from core.plan_catalogue import current_limit
 from core.plans import plan_for, upgrade_for
 from core.redis_safety import fail_open
 
@@ -62,18 +63,34 @@ def _exceeded(*, plan: Plan, scope: str, limit: int, reset_at: dt.datetime) -> Q
     )
 
 
-@transaction.atomic
+# One statement, so a unit costs one round trip: PostgreSQL locks the day's row on conflict and re-checks
+# `used < limit` against its latest committed value, so two parallel requests never both take the last unit.
+_TAKE_UNIT = """
+INSERT INTO core_quotausage (user_id, scope, day, used) VALUES (%s, %s, %s, 1)
+ON CONFLICT (user_id, scope, day) DO UPDATE SET used = core_quotausage.used + 1
+WHERE core_quotausage.used < %s
+RETURNING used
+"""
+
+
 def quota_consume(*, user: User, scope: str) -> dt.date:
-    """Take one unit of today's `scope` quota or raise QuotaExceeded. Returns the day charged."""
+    """Take one unit of today's `scope` quota or raise QuotaExceeded. Returns the day charged.
+
+    Inside the caller's transaction, so a request that fails later gives the unit back by rolling back.
+    """
     if scope not in DAILY_SCOPES:
         raise ValueError(f"unknown daily quota scope {scope!r}")
-    plan = plan_for(user)
-    limit = plan.limit_for(scope)
+    limit = current_limit(user, scope)
+    if limit is None:
+        limit = plan_for(user).limit_for(scope)
     day = _today()
-    QuotaUsage.objects.bulk_create([QuotaUsage(user=user, scope=scope, day=day, used=0)], ignore_conflicts=True)
-    taken = QuotaUsage.objects.filter(user=user, scope=scope, day=day, used__lt=limit).update(used=F("used") + 1)
-    if not taken:
-        raise _exceeded(plan=plan, scope=scope, limit=limit, reset_at=next_daily_reset())
+    taken = None
+    if limit > 0:
+        with connection.cursor() as cursor:
+            cursor.execute(_TAKE_UNIT, [user.pk, scope, day, limit])
+            taken = cursor.fetchone()
+    if taken is None:
+        raise _exceeded(plan=plan_for(user), scope=scope, limit=limit, reset_at=next_daily_reset())
     return day
 
 
@@ -83,37 +100,22 @@ def quota_release(*, user: User | int, scope: str, day: dt.date) -> None:
     QuotaUsage.objects.filter(user_id=user_id, scope=scope, day=day, used__gt=0).update(used=F("used") - 1)
 
 
-def _api_calls_key(user_id: int) -> str:
+def api_calls_key(user_id: int) -> str:
+    """The Redis counter of this clock hour's work calls (counted by core.throttles.RequestThrottle)."""
     hour = timezone.now().astimezone(dt.UTC).strftime("%Y%m%d%H")
     return f"cvimprover:api_calls:{user_id}:{hour}"
 
 
-@fail_open(default=None, what="counting an API call")
-def _api_calls_count(user_id: int) -> int | None:
-    key = _api_calls_key(user_id)
-    pipe = get_redis_connection("default").pipeline()
-    pipe.incr(key)
-    pipe.expire(key, 3700)
-    count, _ = pipe.execute()
-    return count
-
-
-def api_call_take(*, user: User) -> None:
-    """Count one work-endpoint call against the plan's hourly limit (atomic INCR), or raise QuotaExceeded.
-
-    A rate limit, not a paid-for unit: with Redis down the call is let through uncounted (fails open).
-    """
+def api_calls_exceeded(*, user: User) -> QuotaExceeded:
+    """The 429 for a work call past the plan's hourly limit."""
     plan = plan_for(user)
-    limit = plan.api_calls_per_hour
-    count = _api_calls_count(user.pk)
-    if count is not None and count > limit:
-        raise _exceeded(plan=plan, scope="api_calls", limit=limit, reset_at=next_hourly_reset())
+    return _exceeded(plan=plan, scope="api_calls", limit=plan.api_calls_per_hour, reset_at=next_hourly_reset())
 
 
 @fail_open(default=0, what="reading the API call count")
 def api_calls_used(*, user: User) -> int:
     """This hour's counted calls; 0 while Redis is down (calls are not counted then either)."""
-    value = get_redis_connection("default").get(_api_calls_key(user.pk))
+    value = get_redis_connection("default").get(api_calls_key(user.pk))
     return int(value or 0)
 
 

@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from allauth.socialaccount.models import SocialAccount
 from dj_rest_auth.jwt_auth import CookieTokenRefreshSerializer
 from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
 from dj_rest_auth.registration.serializers import SocialLoginSerializer
@@ -17,6 +20,7 @@ from core.billing.serializers import AmountField
 from core.emails import clean_email
 from core.login_limits import password_reset_mail_allowed
 from core.models import Plan
+from core.plan_catalogue import current_plan_id, plan_entry
 from core.plans import plan_for
 from core.sessions import token_user
 
@@ -55,6 +59,9 @@ class PlanSerializer(serializers.ModelSerializer):
 
     def _price(self, plan: Plan, interval: str) -> dict | None:
         _price_id, amount = plan.price_for(interval)
+        if plan.slug == Plan.Slug.FREE:
+            # A plan that costs nothing has a price, zero, so a pricing page can show it beside the others.
+            amount = Decimal("0")
         if amount is None:
             return None
         return PriceSerializer({"amount": amount, "currency": plan.currency, "interval": interval}).data
@@ -99,8 +106,12 @@ class UserDetailsSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PlanSerializer)
     def get_plan(self, user) -> dict:
-        plan = plan_for(user)
-        return PlanSerializer(plan, context={"current_plan": plan}).data
+        current = current_plan_id(user)
+        entry = plan_entry(current) if current is not None else None
+        if entry is None:  # no Free plan seeded yet: plan_for creates it
+            plan = plan_for(user)
+            entry = PlanSerializer(plan, context={"current_plan": plan}).data
+        return entry
 
     @extend_schema_field(SubscriptionSummarySerializer(allow_null=True))
     def get_subscription(self, user) -> dict | None:
@@ -158,14 +169,24 @@ class RegisterSerializer(BaseRegisterSerializer):
 
 
 class GoogleLoginSerializer(SocialLoginSerializer):
-    """A Google sign-in for an email that already has a local account is refused, never linked: local
-    emails are not verified, so linking would hand the account to whoever registered the address first."""
+    """`{code}`, `{id_token}` or `{access_token}`; core.adapters.GoogleAdapter checks each against our client id.
+
+    A Google sign-in for an email that already has a local account is refused, never linked: local emails
+    are not verified, so linking would hand the account to whoever registered the address first."""
+
+    def validate(self, attrs):
+        if attrs.get("id_token") and not attrs.get("access_token") and not attrs.get("code"):
+            # dj-rest-auth reads an id_token only beside an access token, but Google Identity Services gives a
+            # SPA just the id_token. The adapter verifies that id_token and never uses this placeholder.
+            attrs = {**attrs, "access_token": "id-token-only"}
+        return super().validate(attrs)
 
     def get_social_login(self, adapter, app, token, response):
         login = super().get_social_login(adapter, app, token, response)
-        login.lookup()
+        # Not login.lookup(): allauth's flow does the lookup itself and refuses a login that already did.
+        known = SocialAccount.objects.filter(provider=login.account.provider, uid=login.account.uid).exists()
         email = login.user.email or ""
-        if not login.is_existing and email and User.objects.filter(email__iexact=email).exists():
+        if not known and email and User.objects.filter(email__iexact=email).exists():
             raise serializers.ValidationError(
                 "An account with this email address already exists. Sign in with your password instead."
             )

@@ -1,46 +1,124 @@
-"""Throttles. DRF builds a throttle before the request exists, so every per-user decision is made in
-`allow_request`, never in `__init__`/`get_rate` (the original service's bug, see STACK.md)."""
+"""Rate limits: the anonymous per-address rate, a signed-in person's burst rate and the plan's API calls per
+hour, all counted in one Redis round trip per request.
+
+Each app says which of its views are work (`throttle_scope = WORK` on the view): those count against the
+plan's API calls per hour; session and profile reads the SPA makes on every page only against the burst
+rate. The anonymous and burst rates are exact sliding windows (a sorted set of request times per key, as
+DRF's own throttles keep a list, but trimmed and counted inside Redis); the plan's calls are a counter per
+clock hour, the period `reset_at` reports. A request refused by one limit is counted by none, so a refused
+call never uses up another allowance.
+
+DRF builds a throttle before the request exists, so every per-user decision is made in `allow_request`,
+never in `__init__`/`get_rate` (the original service's bug, see STACK.md). With Redis down the limits are
+not enforced (core.redis_safety.fail_open): reads and sign-in keep working.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
+from django_redis import get_redis_connection
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from core.quotas import api_call_take
+from core.quotas import api_calls_exceeded, api_calls_key
+from core.redis_safety import fail_open
 
-# Work endpoints count against the plan's API calls per hour; session and profile reads the SPA makes on
-# every page only against the burst limit.
-WORK_PREFIXES = ("/cv/", "/api/", "/pdf/")
-BILLING_WRITE_PREFIXES = ("/core/payments/", "/core/billing/", "/core/subscription/")
+# The scope of views that count against the plan's API calls per hour.
+WORK = "work"
+API_CALLS_TTL_MS = 3700 * 1000
+
+# KEYS: one per limit. ARGV: now (ms), a unique member for this request, then per key its kind ("log" or
+# "count"), limit and window (ms). Returns {0, 0} when every limit allows the request (and counts it
+# everywhere), else {index of the refusing key, milliseconds until it allows one more (-1 for a counter)}.
+_SCRIPT = """
+local now = tonumber(ARGV[1])
+local member = ARGV[2]
+for i = 1, #KEYS do
+  local kind, limit, window = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
+  if kind == 'log' then
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+    if redis.call('ZCARD', KEYS[i]) >= limit then
+      local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2]
+      return {i, math.max(1, tonumber(oldest) + window - now)}
+    end
+  elseif tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
+    return {i, -1}
+  end
+end
+for i = 1, #KEYS do
+  local kind, window = ARGV[3 * i], tonumber(ARGV[3 * i + 2])
+  if kind == 'log' then
+    redis.call('ZADD', KEYS[i], now, member)
+  else
+    redis.call('INCR', KEYS[i])
+  end
+  redis.call('PEXPIRE', KEYS[i], window)
+end
+return {0, 0}
+"""
 
 
-def is_work_request(request) -> bool:
-    path = request.path
-    if path.startswith(WORK_PREFIXES):
-        return True
-    return request.method not in ("GET", "HEAD", "OPTIONS") and path.startswith(BILLING_WRITE_PREFIXES)
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    kind: str  # "log": sliding window; "count": fixed period counter
+    limit: int
+    window_ms: int
 
 
-class AnonBurstThrottle(AnonRateThrottle):
-    scope = "anon"
+@fail_open(default=(0, 0), what="checking rate limits")
+def _take(limits: list[Limit]) -> tuple[int, int]:
+    client = get_redis_connection("default")
+    args: list[object] = [int(time.time() * 1000), uuid.uuid4().hex]
+    for limit in limits:
+        args += [limit.kind, limit.limit, limit.window_ms]
+    refused, wait_ms = client.eval(_SCRIPT, len(limits), *(limit.key for limit in limits), *args)
+    return int(refused), int(wait_ms)
 
-    def get_rate(self):
-        # Read at call time so THROTTLE_ANON_RATE (and test overrides) apply without a restart of DRF.
-        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon"]
+
+def _rate(scope: str) -> tuple[int, int]:
+    # Read at call time so THROTTLE_*_RATE settings (and test overrides) apply without restarting DRF.
+    count, seconds = SimpleRateThrottle.parse_rate(None, settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope])
+    return count, seconds * 1000
 
 
-class UserBurstThrottle(UserRateThrottle):
-    scope = "user_burst"
+class RequestThrottle(BaseThrottle):
+    """Every limit of DESIGN.md's "Quotas and rate limits" that applies to this request, in one round trip."""
 
-    def allow_request(self, request, view):
-        if not (request.user and request.user.is_authenticated):
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def allow_request(self, request, view) -> bool:
+        user = request.user
+        if user and user.is_authenticated:
+            count, window_ms = _rate("user_burst")
+            limits = [Limit(f"cvimprover:rl:burst:{user.pk}", "log", count, window_ms)]
+            plan_limit = None
+            if getattr(view, "throttle_scope", None) == WORK:
+                plan_limit = _plan_api_calls(user)
+                limits.append(Limit(api_calls_key(user.pk), "count", plan_limit, API_CALLS_TTL_MS))
+        else:
+            count, window_ms = _rate("anon")
+            limits = [Limit(f"cvimprover:rl:anon:{self.get_ident(request)}", "log", count, window_ms)]
+        refused, wait_ms = _take(limits)
+        if refused == 0:
             return True
-        return super().allow_request(request, view)
+        if limits[refused - 1].kind == "count":
+            raise api_calls_exceeded(user=user)
+        self._wait = wait_ms / 1000
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
-class PlanAPICallThrottle(BaseThrottle):
-    """The plan's API calls per hour, for a signed-in user's work endpoints. Answers 429 quota_exceeded."""
+def _plan_api_calls(user) -> int:
+    """The hourly API calls of the plan that applies to `user`, from the cached plan catalogue."""
+    from core.plan_catalogue import current_limit
+    from core.plans import plan_for
 
-    def allow_request(self, request, view):
-        if not (request.user and request.user.is_authenticated) or not is_work_request(request):
-            return True
-        api_call_take(user=request.user)  # raises QuotaExceeded (429) past the limit
-        return True
+    limit = current_limit(user, "api_calls")
+    return plan_for(user).api_calls_per_hour if limit is None else limit

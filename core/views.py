@@ -1,5 +1,4 @@
 import requests
-from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.client import OAuth2Client, OAuth2Error
 from dj_rest_auth.jwt_auth import get_refresh_view, set_jwt_cookies, unset_jwt_cookies
 from dj_rest_auth.registration.views import SocialLoginView
@@ -20,11 +19,12 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenVerifyView as BaseTokenVerifyView
 
-from core import login_limits, selectors, services, sessions
+from core import login_limits, services, sessions
+from core.adapters import GoogleAdapter
 from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
 from core.pagination import single_page, single_page_schema
-from core.plans import plan_for
+from core.plan_catalogue import current_plan_id, plans_catalogue
 from core.quotas import quota_status_for
 from core.serializers import (
     CsrfTokenSerializer,
@@ -35,6 +35,7 @@ from core.serializers import (
     ScopeStatusSerializer,
     TokenRefreshSerializer,
     TokenVerifySerializer,
+    UserDetailsSerializer,
 )
 
 
@@ -49,6 +50,22 @@ class CsrfTokenView(APIView):
         return Response({"csrfToken": get_token(request)})
 
 
+_LoginOut = inline_serializer(
+    "LoginOut",
+    {
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+        "access_expiration": serializers.DateTimeField(),
+        "refresh_expiration": serializers.DateTimeField(),
+        "user": UserDetailsSerializer(),
+    },
+)
+_LoginLockedOut = inline_serializer(
+    "LoginLocked",
+    {"detail": serializers.CharField(), "code": serializers.CharField(), "reset_at": serializers.DateTimeField()},
+)
+
+
 class LoginView(BaseLoginView):
     """dj-rest-auth's login, but the refresh token is in the body too (DESIGN: "JWT is returned in the body
     and set as cookies"), so Bearer clients that cannot use cookies can refresh. The cookies stay HttpOnly.
@@ -56,6 +73,7 @@ class LoginView(BaseLoginView):
     Failed attempts are bounded per account and per client address (core.login_limits): past the bound the
     answer is 429 `login_locked` with `reset_at`, whatever the password."""
 
+    @extend_schema(responses={200: _LoginOut, 429: _LoginLockedOut})
     def post(self, request, *args, **kwargs):
         try:
             response = super().post(request, *args, **kwargs)
@@ -133,12 +151,14 @@ class PasswordChangeView(BasePasswordChangeView):
 
 
 class PasswordResetConfirmView(BasePasswordResetConfirmView):
-    """A reset ends every session of the account: whoever took it over is signed out."""
+    """A reset ends every session of the account: whoever took it over is signed out. It also lifts a lock
+    left by guesses: the person has just proved they hold the mailbox."""
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         sessions.password_set(user=serializer.user, save_password=serializer.save)
+        login_limits.login_success_record(user=serializer.user, request=request)
         return Response({"detail": "Password has been reset with the new password."})
 
 
@@ -186,9 +206,10 @@ class LogoutView(APIView):
 
 
 class GoogleLoginView(SocialLoginView):
-    """Google sign-in with `{access_token}` or `{code}` (the SPA's redirect flow)."""
+    """Google sign-in with `{code}` (the SPA's redirect flow), `{id_token}` (Google Identity Services) or a bare
+    `{access_token}`, each accepted only when it was issued to our client id (GOOGLE_CLIENT_ID)."""
 
-    adapter_class = GoogleOAuth2Adapter
+    adapter_class = GoogleAdapter
     client_class = OAuth2Client
     serializer_class = GoogleLoginSerializer
 
@@ -226,10 +247,8 @@ class PlanListView(APIView):
         billing = request.query_params.get("billing")
         if billing not in (None, "", "monthly", "yearly"):
             return Response({"billing": ["Must be 'monthly' or 'yearly'."]}, status=status.HTTP_400_BAD_REQUEST)
-        plans = selectors.plans_list(billing=billing or None)
-        current = plan_for(request.user) if request.user.is_authenticated else None
-        data = PlanSerializer(plans, many=True, context={"current_plan": current}).data
-        return single_page(data)
+        current = current_plan_id(request.user) if request.user.is_authenticated else None
+        return single_page(plans_catalogue(billing=billing or None, current_plan_id=current))
 
 
 class HealthView(APIView):

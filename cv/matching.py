@@ -1,9 +1,10 @@
 """The CV match report: deterministic, explainable, the same whatever produced the improved CV.
 
-Keywords come from a curated vocabulary (``cv.vocabulary``) plus the uppercase abbreviations and CamelCase
-product names of the job description that the vocabulary does not know. A CV "has" a keyword when it names
-it or one of its aliases, or names a more specific term that implies it (Django REST Framework implies
-Django).
+Keywords come from ``cv.keywords``: the curated vocabulary (``cv.vocabulary``), the codes and abbreviations
+of the job description the vocabulary does not know, and its domain phrases. A CV "has" a keyword when it
+names it or one of its aliases (in any inflection for skills), or names a more specific term that implies it
+(Django REST Framework implies Django). Each keyword has a kind (skill, tool, credential, domain, language),
+reported in ``keywords.kinds``.
 
 Score (0-100) = 70 x share of the job's keywords found + 30 x share of the six section checks passed; with
 no keywords in the job, the section checks alone make the score.
@@ -12,12 +13,9 @@ no keywords in the job, the section checks alone make the score.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
 
-from cv.vocabulary import GENERIC_CAPITALISED, TERMS, Term
+from cv import keywords
 
 KEYWORD_WEIGHT = 70
 SECTION_WEIGHT = 30
@@ -99,107 +97,16 @@ _QUANTIFIED = re.compile(
     r"|transactions|orders|downloads|installs|campaigns|hires|accounts|deals|services|teams?|stores)\b",
     re.IGNORECASE,
 )
-_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+\b")
-_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,5}\b")
-
-
-@dataclass(frozen=True)
-class _Matcher:
-    term: Term
-    pattern: re.Pattern[str]
 
 
 def normalise(text: str) -> str:
     """Fold typographic variants (non-breaking spaces, en dashes, ligatures) to plain characters."""
-    text = unicodedata.normalize("NFKC", text or "")
-    return re.sub(r"[\u2010-\u2015\u2212]", "-", text)
-
-
-def _alias_regex(alias: str, *, plural: bool = True) -> str:
-    parts = re.split(r"[\s\-]+", alias.strip())
-    body = r"[\s\-]*".join(re.escape(part) for part in parts)
-    if plural and alias[-1].isalpha():
-        body += "(?:s|es)?"
-    return rf"(?<![\w@/.\-]){body}(?![\w+#]|\.\w)"
-
-
-@lru_cache(maxsize=1)
-def _matchers() -> tuple[_Matcher, ...]:
-    matchers = []
-    for term in TERMS:
-        exact = [a[1:] for a in term.aliases if a.startswith("=")]
-        loose = [a for a in term.aliases if not a.startswith("=")]
-        if term.name not in exact:
-            loose.append(term.name)
-        # Regex alternation takes the first alternative that matches, so try the longest alias first.
-        loose.sort(key=len, reverse=True)
-        exact.sort(key=len, reverse=True)
-        alternatives = []
-        if loose:
-            alternatives.append("(?i:" + "|".join(_alias_regex(a) for a in loose) + ")")
-        alternatives.extend(_alias_regex(a, plural=False) for a in exact)
-        matchers.append(_Matcher(term=term, pattern=re.compile("|".join(alternatives))))
-    return tuple(matchers)
-
-
-_TERMS_BY_NAME = {term.name: term for term in TERMS}
-
-
-def _vocabulary_hits(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, int]]]:
-    """Return (first position, term name) for every term in ``text``, longest matches first.
-
-    A shorter alias inside a longer match does not count ("Looker" inside "Looker Studio").
-    """
-    spans = []
-    for matcher in _matchers():
-        for match in matcher.pattern.finditer(text):
-            if match.end() > match.start():
-                spans.append((match.start(), match.end(), matcher.term.name))
-    spans.sort(key=lambda span: (-(span[1] - span[0]), span[0]))
-    occupied = bytearray(len(text))
-    taken: list[tuple[int, int]] = []
-    first_seen: dict[str, int] = {}
-    for start, end, name in spans:
-        if any(occupied[start:end]):
-            continue
-        occupied[start:end] = b"\x01" * (end - start)
-        taken.append((start, end))
-        first_seen[name] = min(first_seen.get(name, start), start)
-    return sorted((pos, name) for name, pos in first_seen.items()), taken
-
-
-def _extra_terms(text: str, taken: Iterable[tuple[int, int]]) -> list[tuple[int, str]]:
-    """Abbreviations and CamelCase names the vocabulary does not know, outside vocabulary matches."""
-    masked = list(text)
-    for start, end in taken:
-        masked[start:end] = " " * (end - start)
-    masked_text = "".join(masked)
-    found: dict[str, int] = {}
-    offset = 0
-    for line in masked_text.split("\n"):
-        letters = [ch for ch in line if ch.isalpha()]
-        # A heading written in capitals ("WHAT YOU WILL DO") is not a list of abbreviations.
-        shouting = letters and sum(ch.isupper() for ch in letters) / len(letters) > 0.6 and len(letters) > 6
-        if not shouting:
-            for pattern in (_ACRONYM, _CAMEL):
-                for match in pattern.finditer(line):
-                    word = match.group(0)
-                    if word.upper() in GENERIC_CAPITALISED or word.startswith(("Mc", "Mac")):
-                        continue
-                    if word.isdigit() or any(ch.isdigit() for ch in word[:1]):
-                        continue
-                    found.setdefault(word, offset + match.start())
-        offset += len(line) + 1
-    return sorted((pos, word) for word, pos in found.items())
+    return keywords.normalise(text)
 
 
 def job_keywords(job_text: str) -> list[str]:
-    """The keywords of a job, in the order the job first mentions them."""
-    text = normalise(job_text)
-    hits, taken = _vocabulary_hits(text)
-    known = {name.upper() for _, name in hits}
-    extra = [(pos, word) for pos, word in _extra_terms(text, taken) if word.upper() not in known]
-    return [name for _, name in sorted(hits + extra)]
+    """The keywords of a job (their display names), in the order the job first mentions them."""
+    return [keyword.term for keyword in keywords.job_keywords(job_text)]
 
 
 def job_text_of(questionnaire_fields: Mapping[str, object]) -> str:
@@ -208,24 +115,14 @@ def job_text_of(questionnaire_fields: Mapping[str, object]) -> str:
     return "\n".join(str(part) for part in parts if part)
 
 
-def cv_keywords(cv_text: str, candidates: Iterable[str]) -> set[str]:
-    """Which of ``candidates`` the CV covers, by name, alias or implication."""
-    text = normalise(cv_text)
-    hits, _ = _vocabulary_hits(text)
-    covered: set[str] = set()
-    pending = [name for _, name in hits]
-    while pending:
-        name = pending.pop()
-        if name in covered:
-            continue
-        covered.add(name)
-        term = _TERMS_BY_NAME.get(name)
-        if term:
-            pending.extend(term.implies)
-    for candidate in candidates:
-        if candidate not in _TERMS_BY_NAME and re.search(rf"(?<!\w){re.escape(candidate)}(?!\w)", text):
-            covered.add(candidate)
-    return {c for c in candidates if c in covered}
+def cv_keywords(cv_text: str, candidates: Iterable[str | keywords.Keyword]) -> set[str]:
+    """Which of ``candidates`` the CV covers, by name, alias, inflection or implication."""
+    index = keywords.TermIndex(cv_text)
+    return {_term(c) for c in candidates if index.covers(c)}
+
+
+def _term(keyword: str | keywords.Keyword) -> str:
+    return keyword if isinstance(keyword, str) else keyword.term
 
 
 def section_of_heading(line: str) -> str | None:
@@ -287,30 +184,38 @@ def match_report(*, job_text: str, cv_text: str, improved_text: str | None, requ
     A keyword the improved CV covers is ``added`` only when the person's own text (the CV, or their request,
     which may add facts) backs it; otherwise it is ``unsupported`` and does not raise ``score_after``.
     """
-    keywords = job_keywords(job_text)
-    before = cv_keywords(cv_text, keywords)
-    found = [k for k in keywords if k in before]
-    missing = [k for k in keywords if k not in before]
+    job = keywords.job_keywords(job_text)
+    terms = [keyword.term for keyword in job]
+    before = cv_keywords(cv_text, job)
+    found = [k for k in terms if k in before]
+    missing = [k for k in terms if k not in before]
     sections_before = section_checks(cv_text)
-    score_before = score(keywords_total=len(keywords), keywords_found=len(found), sections=sections_before)
+    score_before = score(keywords_total=len(terms), keywords_found=len(found), sections=sections_before)
     added: list[str] = []
     unsupported: list[str] = []
     if improved_text is None:
         score_after = score_before
     else:
-        after = cv_keywords(improved_text, keywords)
-        backed = cv_keywords(f"{cv_text}\n{request_text}", missing) if request_text else set()
+        missing_keywords = [keyword for keyword in job if keyword.term in missing]
+        after = cv_keywords(improved_text, job)
+        backed = cv_keywords(f"{cv_text}\n{request_text}", missing_keywords) if request_text else set()
         added = [k for k in missing if k in after and k in backed]
         unsupported = [k for k in missing if k in after and k not in backed]
         score_after = score(
-            keywords_total=len(keywords),
-            keywords_found=len([k for k in keywords if k in after and k not in unsupported]),
+            keywords_total=len(terms),
+            keywords_found=len([k for k in terms if k in after and k not in unsupported]),
             sections=section_checks(improved_text),
         )
     return {
         "score_before": score_before,
         "score_after": score_after,
-        "keywords": {"found": found, "missing": missing, "added": added, "unsupported": unsupported},
+        "keywords": {
+            "found": found,
+            "missing": missing,
+            "added": added,
+            "unsupported": unsupported,
+            "kinds": keywords.kinds_of(job),
+        },
         # Like found/missing, the section checks describe the uploaded CV: that is what the person must fix.
         "sections": sections_before,
     }

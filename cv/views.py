@@ -6,6 +6,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.parsers import JSONParser
+from core.throttles import WORK
 from cv import selectors, services
 from cv.models import AIResponse, CVQuestionnaire
 from cv.serializers import (
@@ -18,6 +19,8 @@ from cv.serializers import (
 
 class QuestionnaireViewSet(viewsets.ModelViewSet):
     """The caller's own questionnaires. JSON, or multipart with the CV as `resume` (a PDF)."""
+
+    throttle_scope = WORK
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     serializer_class = QuestionnaireSerializer
@@ -58,6 +61,8 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
 )
 class AIResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own analyses. POST queues one and answers 202 at once; poll the row for the result."""
+
+    throttle_scope = WORK
 
     serializer_class = AIResponseSerializer
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from core.exceptions import NotFound
 from core.pagination import single_page, single_page_schema
+from core.throttles import WORK
 from pdf import selectors, services
 from pdf.models import Document
 from pdf.rendering import TEMPLATES
@@ -19,6 +20,8 @@ from pdf.serializers import DocumentSerializer, GeneratePdfInputSerializer, Temp
 class TemplateListView(APIView):
     """The looks a CV can be rendered in. Public: nothing here belongs to anyone."""
 
+    throttle_scope = WORK
+
     permission_classes = [AllowAny]
 
     @extend_schema(responses=single_page_schema("TemplateList", TemplateSerializer))
@@ -27,6 +30,7 @@ class TemplateListView(APIView):
 
 
 class DocumentListView(ListAPIView):
+    throttle_scope = WORK
     serializer_class = DocumentSerializer
 
     def get_queryset(self):
@@ -34,6 +38,8 @@ class DocumentListView(ListAPIView):
 
 
 class DocumentDetailView(APIView):
+    throttle_scope = WORK
+
     @extend_schema(responses=DocumentSerializer)
     def get(self, request, pk: int):
         document = selectors.document_get_for(user=request.user, document_id=pk)
@@ -41,6 +47,8 @@ class DocumentDetailView(APIView):
 
 
 class DocumentDownloadView(APIView):
+    throttle_scope = WORK
+
     @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request, pk: int):
         document = selectors.document_get_for(user=request.user, document_id=pk)
@@ -60,6 +68,8 @@ class DocumentDownloadView(APIView):
 
 class GeneratePdfView(APIView):
     """Render an AI response's improved CV as a PDF; answers at once (202), a worker does the rendering."""
+
+    throttle_scope = WORK
 
     @extend_schema(request=GeneratePdfInputSerializer, responses={202: DocumentSerializer})
     def post(self, request, pk: int):

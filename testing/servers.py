@@ -227,3 +227,17 @@ def celery_worker(*, broker_url: str, queues: str = "default,ai,pdf", log_path: 
 
 def stop_process(proc: subprocess.Popen) -> None:
     _stop(proc, timeout=15)
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """A local S3-compatible server (moto's server mode) on a free loopback port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -1,6 +1,8 @@
 """Billing reads. None of them calls Stripe."""
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import JSONObject
+from django.utils.dateparse import parse_datetime
 
 from core.models import Invoice, Subscription, User
 
@@ -22,18 +24,37 @@ def subscription_current_for(*, user: User) -> Subscription | None:
     )
 
 
+_SUMMARY_FIELDS = ("status", "interval", "current_period_end", "cancel_at_period_end")
+
+
 def subscription_summary_for(*, user: User) -> dict | None:
-    """What `/auth/user/` shows about the subscription: one query, no Stripe call."""
-    subscription = (
-        Subscription.objects.filter(user=user)
-        .order_by(_LIVE_FIRST, "-created_at", "-id")
-        .values("status", "interval", "current_period_end", "cancel_at_period_end")
-        .first()
-    )
-    if subscription is None:
+    """What `/auth/user/` shows about the subscription: no Stripe call, and no query at all for a user loaded
+    by `users_with_subscription_summary` (as authentication loads every user)."""
+    if hasattr(user, "subscription_summary_json"):
+        summary = user.subscription_summary_json
+        if summary is not None:
+            summary = {**summary, "current_period_end": parse_datetime(summary["current_period_end"] or "")}
+    else:
+        summary = (
+            Subscription.objects.filter(user=user)
+            .order_by(_LIVE_FIRST, "-created_at", "-id")
+            .values(*_SUMMARY_FIELDS)
+            .first()
+        )
+    if summary is None:
         return None
-    subscription["interval"] = subscription["interval"] or None
-    return subscription
+    summary["interval"] = summary["interval"] or None
+    return summary
+
+
+def users_with_subscription_summary(users: QuerySet[User]) -> QuerySet[User]:
+    """`users` with their plan and their subscription summary loaded in the same query."""
+    summary = (
+        Subscription.objects.filter(user=OuterRef("pk"))
+        .order_by(_LIVE_FIRST, "-created_at", "-id")
+        .values(json=JSONObject(**{field: field for field in _SUMMARY_FIELDS}))[:1]
+    )
+    return users.select_related("plan").annotate(subscription_summary_json=Subquery(summary, output_field=JSONField()))
 
 
 def invoices_for(*, user: User) -> QuerySet[Invoice]:

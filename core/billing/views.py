@@ -1,5 +1,5 @@
 """Billing endpoints (`/core/payments/`, `/core/billing/`, `/core/subscription/`). HTTP only: validate, call one
-service or selector, serialize. Writes count against the plan's API calls (core.throttles, by path).
+service or selector, serialize. Writes count against the plan's API calls (`throttle_scope = WORK`).
 
 `POST /core/payments/webhook/stripe/` is Stripe's door: verify, store, answer; processing runs in a task."""
 
@@ -21,9 +21,12 @@ from core.billing.serializers import (
     VerifySessionOutput,
 )
 from core.exceptions import NotFound
+from core.throttles import WORK
 
 
 class CheckoutSessionCreateView(APIView):
+    throttle_scope = WORK
+
     @extend_schema(request=PlanChoiceInput, responses=UrlOutput)
     def post(self, request):
         data = PlanChoiceInput(data=request.data)
@@ -47,6 +50,8 @@ class CheckoutSessionVerifyView(APIView):
 
 
 class BillingPortalView(APIView):
+    throttle_scope = WORK
+
     @extend_schema(request=None, responses=UrlOutput)
     def post(self, request):
         return Response({"url": services.portal_session_create(user=request.user)})
@@ -62,6 +67,8 @@ class SubscriptionDetailView(APIView):
 
 
 class SubscriptionChangePlanView(APIView):
+    throttle_scope = WORK
+
     @extend_schema(request=PlanChoiceInput, responses=SubscriptionOutput)
     def post(self, request):
         data = PlanChoiceInput(data=request.data)
@@ -71,12 +78,16 @@ class SubscriptionChangePlanView(APIView):
 
 
 class SubscriptionCancelView(APIView):
+    throttle_scope = WORK
+
     @extend_schema(request=None, responses=SubscriptionOutput)
     def post(self, request):
         return Response(SubscriptionOutput(services.subscription_cancel(user=request.user)).data)
 
 
 class SubscriptionResumeView(APIView):
+    throttle_scope = WORK
+
     @extend_schema(request=None, responses=SubscriptionOutput)
     def post(self, request):
         return Response(SubscriptionOutput(services.subscription_resume(user=request.user)).data)

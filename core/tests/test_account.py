@@ -25,10 +25,40 @@ def test_account_deletion_needs_csrf_with_cookie_auth(user):
     assert User.objects.filter(pk=user.pk).exists()
 
 
-def test_profile_is_two_queries_and_no_network(user, api_client, django_assert_max_num_queries):
+def test_profile_is_one_query_and_no_network(user, api_client, django_assert_num_queries):
     free_plan()  # seeded, as on a real installation
-    with django_assert_max_num_queries(3):
-        assert api_client.get("/auth/user/").status_code == 200
+    assert api_client.get("/auth/user/").status_code == 200  # fills the plan catalogue cache
+    # The user with their plan and subscription summary; the plan itself comes from the catalogue.
+    with django_assert_num_queries(1):
+        body = api_client.get("/auth/user/").json()
+    assert body["plan"]["slug"] == "free" and body["subscription"] is None
+
+
+def test_profile_shows_the_live_subscription_loaded_with_the_user(user, api_client, django_assert_num_queries):
+    import datetime as dt
+
+    from core.models import Plan, Subscription
+
+    basic = Plan.objects.create(
+        slug="basic", name="Basic", order=1, ai_responses_per_day=20, questionnaires_per_day=50,
+        uploads_per_day=20, api_calls_per_hour=300,
+    )  # fmt: skip
+    end = dt.datetime(2027, 1, 1, 12, 30, tzinfo=dt.UTC)
+    Subscription.objects.create(user=user, plan=basic, stripe_subscription_id="sub_old", status="canceled")
+    Subscription.objects.create(
+        user=user, plan=basic, stripe_subscription_id="sub_live", status="active", interval="monthly",
+        current_period_end=end, cancel_at_period_end=True,
+    )  # fmt: skip
+    user.plan = basic
+    user.save()
+    api_client.get("/auth/user/")
+    with django_assert_num_queries(1):
+        body = api_client.get("/auth/user/").json()
+    assert body["plan"]["slug"] == "basic"
+    assert body["subscription"] == {
+        "status": "active", "interval": "monthly", "current_period_end": "2027-01-01T12:30:00Z",
+        "cancel_at_period_end": True,
+    }  # fmt: skip
 
 
 def test_anonymous_profile_is_401(anon_client):

@@ -1,87 +1,146 @@
-"""Google sign-in when it is configured: Google itself is outside this machine, so its HTTP answers are
-faked at the `requests` edge that allauth uses."""
+"""Google sign-in against a local fake of Google's endpoints (testing/fake_google.py): signed ID tokens,
+the code exchange, tokeninfo and userinfo. Only a token issued to our client id signs anyone in."""
+
+import socket
 
 import pytest
-import requests
 from rest_framework.test import APIClient
 
+from conftest import TEST_PASSWORD
 from core.models import User
+from testing.fake_google import FakeGoogle, GoogleIdentity, new_signing_key
 
 pytestmark = pytest.mark.django_db
 
+CLIENT_ID = "our-client-id.apps.googleusercontent.com"
+OTHER_CLIENT_ID = "another-site.apps.googleusercontent.com"
+GRACE = GoogleIdentity(sub="1234567890", email="Grace@Example.com", name="Grace Hopper")
+URL = "/auth/social/login/google/"
+
 
 @pytest.fixture
-def google_configured(settings):
-    settings.GOOGLE_CLIENT_ID = "client-id"
-    settings.GOOGLE_CLIENT_SECRET = "client-secret"
-    settings.SOCIALACCOUNT_PROVIDERS = {
-        "google": {"APPS": [{"client_id": "client-id", "secret": "client-secret", "key": ""}], "SCOPE": ["email"]}
-    }
+def google(settings):
+    with FakeGoogle(client_id=CLIENT_ID, client_secret="our-secret") as fake:
+        settings.GOOGLE_CLIENT_ID = CLIENT_ID
+        settings.GOOGLE_CLIENT_SECRET = "our-secret"
+        settings.GOOGLE_API_BASE = fake.url
+        settings.SOCIALACCOUNT_PROVIDERS = {
+            "google": {"APPS": [{"client_id": CLIENT_ID, "secret": "our-secret", "key": ""}], "SCOPE": ["email"]}
+        }
+        yield fake
 
 
-def fake_google(monkeypatch, *, status: int = 200, payload: dict | None = None, error: Exception | None = None):
-    calls = []
-
-    def request(self, method, url, *args, **kwargs):
-        calls.append(url)
-        if error is not None:
-            raise error
-        response = requests.Response()
-        response.status_code = status
-        response._content = requests.compat.json.dumps(payload or {}).encode()
-        response.headers["Content-Type"] = "application/json"
-        response.url = url
-        return response
-
-    monkeypatch.setattr(requests.Session, "request", request)
-    return calls
+def sign_in(body: dict):
+    return APIClient().post(URL, body, format="json")
 
 
-def test_valid_google_access_token_signs_in_and_creates_the_user(google_configured, monkeypatch):
-    calls = fake_google(
-        monkeypatch,
-        payload={"id": "1234", "email": "Grace@Example.com", "verified_email": True, "name": "Grace Hopper"},
-    )
-    response = APIClient().post("/auth/social/login/google/", {"access_token": "ya29.token"}, format="json")
+def assert_signed_in_as(response, email: str):
     assert response.status_code == 200, response.content
-    assert response.json()["access"]
-    assert any("googleapis.com" in url for url in calls)
-    assert User.objects.filter(email__iexact="grace@example.com").exists()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    assert client.get("/auth/user/").json()["email"] == email
 
 
-def test_token_google_refuses_is_a_clear_400(google_configured, monkeypatch):
-    fake_google(monkeypatch, status=401, payload={"error": "invalid_token"})
-    response = APIClient().post("/auth/social/login/google/", {"access_token": "bad"}, format="json")
-    assert response.status_code == 400
+def assert_refused(response, code: str | None = None):
+    assert response.status_code == 400, response.content
+    assert "access" not in response.json()
+    if code:
+        assert response.json()["code"] == code
     assert not User.objects.exists()
 
 
-def test_google_unreachable_is_a_clear_503(google_configured, monkeypatch):
-    fake_google(monkeypatch, error=requests.ConnectionError("no route"))
-    response = APIClient().post("/auth/social/login/google/", {"access_token": "x"}, format="json")
+def test_id_token_for_our_client_signs_in_and_creates_the_user(google):
+    response = sign_in({"id_token": google.id_token(GRACE)})
+    assert_signed_in_as(response, "grace@example.com")
+    assert "/oauth2/v3/certs" in google.paths()
+    again = sign_in({"id_token": google.id_token(GRACE)})
+    assert_signed_in_as(again, "grace@example.com")
+    assert User.objects.count() == 1
+
+
+def test_id_token_issued_to_another_client_is_refused(google):
+    assert_refused(sign_in({"id_token": google.id_token(GRACE, aud=OTHER_CLIENT_ID)}), "google_token_audience")
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda g: g.id_token(GRACE, key=new_signing_key()), id="signed-with-another-key"),
+        pytest.param(lambda g: g.id_token(GRACE, kid="unknown-kid"), id="unknown-key-id"),
+        pytest.param(lambda g: g.id_token(GRACE, iss="https://evil.example"), id="another-issuer"),
+        pytest.param(lambda g: g.id_token(GRACE, expires_in=-120), id="expired"),
+        pytest.param(lambda g: "not-a-jwt", id="garbage"),
+    ],
+)
+def test_an_id_token_google_did_not_issue_to_us_is_refused(google, forge):
+    assert_refused(sign_in({"id_token": forge(google)}), "google_token_invalid")
+
+
+def test_id_token_with_an_unverified_email_is_refused(google):
+    unverified = GoogleIdentity(sub="42", email="someone@example.com", email_verified=False)
+    assert_refused(sign_in({"id_token": google.id_token(unverified)}), "google_email_unverified")
+
+
+def test_authorization_code_signs_in(google):
+    response = sign_in({"code": google.authorization_code(GRACE)})
+    assert_signed_in_as(response, "grace@example.com")
+    exchange = next(r for r in google.requests if r.path == "/token")
+    assert exchange.params["client_id"] == CLIENT_ID
+    assert exchange.params["grant_type"] == "authorization_code"
+
+
+def test_a_code_google_refuses_is_a_400(google):
+    code = google.authorization_code(GRACE)
+    assert sign_in({"code": code}).status_code == 200
+    replayed = sign_in({"code": code})
+    assert replayed.status_code == 400
+    assert "access" not in replayed.json()
+
+
+def test_bare_access_token_for_our_client_signs_in_after_tokeninfo(google):
+    response = sign_in({"access_token": google.access_token(GRACE)})
+    assert_signed_in_as(response, "grace@example.com")
+    assert google.paths()[:2] == ["/tokeninfo", "/oauth2/v3/userinfo"]
+
+
+def test_bare_access_token_issued_to_another_site_never_signs_in(google):
+    """Someone holding a token another app obtained for the victim must not become the victim here."""
+    stolen = google.access_token(GRACE, client_id=OTHER_CLIENT_ID)
+    assert_refused(sign_in({"access_token": stolen}), "google_token_audience")
+    assert "/oauth2/v3/userinfo" not in google.paths()
+
+
+def test_an_access_token_google_does_not_know_is_refused(google):
+    assert_refused(sign_in({"access_token": "ya29.made-up"}), "google_token_invalid")
+
+
+def test_google_unreachable_is_a_clear_503(google, settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        settings.GOOGLE_API_BASE = f"http://127.0.0.1:{s.getsockname()[1]}"
+    response = sign_in({"id_token": google.id_token(GRACE)})
     assert response.status_code == 503
     assert response.json()["code"] == "google_unreachable"
 
 
-def test_google_login_without_a_token_says_what_is_missing(google_configured):
-    response = APIClient().post("/auth/social/login/google/", {}, format="json")
+def test_google_login_without_a_token_says_what_is_missing(google):
+    response = sign_in({})
     assert response.status_code == 400
+    assert not google.requests
 
 
-def test_google_sign_in_never_enters_an_existing_account_with_the_same_email(google_configured, monkeypatch):
+def test_google_sign_in_never_enters_an_existing_account_with_the_same_email(google):
     """Someone registers a victim's address first (local emails are unverified); when the victim later signs
     in with Google, they must not land in, or be linked to, that account."""
-    from conftest import TEST_PASSWORD
-
     squatter = APIClient().post(
         "/auth/registration/",
         {"username": "mallory", "email": "victim@example.com", "password1": TEST_PASSWORD, "password2": TEST_PASSWORD},
         format="json",
     )
     assert squatter.status_code == 201
-    fake_google(monkeypatch, payload={"id": "999", "email": "victim@example.com", "verified_email": True})
+    victim = GoogleIdentity(sub="999", email="victim@example.com")
 
-    response = APIClient().post("/auth/social/login/google/", {"access_token": "ya29.victim"}, format="json")
+    response = sign_in({"id_token": google.id_token(victim)})
 
     assert response.status_code == 400
     assert "access" not in response.json()

@@ -37,9 +37,12 @@ def test_five_failures_lock_the_account_even_for_the_right_password(user):
     statuses = [login({"username": user.username}, f"guess-{i}").status_code for i in range(5)]
     assert statuses == [400] * 5
 
-    assert_locked(login({"username": user.username}, TEST_PASSWORD))
+    locked = login({"username": user.username}, TEST_PASSWORD)
+    assert_locked(locked)
     # The same account by its email, and from another address: still locked (the bound is the account's).
-    assert_locked(login({"email": user.email.upper()}, TEST_PASSWORD, address="10.9.9.9"))
+    again = login({"email": user.email.upper()}, TEST_PASSWORD, address="10.9.9.9")
+    assert_locked(again)
+    assert again.json()["reset_at"] == locked.json()["reset_at"]
 
 
 def test_a_locked_account_does_not_lock_other_accounts(user, other_user):
@@ -126,6 +129,25 @@ def test_password_reset_mails_are_bounded_per_address_with_the_same_answer(user)
     assert len(mail.outbox) == 4
 
 
+def test_a_password_reset_lifts_the_accounts_lock(user, settings):
+    for i in range(5):
+        login({"username": user.username}, f"guess-{i}")
+    assert_locked(login({"username": user.username}, TEST_PASSWORD))
+
+    APIClient().post("/auth/password/reset/", {"email": user.email}, format="json")
+    link = next(line for line in mail.outbox[0].body.splitlines() if settings.FRONTEND_URL in line).strip()
+    uid, token = link.rstrip("/").split("/")[-2:]
+    new = "Reset-pass-2026"
+    confirm = APIClient().post(
+        "/auth/password/reset/confirm/",
+        {"uid": uid, "token": token, "new_password1": new, "new_password2": new},
+        format="json",
+    )
+    assert confirm.status_code == 200, confirm.content
+
+    assert login({"username": user.username}, new).status_code == 200
+
+
 def _dead_redis_url() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -134,13 +156,12 @@ def _dead_redis_url() -> str:
 
 
 def test_limits_fail_open_with_a_warning_when_redis_is_down(user, settings, caplog, monkeypatch):
-    from rest_framework.views import APIView
+    from core import redis_safety
 
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": _dead_redis_url()}}
-    # Only the login limits are under test here; the general throttles fail open on their own (and are tested
-    # for it separately). DRF copies the throttle classes onto APIView at import, so they are removed there.
-    monkeypatch.setattr(APIView, "throttle_classes", [])
-    caplog.set_level(logging.WARNING, logger="core.login_limits")
+    # The outage memory is per process: this test's outage must not outlive it.
+    monkeypatch.setattr(redis_safety, "breaker", redis_safety._Breaker())
+    caplog.set_level(logging.WARNING, logger="cvimprover.redis")
 
     statuses = [login({"username": user.username}, f"guess-{i}").status_code for i in range(6)]
     assert statuses == [400] * 6

@@ -25,7 +25,8 @@ def test_plans_are_listed_in_order_with_prices_and_limits(seeded):
     results = response.json()["results"]
     assert [p["name"] for p in results] == ["Free", "Basic", "Pro", "Premium"]
     free, basic = results[0], results[1]
-    assert free["monthly_price"] is None
+    assert free["monthly_price"] == {"amount": "0.00", "currency": "usd", "interval": "monthly"}
+    assert free["yearly_price"] == {"amount": "0.00", "currency": "usd", "interval": "yearly"}
     assert free["limits"] == {
         "ai_responses_per_day": 3, "questionnaires_per_day": 5, "uploads_per_day": 3, "api_calls_per_hour": 100,
     }  # fmt: skip
@@ -38,8 +39,8 @@ def test_plans_are_listed_in_order_with_prices_and_limits(seeded):
 def test_billing_filter_keeps_plans_with_that_price(seeded):
     monthly = [p["name"] for p in APIClient().get("/core/plans/?billing=monthly").json()["results"]]
     yearly = [p["name"] for p in APIClient().get("/core/plans/?billing=yearly").json()["results"]]
-    assert monthly == ["Basic", "Pro"]
-    assert yearly == ["Basic"]
+    assert monthly == ["Free", "Basic", "Pro"]
+    assert yearly == ["Free", "Basic"]
     assert APIClient().get("/core/plans/?billing=weekly").status_code == 400
 
 
@@ -50,9 +51,29 @@ def test_is_current_marks_the_callers_plan(seeded, user, api_client):
     assert [p["slug"] for p in results if p["is_current"]] == ["pro"]
 
 
-def test_plans_list_query_count(seeded, django_assert_max_num_queries):
+def test_plans_list_query_count(seeded, django_assert_max_num_queries, django_assert_num_queries):
     with django_assert_max_num_queries(1):
         assert APIClient().get("/core/plans/").status_code == 200
+    # Later answers come from the shared cache.
+    with django_assert_num_queries(0):
+        assert APIClient().get("/core/plans/?billing=yearly").status_code == 200
+
+
+def test_a_changed_plan_is_listed_at_once(seeded, user, api_client):
+    assert APIClient().get("/core/plans/").json()["results"][1]["monthly_price"]["amount"] == "5.00"
+    basic = Plan.objects.get(slug="basic")
+    basic.monthly_amount = Decimal("6.00")
+    basic.ai_responses_per_day = 25
+    basic.save()
+    listed = APIClient().get("/core/plans/").json()["results"][1]
+    assert listed["monthly_price"]["amount"] == "6.00"
+    assert listed["limits"]["ai_responses_per_day"] == 25
+
+    user.plan = basic
+    user.save()
+    assert api_client.get("/auth/user/").json()["plan"]["limits"]["ai_responses_per_day"] == 25
+    Plan.objects.get(slug="pro").delete()
+    assert [p["slug"] for p in APIClient().get("/core/plans/").json()["results"]] == ["free", "basic", "premium"]
 
 
 def test_seed_plans_twice_gives_four_plans_and_keeps_admin_edits_of_other_fields(monkeypatch):

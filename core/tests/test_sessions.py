@@ -78,6 +78,16 @@ def test_password_change_keeps_the_cookie_caller_signed_in(user):
     assert refresh(other["refresh"]).status_code == 401
 
 
+def test_a_password_set_anywhere_else_also_ends_the_sessions(user):
+    """An admin (or a shell) setting a new password: no view blacklisted anything, yet the tokens issued under
+    the old password are refused, access and refresh alike."""
+    _, tokens = sign_in(user)
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    assert bearer(tokens["access"]).get("/auth/user/").status_code == 401
+    assert refresh(tokens["refresh"]).status_code == 401
+
+
 def test_password_change_with_a_wrong_old_password_ends_nothing(user):
     _, tokens = sign_in(user)
     response = bearer(tokens["access"]).post(

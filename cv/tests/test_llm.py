@@ -286,7 +286,7 @@ def test_without_the_cache_the_call_still_works(llm_settings, fake_openai):
         }
     }
     fake_openai.refuse_formats = {"json_schema"}
-    with pytest.raises(Exception, match="(?i)connect"):
+    with pytest.raises(Exception, match=r"(?i)connect"):
         cache.get(llm.mode_memory_key())
 
     assert _analyse().improved_cv_markdown == DEFAULT_IMPROVED_CV

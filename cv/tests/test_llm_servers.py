@@ -24,10 +24,17 @@ QUEUE = f"cv-test-llm-servers-{os.getpid()}"
 WAIT_SECONDS = 45
 MAX_INPUT_CHARS = 1500
 MAX_OUTPUT_TOKENS = 400
+# Faithful to the fixture CV, so the truthfulness check passes it and no repair round takes a request.
 IMPROVED = (
-    "# Jane Doe\n\n## Summary\n\nBackend engineer with eight years of Python.\n\n## Experience\n\n"
-    "- Moved background jobs from cron to Celery.\n\n## Education\n\nBSc Computer Science, University of Leeds\n\n"
+    "# Jane Doe\n\n## Summary\n\nBackend engineer with 6 years of experience building Python web services.\n\n"
+    "## Experience\n\n### Senior Software Engineer, Ledgerly Ltd (2021-present)\n\n"
+    "- Moved background jobs from cron to Celery with Redis.\n- Worked on the payments API in Django REST Framework."
+    "\n\n## Education\n\nBSc Computer Science, University of Leeds (2014-2018)\n\n"
     "## Skills\n\nPython, Django, PostgreSQL"
+)
+LONG_IMPROVED = (
+    "# Jane Long\n\n## Experience\n\n### Engineer, Company 1 (2001)\n\n"
+    "- Built service 1 in Python and Django for the payments team."
 )
 LONG_CV_LAST_LINE = "Final role: shipped the last release of project 24."
 
@@ -133,6 +140,7 @@ def test_server_refusing_json_schema_is_asked_in_json_mode_without_costing_an_at
 
     assert body["status"] == "succeeded", body
     assert (body["improved_cv"], body["changes"], body["model"]) == (IMPROVED, ["Added a summary."], "fake-model")
+    assert body["verification"]["status"] == "verified"
     assert _forms(fake) == [("json_schema", True), ("json_object", False)]
     assert all(request.max_tokens == MAX_OUTPUT_TOKENS for request in fake.requests)
     stored = AIResponse.objects.get(pk=body["id"])
@@ -156,6 +164,7 @@ def test_server_without_structured_output_and_a_model_answering_markdown(api_cli
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == IMPROVED
     assert body["changes"] == []
+    assert body["verification"]["status"] == "verified"
     assert body["model"] == "llama-3.1-8b-instruct"
     assert body["match_report"]["keywords"]["found"]
     assert _forms(fake) == [("json_schema", True), ("json_object", True), (None, False)]
@@ -173,6 +182,7 @@ def test_reasoning_model_is_stored_without_its_thinking(api_client, fake, jane):
     assert stored.improved_cv == IMPROVED
     assert stored.changes == ["Put the API work first."]
     assert stored.model == "deepseek-r1-distill"
+    assert stored.verification["status"] == "verified"
     # The thinking mentioned Google and Kubernetes: neither reached the stored CV nor the match report.
     assert "Google" in DEFAULT_THOUGHT and "Kubernetes" in DEFAULT_THOUGHT
     assert "<think>" not in stored.improved_cv and "Google" not in stored.improved_cv
@@ -187,6 +197,7 @@ def test_model_wrapping_its_json_in_prose(api_client, fake, jane):
 
     assert body["status"] == "succeeded", body
     assert (body["improved_cv"], body["changes"]) == (IMPROVED, ["Tightened the summary."])
+    assert body["verification"]["status"] == "verified" and len(fake.requests) == 1
 
 
 def test_answer_cut_off_for_a_normal_cv_fails_and_gives_the_unit_back(api_client, user, fake, jane):
@@ -222,11 +233,12 @@ def test_cv_longer_than_any_answer_is_capped_and_its_cut_off_answer_keeps_the_un
 
 def test_capped_cv_that_is_answered_says_what_was_left_out(api_client, fake, long_cv_pdf, settings):
     questionnaire_id = _questionnaire(api_client, long_cv_pdf)
-    fake.queue(Answer(improved_cv=IMPROVED, changes=["Grouped the roles."]))
+    fake.queue(Answer(improved_cv=LONG_IMPROVED, changes=["Grouped the roles."]))
 
     body = _analysis(api_client, questionnaire_id)
 
     assert body["status"] == "succeeded", body
+    assert body["improved_cv"] == LONG_IMPROVED and body["verification"]["status"] == "verified"
     settings.LLM_MAX_INPUT_CHARS = MAX_INPUT_CHARS
     capped = llm.cap_cv_text(CVQuestionnaire.objects.get(pk=questionnaire_id).resume_text)
     assert capped.capped and capped.text in fake.requests[0].prompt_text

@@ -28,7 +28,7 @@ def test_offline_review_relays_the_cv_and_lists_what_is_missing(jane_cv_text, ba
     assert "- Mentored two junior developers." in markdown.split("## Make these achievements measurable")[1]
     assert result.model == "offline"
     assert result.prompt_tokens is None and result.completion_tokens is None
-    assert any("17 of 28 keywords" in change for change in result.changes)
+    assert any("17 of 31 keywords" in change for change in result.changes)
 
 
 def test_offline_review_adds_no_experience(jane_cv_text, backend_job):

@@ -1,0 +1,767 @@
+"""The terms a recruiter scans a CV for, read from any job description, and whether a text covers them.
+
+Three sources, tried in this order on the job text; a span taken by one is not read again by the next:
+
+1. The curated vocabulary (``cv.vocabulary``): canonical names, the other ways people write them, and the
+   broader terms a specific one implies.
+2. Codes and abbreviations the vocabulary does not know: capitals with the symbols and numbers that belong
+   to them ("HACCP", "P&L", "FP&A", "NEWS2", "IFRS 16", "BS 7671"), product names written in CamelCase
+   ("SystmOne"). "BLS/ACLS" is two keywords; "CI/CD" is one because the vocabulary says so.
+3. Domain phrases: runs of two or three content words that either name a skill in ESCO (the European
+   skills taxonomy, shipped as ``cv/data/esco_phrases.txt``) or end in a word that heads skill phrases
+   ("... care", "... analysis", "... law"). Generic words ("team", "experience", "role") never make or end
+   a keyword.
+
+Job side matching is strict (what the job says is what the person is asked for); CV side matching is
+lenient about inflection and word order, so "negotiated" covers "negotiation", "audits" covers "audit" and
+"Plan discharges with the MDT" covers "discharge planning".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from cv.vocabulary import GENERIC_CAPITALISED, KIND_OF_CATEGORY, TERMS, Term
+
+KINDS = ("skill", "tool", "credential", "domain", "language")
+_ESCO_PHRASES = Path(__file__).parent / "data" / "esco_phrases.txt"
+# How far apart (in words) the words of a multi-word keyword may sit in a CV line and still cover it.
+_WINDOW_SLACK = 2
+
+STOPWORDS = frozenset(
+    """
+    a an the of in on for to and or nor with by from at as into via using under within without about across
+    per its it their them they your you our we us is are was were be been being that this these those such
+    other any all each every some most more less than then also both either plus including include includes
+    like up down out over after before during between through while where when who whom which what whose how
+    why if so not no yes can could will would shall should may might must do does did done has have had
+    having get gets got my me i he she his her him one two three four five six seven eight nine ten first
+    second third etc e.g i.e ie eg vs per new own well very just only even ever never always often
+    """.split()
+)
+
+# Words that never are a keyword on their own nor start or end a domain phrase.
+GENERIC_WORDS = frozenset(
+    """
+    team teams teamwork experience experiences experienced role roles responsibility responsibilities ability
+    abilities skill skills knowledge candidate candidates opportunity opportunities environment work works
+    working job jobs position positions company companies organisation organization business businesses
+    year years month months week weeks day days hour hours time times salary benefit benefits holiday
+    holidays pension package range variety number level levels standard standards way ways part basis
+    people person someone individual individuals colleague colleagues member members staff client clients
+    customer customers area areas field fields site sites office offices place location role-holder duty
+    duties task tasks activity activities thing things need needs requirement requirements essential
+    desirable bonus plus advantage interest passion desire commitment attitude approach mindset culture
+    value values mission vision goal goals aim aims target targets result results outcome outcomes impact
+    quality priority priorities success chance career careers growth support help detail details
+    understanding awareness familiarity exposure proficiency competency competencies capability
+    capabilities track record background qualification qualifications degree equivalent minimum
+    strong good great excellent outstanding exceptional solid sound proven demonstrable demonstrated relevant
+    high higher low wide broad clear key main core various several many multiple new existing current
+    daily weekly monthly quarterly annual annually regular full flexible hybrid remote friendly supportive
+    busy fast-paced dynamic exciting passionate motivated driven compassionate calm organised organized
+    reliable enthusiastic confident positive professional successful able willing ideal ideally
+    similar related appropriate accurate effective efficient consistent together closely promptly safely
+    senior junior lead principal head chief assistant trainee graduate junior-level mid-level entry-level
+    report reports conditions condition programme programmes program programs scheme course courses
+    evening evenings weekend weekends night nights morning mornings shift shifts patience empathy
+    compassion respect honesty integrity enthusiasm resilience flexibility reliability punctuality kindness
+    humour energy curiosity creativity ambition dignity choice
+    london manchester birmingham leeds bristol york nottingham derby bath uk england wales scotland ireland
+    europe usa
+    """.split()
+)
+
+# Job titles end phrases ("qualified teacher", "healthcare assistants") without being a skill of their own;
+# the vocabulary names the titles a recruiter does scan for ("Registered Nurse", "Sous Chef").
+ROLE_WORDS = frozenset(
+    """
+    teacher teachers nurse nurses chef chefs electrician electricians solicitor solicitors lawyer lawyers
+    analyst analysts accountant accountants manager managers engineer engineers assistant assistants
+    officer officers director directors supervisor supervisors worker workers operative operatives student
+    students apprentice apprentices trainee trainees specialist specialists technician technicians porter
+    porters partner partners associate associates leader leaders owner owners contractor contractors
+    controller controllers
+    """.split()
+)
+
+# Verbs of job ads: they split phrases ("manage budgets" is about budgets).
+ACTION_VERBS = frozenset(
+    """
+    act adapt administer advise analyse analyze apply assess assist attend become bring build carry check
+    collaborate communicate complete conduct contribute coordinate create deliver develop drive embed enjoy
+    ensure escalate establish evaluate explain follow handle help hit identify implement improve install
+    join keep lead learn liaise maintain make manage negotiate offer own perform prepare prioritise
+    prioritize produce promote provide read recognise recognize recruit reduce represent run share solve
+    stay supervise support take teach uphold use want welcome work write look seek set mark investigate
+    looking seeking join joining recruiting hiring grow growing expand love thrive ensure apply applying
+    accept achieve add address agree allow arrange attract believe celebrate choose combine consider
+    demonstrate discuss encourage engage enable enhance feel find gain give go inspire invest involve know
+    listen meet move need obtain operate organise organize oversee reach receive remain require respond see
+    serve show start suit think understand visit wish
+    """.split()
+)
+
+# Nouns that end skill phrases in every trade ("wound care", "variance analysis", "competition law").
+SKILL_HEADS = frozenset(
+    """
+    care management planning analysis analytics control safety assessment assessments testing law laws
+    agreement agreements accounts accounting costing finding lighting research development prevention
+    monitoring administration reporting hygiene rotation drafting diligence governance compliance
+    regulations regulation procedures procedure installation maintenance inspection inspections design
+    modelling modeling forecasting budgeting auditing audit audits reconciliation reconciliations recording
+    documentation therapy medicine nursing surgery treatment diagnosis rehabilitation handling preparation
+    cookery cooking baking butchery brewing mixology hospitality marketing
+    sales engineering programming accountancy bookkeeping payroll taxation tax litigation conveyancing
+    advocacy mediation arbitration negotiation contracts contract relations fit-out fit-outs wiring cabling
+    welding plumbing carpentry joinery brickwork plastering tiling roofing glazing fabrication machining
+    commissioning servicing repair repairs assurance protection security recovery logistics procurement
+    purchasing merchandising scheduling dispatch teaching tutoring assessment curriculum pedagogy
+    safeguarding counselling coaching
+    """.split()
+)
+
+_AUXILIARY = frozenset({"is", "are", "am", "was", "were", "be", "been", "re", "we're", "they're"})
+# What the employer offers and who the employer is are not what the person is asked for.
+_OFFER_HEADING = re.compile(
+    r"^\W*(?:what we offer|we offer|what you(?:'ll| will) get|benefits|perks|our offer|in return|the package|"
+    r"why join us|about us|about the (?:company|firm|practice|school|hotel|ward|trust|organisation|group)|"
+    r"who we are)\b",
+    re.IGNORECASE,
+)
+_OFFER_SENTENCE = re.compile(
+    r"(?:^|(?<=[.!?:]\s))(?:we offer|we provide|benefits:|you will get)\b[^.!?\n]*", re.IGNORECASE | re.MULTILINE
+)
+_EMPLOYER_SENTENCE = re.compile(
+    r"(?:^|(?<=\n))(?:[A-Z][\w&'.-]*\s){1,4}(?:is|are)\s(?:a|an|the)\s[^.!?\n]*(?:\.|$)", re.MULTILINE
+)
+_ASKED_FOR = re.compile(r"\b(?:is|are) (?:a|an) (?:must|plus|bonus|advantage|big plus|nice|huge|strong)\b", re.I)
+_TOKEN = re.compile(r"(?<![\w.])\.[A-Za-z]+|[A-Za-z0-9]+(?:[.&'+#][A-Za-z0-9]+)*[+#]*|[/&]")
+_CLAUSE_BREAK = re.compile(r"[,;:()!?\[\]|\"•·]|\.(?:\s|$)|\s-\s|\n")
+_NUMBER = re.compile(r"^\d{1,5}(?:[:-]\d{1,4})?$")
+_ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z][A-Z0-9&+#]{1,7}s?$")
+_CAMEL = re.compile(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$")
+_CODE = re.compile(r"^(?:[A-Z][a-z]{1,6}\d{1,3}|\d[A-Z]{1,2})$")
+# A code followed by one of these is one keyword with it ("RF scanners", "MAR chart").
+CODE_HEADS = frozenset(
+    """
+    chart charts check checks card cards testing test tests system systems scanner scanners scanning
+    certificate certificates licence licences license training records reporting software platform
+    equipment tools inspections inspection audits plans plan assessments procedures regulations
+    """.split()
+)
+_CREDENTIAL_CONTEXT = re.compile(
+    r"\b(?:certifi\w*|qualifi\w*|licen[cs]e\w*|registration|registered|card|status|accredit\w*|diploma|"
+    r"award|level \d|course|check|membership|chartered|passport)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A term of the job: shown as ``term``, of one ``kind``, also recognised in a CV by its ``aliases``."""
+
+    term: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    source: str = "vocabulary"
+    implied_by: tuple[str, ...] = field(default=(), compare=False)
+
+
+def normalise(text: str) -> str:
+    """Fold typographic variants (non-breaking spaces, en dashes, ligatures, curly quotes) to plain ones."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
+    return text.replace("\u2019", "'").replace("\u2018", "'")
+
+
+_SUFFIXES = (
+    ("isation", "", 3),
+    ("ization", "", 3),
+    ("ation", "", 3),
+    ("ement", "", 3),
+    ("ment", "", 3),
+    ("ing", "", 3),
+    ("ister", "istr", 3),
+    ("ysis", "ys", 3),
+    ("ied", "y", 3),
+    ("ed", "", 3),
+    ("er", "", 4),
+    ("ion", "", 4),
+)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light English stemmer, so that the words of one family meet.
+
+    negotiated, negotiating, negotiation -> negoti; audits, audited -> audit; planning, planned -> plan;
+    administered, administration -> administr. Two suffixes at most; nouns and verbs meet, meaning
+    does not have to (it only decides whether a CV names a keyword the job names).
+    """
+    w = word.lower().replace("'", "")
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for _ in range(2):
+        for suffix, replacement, keep in _SUFFIXES:
+            if w.endswith(suffix) and len(w) - len(suffix) >= keep:
+                w = w[: len(w) - len(suffix)] + replacement
+                break
+        else:
+            break
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    if w.endswith("at") and len(w) >= 5:
+        w = w[:-2]
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeious":
+        w = w[:-1]
+    return w
+
+
+@lru_cache(maxsize=65536)
+def _plain(word: str) -> str:
+    """Lower case without a plural or possessive s: the form names and codes are compared in."""
+    w = word.lower().replace("'", "")
+    if word[-1:] == "s" and len(word) > 2 and word[:-1].isupper():
+        return w[:-1]
+    if len(w) > 3 and w.isalpha() and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-3] + "y" if w.endswith("ies") else w[:-1]
+    return w
+
+
+class _Token(NamedTuple):
+    text: str
+    plain: str
+    stem: str
+    start: int
+    end: int
+    clause: int
+    line: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(text)]
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    tokens: list[_Token] = []
+    clause = line = 0
+    b = n = 0
+    for match in _TOKEN.finditer(text):
+        while b < len(breaks) and breaks[b] < match.start():
+            b += 1
+            clause += 1
+        while n < len(newlines) and newlines[n] < match.start():
+            n += 1
+            line += 1
+        word = match.group(0)
+        if word == "&":
+            plain = word_stem = "and"
+        else:
+            plain, word_stem = _plain(word), stem(word)
+        tokens.append(_Token(word, plain, word_stem, match.start(), match.end(), clause, line))
+    return tokens
+
+
+@dataclass(frozen=True)
+class _Alias:
+    words: tuple[str, ...]
+    exact_case: bool
+    term: Term
+
+    @property
+    def loose(self) -> bool:
+        """Skills and domains are matched by stem in a CV; names, codes and languages only as written."""
+        return _is_loose(self.term) and not self.exact_case
+
+
+# Programming languages are skills but are names: "Rust" does not cover "rusty".
+_STRICT_CATEGORIES = frozenset({"language"})
+
+
+def _is_loose(term: Term) -> bool:
+    return KIND_OF_CATEGORY[term.category] in ("skill", "domain") and term.category not in _STRICT_CATEGORIES
+
+
+@lru_cache(maxsize=8192)
+def _alias_tuple(alias: str) -> tuple[str, ...]:
+    return tuple(m.group(0) for m in _TOKEN.finditer(normalise(alias)))
+
+
+def _alias_words(alias: str) -> list[str]:
+    return list(_alias_tuple(alias))
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> tuple[dict[str, list[_Alias]], dict[str, list[_Alias]]]:
+    """Aliases by the plain form and by the stem of their first word, longest first."""
+    by_plain: dict[str, list[_Alias]] = {}
+    by_stem: dict[str, list[_Alias]] = {}
+    for term in TERMS:
+        names = [term.name, *term.aliases]
+        if f"={term.name}" in term.aliases:
+            names.remove(term.name)
+        for name in names:
+            exact = name.startswith("=")
+            words = _alias_words(name[1:] if exact else name)
+            if not words:
+                continue
+            plain_words = tuple(words if exact else (("and" if w == "&" else _plain(w)) for w in words))
+            alias = _Alias(words=plain_words, exact_case=exact, term=term)
+            by_plain.setdefault(_plain(words[0]) if exact else plain_words[0], []).append(alias)
+            if alias.loose:
+                stems = tuple("and" if w == "&" else stem(w) for w in words)
+                by_stem.setdefault(stems[0], []).append(_Alias(words=stems, exact_case=False, term=term))
+    for table in (by_plain, by_stem):
+        for aliases in table.values():
+            aliases.sort(key=lambda a: len(a.words), reverse=True)
+    return by_plain, by_stem
+
+
+def _matches_at(tokens: list[_Token], i: int, alias: _Alias, *, by_stem: bool) -> bool:
+    if i + len(alias.words) > len(tokens):
+        return False
+    for offset, word in enumerate(alias.words):
+        token = tokens[i + offset]
+        if alias.exact_case:
+            if token.text != word and not (token.text.endswith("s") and token.text[:-1] == word):
+                return False
+        elif (token.stem if by_stem else token.plain) != word:
+            return False
+    return True
+
+
+def _vocabulary_spans(tokens: list[_Token], *, by_stem: bool) -> list[tuple[int, int, Term]]:
+    """Greedy left to right, longest alias first: (first token, end token, term) of each vocabulary hit."""
+    by_plain, by_stems = _aliases()
+    spans: list[tuple[int, int, Term]] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        candidates = [(alias, False) for alias in by_plain.get(token.plain, ())]
+        if by_stem:
+            candidates += [(alias, True) for alias in by_stems.get(token.stem, ())]
+        candidates.sort(key=lambda candidate: len(candidate[0].words), reverse=True)
+        for alias, stemmed in candidates:
+            if _matches_at(tokens, i, alias, by_stem=stemmed):
+                spans.append((i, i + len(alias.words), alias.term))
+                i += len(alias.words)
+                break
+        else:
+            i += 1
+    return spans
+
+
+@lru_cache(maxsize=1)
+def esco_phrases() -> frozenset[tuple[str, ...]]:
+    """Stemmed two- and three-word phrases of ESCO skill labels (see cv/data/README.md)."""
+    phrases = set()
+    for line in _ESCO_PHRASES.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            phrases.add(tuple(stem(word) for word in line.split()))
+    return frozenset(phrases)
+
+
+_DOMAIN_HEADS = frozenset({"law", "laws", "act", "regulations", "legislation", "directive", "standards"})
+_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_WORDS)
+_VERB_STEMS = frozenset(stem(w) for w in ACTION_VERBS)
+_HEAD_STEMS = frozenset(stem(w) for w in SKILL_HEADS)
+
+
+def _coordinated(tokens: list[_Token], text: str) -> list[tuple[int, str, str]]:
+    """(position, modifier stem, head stem) of each elided pair: "supply, distribution and agency
+    agreements" names supply agreements and distribution agreements too."""
+    pairs = []
+    for h in range(3, len(tokens)):
+        if tokens[h - 2].plain not in ("and", "or") or not tokens[h].text.isalpha():
+            continue
+        j = h - 3
+        while j >= 0 and tokens[j].text.isalpha() and tokens[j].plain not in STOPWORDS:
+            pairs.append((j, tokens[j].stem, tokens[h].stem))
+            if j == 0 or "," not in text[tokens[j - 1].end : tokens[j].start]:
+                break
+            j -= 1
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def _two_word_skills() -> dict[tuple[str, str], Term]:
+    """Two-word skills and domains by the stems of their words: ("supply", "agreement") -> Supply agreements."""
+    pairs: dict[tuple[str, str], Term] = {}
+    for term in TERMS:
+        if not _is_loose(term):
+            continue
+        for name in (term.name, *term.aliases):
+            words = _alias_words(name) if not name.startswith("=") else []
+            if len(words) == 2 and all(w.isalpha() for w in words):
+                pairs.setdefault((stem(words[0]), stem(words[1])), term)
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def _reversed_pairs() -> dict[tuple[str, str], Term]:
+    """Two-word skills by their stems in reverse order: ("control", "stock") -> Stock control."""
+    pairs: dict[tuple[str, str], Term] = {}
+    for term in TERMS:
+        if not _is_loose(term):
+            continue
+        for name in (term.name, *term.aliases):
+            words = _alias_words(name) if not name.startswith("=") else []
+            if len(words) == 2 and all(w.isalpha() for w in words):
+                pairs.setdefault((stem(words[1]), stem(words[0])), term)
+    return pairs
+
+
+def _heading(line: str) -> bool:
+    stripped = line.strip()
+    return (
+        bool(stripped)
+        and not stripped.startswith(("-", "*", "•"))
+        and (stripped.endswith(":") or (len(stripped.split()) <= 6 and not stripped.endswith((".", ",", ";"))))
+    )
+
+
+def _not_asked(text: str) -> bytearray:
+    """Characters of the job text that describe the employer or its offer rather than the person sought."""
+    mask = bytearray(len(text) + 1)
+    position = 0
+    in_offer = False
+    for line in text.split("\n"):
+        if _OFFER_HEADING.match(line):
+            in_offer = True
+        elif _heading(line):
+            in_offer = False
+        if in_offer:
+            mask[position : position + len(line)] = b"\x01" * len(line)
+        position += len(line) + 1
+    for pattern in (_OFFER_SENTENCE, _EMPLOYER_SENTENCE):
+        for match in pattern.finditer(text):
+            if pattern is _EMPLOYER_SENTENCE and _ASKED_FOR.search(match.group(0)):
+                continue
+            mask[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
+    return mask
+
+
+def _is_content(token: _Token) -> bool:
+    word = token.text.lower()
+    return (
+        word.isalpha()
+        and len(word) > 2
+        and word not in STOPWORDS
+        and word not in GENERIC_WORDS
+        and token.stem not in _GENERIC_STEMS
+        and word not in ACTION_VERBS
+        and not (word.endswith("ed") and token.stem in _VERB_STEMS)
+    )
+
+
+def _is_code(token: _Token) -> bool:
+    word = token.text
+    singular = word[:-1] if word.endswith("s") and word[:-1].isupper() else word
+    if singular.upper() in GENERIC_CAPITALISED or word.startswith(("Mc", "Mac")):
+        return False
+    return bool(_ACRONYM.match(word) or _CAMEL.match(word) or _CODE.match(word))
+
+
+def _shouting_lines(text: str) -> set[int]:
+    """Lines written in capitals ("WHAT YOU WILL DO") are headings, not lists of abbreviations."""
+    shouting = set()
+    for number, line in enumerate(text.split("\n")):
+        letters = re.sub(r"[^A-Za-z]", "", line)
+        if len(letters) > 6 and len(re.sub(r"[^A-Z]", "", letters)) / len(letters) > 0.6:
+            shouting.add(number)
+    return shouting
+
+
+def _code_kind(line: str, word: str) -> str:
+    if _CAMEL.match(word):
+        return "tool"
+    return "credential" if _CREDENTIAL_CONTEXT.search(line) else "skill"
+
+
+def _phrase_kind(words: list[str]) -> str:
+    return "domain" if words[-1].lower() in _DOMAIN_HEADS else "skill"
+
+
+def _vocabulary_keyword(term: Term) -> Keyword:
+    return Keyword(
+        term=term.name,
+        kind=KIND_OF_CATEGORY[term.category],
+        aliases=tuple(a.lstrip("=") for a in term.aliases),
+        source="vocabulary",
+    )
+
+
+def job_keywords(job_text: str) -> list[Keyword]:
+    """The keywords of a job, in the order the job first names them."""
+    text = normalise(job_text)
+    tokens = _tokens(text)
+    lines = text.split("\n")
+    skipped = _not_asked(text)
+    # 1 = taken by an earlier source, 2 = not read (the employer's offer or self-description).
+    taken = bytearray(2 if skipped[t.start] else 0 for t in tokens)
+    found: dict[str, tuple[int, Keyword]] = {}
+
+    def add(position: int, keyword: Keyword) -> None:
+        key = keyword.term.lower()
+        if key not in found:
+            found[key] = (position, keyword)
+
+    for start, end, term in _vocabulary_spans(tokens, by_stem=False):
+        if any(taken[start:end]):
+            continue
+        taken[start:end] = b"\x01" * (end - start)
+        # "Our team is recruiting a solicitor" is about the employer, not a skill.
+        if end - start == 1 and tokens[start].text.endswith("ing") and start and tokens[start - 1].plain in _AUXILIARY:
+            continue
+        add(start, _vocabulary_keyword(term))
+    # "Control stock", "Plan discharges": a two-word skill named verb first.
+    reversed_pairs = _reversed_pairs()
+    for i in range(len(tokens) - 1):
+        pair = (tokens[i].stem, tokens[i + 1].stem)
+        if not taken[i] and not taken[i + 1] and tokens[i].clause == tokens[i + 1].clause and pair in reversed_pairs:
+            taken[i : i + 2] = b"\x01\x01"
+            add(i, _vocabulary_keyword(reversed_pairs[pair]))
+    two_word = _two_word_skills()
+    for position, modifier, head in _coordinated(tokens, text):
+        if not taken[position] and (modifier, head) in two_word:
+            taken[position] = 1
+            add(position, _vocabulary_keyword(two_word[(modifier, head)]))
+
+    shouting = _shouting_lines(text)
+    for i, token in enumerate(tokens):
+        if taken[i] or token.line in shouting or not _is_code(token):
+            continue
+        term = token.text[:-1] if token.text.endswith("s") and token.text[:-1].isupper() else token.text
+        end = i + 1
+        nxt = tokens[end] if end < len(tokens) else None
+        aliases: tuple[str, ...] = ()
+        if nxt is not None and not taken[end] and nxt.clause == token.clause and _NUMBER.match(nxt.text):
+            term = f"{term} {nxt.text}"
+            end += 1
+        elif nxt is not None and not taken[end] and nxt.clause == token.clause and nxt.text in CODE_HEADS:
+            term, aliases = f"{term} {nxt.text}", (term,)
+            end += 1
+        taken[i:end] = b"\x01" * (end - i)
+        if term.upper() not in {k.upper() for k in found}:
+            add(i, Keyword(term=term, kind=_code_kind(lines[token.line], token.text), aliases=aliases, source="code"))
+
+    phrases = esco_phrases()
+    i = 0
+    while i < len(tokens):
+        run_end = i
+        while (
+            run_end < len(tokens)
+            and not taken[run_end]
+            and _is_content(tokens[run_end])
+            and tokens[run_end].clause == tokens[i].clause
+        ):
+            run_end += 1
+        if run_end - i < 2:
+            i = max(run_end, i + 1)
+            continue
+        j = i
+        while j < run_end - 1:
+            for size in (3, 2):
+                if j + size > run_end:
+                    continue
+                window = tokens[j : j + size]
+                stems = tuple(t.stem for t in window)
+                if all(t.text[:1].isupper() for t in window) or window[-1].text.lower() in ROLE_WORDS:
+                    continue
+                if stems in phrases or (stems[-1] in _HEAD_STEMS and stems[0] not in _HEAD_STEMS | _VERB_STEMS):
+                    words = [t.text for t in window]
+                    display = " ".join(w if _is_code(t) else w.lower() for w, t in zip(words, window, strict=True))
+                    add(j, Keyword(term=display, kind=_phrase_kind(words), source="phrase"))
+                    taken[j : j + size] = b"\x01" * size
+                    j += size
+                    break
+            else:
+                j += 1
+        i = run_end
+    for position, words in _enumerated(tokens, text, taken):
+        add(position, Keyword(term=" ".join(words), kind="skill", source="phrase"))
+    return [keyword for _, keyword in sorted(found.values(), key=lambda item: item[0])]
+
+
+def _enumerated(tokens: list[_Token], text: str, taken: bytearray) -> list[tuple[int, list[str]]]:
+    """Items of lists of three or more ("goods in, picking, replenishment and despatch"): a job lists the
+    things it asks for. Items of one or two content words not read by an earlier source are kept."""
+    lists: list[list[list[int]]] = []
+    items: list[list[int]] = [[]]
+    for i, token in enumerate(tokens):
+        if i and (tokens[i - 1].line != token.line or _ends_list(text[tokens[i - 1].end : token.start])):
+            lists.append(items)
+            items = [[]]
+        elif i and "," in text[tokens[i - 1].end : token.start]:
+            items.append([])
+        items[-1].append(i)
+    lists.append(items)
+    kept: list[tuple[int, list[str]]] = []
+    for candidate in lists:
+        if len(candidate) < 2:
+            continue
+        # "A, B, C and D": only the last comma-separated part is split at its "and".
+        last = candidate[-1]
+        joints = [k for k, i in enumerate(last) if tokens[i].plain in ("and", "or")]
+        if not joints:
+            continue
+        candidate = [*candidate[:-1], last[: joints[-1]], last[joints[-1] + 1 :]]
+        # The first item carries the sentence before the list: "Perform clinical skills such as venepuncture".
+        first = candidate[0]
+        run = len(first)
+        while run > 0 and _is_content(tokens[first[run - 1]]):
+            run -= 1
+        introduced = run == 0 or tokens[first[run - 1]].plain in ("as", "including", "like", "eg", "e.g")
+        items = [first[run:] if introduced else []] + [_strip_leading(tokens, item) for item in candidate[1:]]
+        sizes = [len(item) for item in items if item]
+        # "lighting, power and three-phase circuits" share a head; a long item means prose, not a list.
+        if not sizes or max(sizes) > 2 or (sizes[-1] > 1 and all(size == 1 for size in sizes[:-1])):
+            continue
+        acceptable = [
+            item
+            for item in items
+            if item
+            and all(_is_content(tokens[k]) or taken[k] == 1 for k in item)
+            and tokens[item[-1]].text.lower() not in ROLE_WORDS
+        ]
+        if len(acceptable) < 3:
+            continue
+        for item in acceptable:
+            if all(not taken[k] and tokens[k].text[:1].islower() for k in item):
+                kept.append((item[0], [tokens[k].text for k in item]))
+    return kept
+
+
+def _strip_leading(tokens: list[_Token], item: list[int]) -> list[int]:
+    while item and (tokens[item[0]].plain in STOPWORDS or tokens[item[0]].text.lower() in ACTION_VERBS):
+        item = item[1:]
+    return item
+
+
+def _ends_list(gap: str) -> bool:
+    return bool(re.search(r"[;:()!?]|\.(?:\s|$)|\s-\s", gap))
+
+
+class TermIndex:
+    """A text read once (a CV, an improved CV) to ask which keywords it covers."""
+
+    def __init__(self, text: str):
+        self.text = normalise(text)
+        self.tokens = _tokens(self.text)
+        self._plains = {t.plain for t in self.tokens}
+        self._positions: dict[str, list[int]] = {}
+        self._stem_positions: dict[str, list[int]] = {}
+        for position, token in enumerate(self.tokens):
+            self._positions.setdefault(token.plain, []).append(position)
+            self._stem_positions.setdefault(token.stem, []).append(position)
+        named = {term.name for _, _, term in _vocabulary_spans(self.tokens, by_stem=True)}
+        self._coordinated = {(modifier, head) for _, modifier, head in _coordinated(self.tokens, self.text)}
+        two_word = _two_word_skills()
+        named |= {two_word[pair].name for pair in self._coordinated if pair in two_word}
+        covered: set[str] = set()
+        pending = list(named)
+        by_name = _terms_by_name()
+        while pending:
+            name = pending.pop()
+            if name not in covered:
+                covered.add(name)
+                term = by_name.get(name)
+                if term:
+                    pending.extend(term.implies)
+        self.vocabulary_terms = frozenset(covered)
+
+    def _has_sequence(self, words: list[str]) -> bool:
+        plains = [_plain(w) if w != "&" else "and" for w in words]
+        tokens = self.tokens
+        for i in self._positions.get(plains[0], ()):
+            if i + len(plains) <= len(tokens) and all(tokens[i + k].plain == p for k, p in enumerate(plains)):
+                return True
+        return False
+
+    def _has_words_near(self, words: list[str]) -> bool:
+        """Every content word of a phrase, by stem, within a few words of each other on one line."""
+        wanted = {stem(w) for w in words if w.lower() not in STOPWORDS and w != "&"}
+        if not wanted or any(s not in self._stem_positions for s in wanted):
+            return False
+        span = len(words) + _WINDOW_SLACK
+        tokens = self.tokens
+        rarest = min(wanted, key=lambda s: len(self._stem_positions[s]))
+        for position in self._stem_positions[rarest]:
+            line = tokens[position].line
+            window = range(max(0, position - span + 1), min(len(tokens), position + span))
+            near = {tokens[k].stem for k in window if tokens[k].line == line}
+            if wanted <= near:
+                # The window may be up to twice the span around the rarest word; check a real span fits.
+                hits = sorted(k for k in window if tokens[k].line == line and tokens[k].stem in wanted)
+                for a in range(len(hits)):
+                    inside = {tokens[k].stem for k in hits[a:] if k - hits[a] < span}
+                    if wanted <= inside:
+                        return True
+        return False
+
+    def covers(self, keyword: Keyword | str) -> bool:
+        if isinstance(keyword, str):
+            keyword = _keyword_for_name(keyword)
+        if keyword.source == "vocabulary":
+            if keyword.term in self.vocabulary_terms:
+                return True
+            term = _terms_by_name().get(keyword.term)
+            if term is None or not _is_loose(term):
+                return False
+            names = [n for n in (term.name, *term.aliases) if not n.startswith("=")]
+            return any(self._has_words_near(words) for words in map(_alias_words, names) if len(words) > 1)
+        words = _alias_words(keyword.term)
+        if keyword.source == "code":
+            if any(self._has_sequence(_alias_words(alias)) for alias in keyword.aliases):
+                return True
+            return self._has_sequence(words) or (
+                len(words) > 1 and _NUMBER.match(words[-1]) is not None and self._has_code_with_number(words)
+            )
+        content = [stem(w) for w in words if w.lower() not in STOPWORDS]
+        return (
+            self._has_sequence(words)
+            or self._has_words_near(words)
+            or (len(content) == 2 and (content[0], content[1]) in self._coordinated)
+        )
+
+    def _has_code_with_number(self, words: list[str]) -> bool:
+        """ "City & Guilds 2391" is in "City & Guilds 2391-52"; "BS 7671" in "BS 7671:2018"."""
+        head, number = words[:-1], words[-1]
+        pattern = r"(?<!\w)" + r"\s*".join(re.escape(w) for w in head) + rf"\s*{re.escape(number)}(?![0-9])"
+        return re.search(pattern, self.text, re.IGNORECASE) is not None
+
+
+def text_covers(index: TermIndex, keyword: Keyword | str) -> bool:
+    return index.covers(keyword)
+
+
+@lru_cache(maxsize=1)
+def _terms_by_name() -> dict[str, Term]:
+    return {term.name: term for term in TERMS}
+
+
+def _keyword_for_name(name: str) -> Keyword:
+    """The keyword a display string stands for (a vocabulary name, a code, or a phrase)."""
+    term = _terms_by_name().get(name)
+    if term:
+        return _vocabulary_keyword(term)
+    words = _alias_words(name)
+    is_code = len(words) >= 1 and all(
+        _ACRONYM.match(w) or _CAMEL.match(w) or _CODE.match(w) or _NUMBER.match(w) for w in words
+    )
+    return Keyword(term=name, kind="skill", source="code" if is_code else "phrase")
+
+
+def kinds_of(keywords: Iterable[Keyword]) -> dict[str, str]:
+    return {keyword.term: keyword.kind for keyword in keywords}
