@@ -2,7 +2,8 @@
 
 from django.db.models import QuerySet
 
-from cv.models import AIResponse, CVQuestionnaire
+from core.exceptions import NotFound
+from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
 def questionnaires_for(*, user) -> QuerySet[CVQuestionnaire]:
@@ -14,3 +15,23 @@ def ai_responses_for(*, user, questionnaire_id: int | None = None) -> QuerySet[A
     if questionnaire_id is not None:
         responses = responses.filter(questionnaire_id=questionnaire_id)
     return responses
+
+
+def ai_response_get_for(*, user, response_id: int) -> AIResponse:
+    """The user's AI response; another user's is indistinguishable from a missing one (404)."""
+    response = ai_responses_for(user=user).select_related("questionnaire").filter(pk=response_id).first()
+    if response is None:
+        raise NotFound("AI response not found.")
+    return response
+
+
+def cover_letters_for(*, user) -> QuerySet[CoverLetter]:
+    return CoverLetter.objects.filter(user=user)
+
+
+def cover_letter_get_for(*, user, letter_id: int) -> CoverLetter:
+    """The user's cover letter; another user's is indistinguishable from a missing one (404)."""
+    letter = cover_letters_for(user=user).select_related("ai_response__questionnaire").filter(pk=letter_id).first()
+    if letter is None:
+        raise NotFound("Cover letter not found.")
+    return letter
