@@ -6,8 +6,10 @@ from core.exceptions import NotFound
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
-def questionnaires_for(*, user) -> QuerySet[CVQuestionnaire]:
-    return CVQuestionnaire.objects.filter(user=user)
+def questionnaires_for(*, user, with_cv_text: bool = True) -> QuerySet[CVQuestionnaire]:
+    """The user's questionnaires; without the extracted CV text (often kilobytes a row) for listings."""
+    questionnaires = CVQuestionnaire.objects.filter(user=user)
+    return questionnaires if with_cv_text else questionnaires.defer("resume_text")
 
 
 def ai_responses_for(*, user, questionnaire_id: int | None = None) -> QuerySet[AIResponse]:
