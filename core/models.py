@@ -217,6 +217,9 @@ class StripeEvent(models.Model):
     note = models.CharField(max_length=255, blank=True, help_text="What processing did, or why it was ignored.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="The run that holds the event; only it may finish it."
+    )
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
 

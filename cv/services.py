@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,11 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import redis_safety
+from core import jobs, redis_safety
 from core.exceptions import DomainError, NotFound
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
@@ -38,7 +36,14 @@ QUESTIONNAIRE_FIELDS = (
 )
 # A pending job whose message may have been lost (broker restart, enqueue failure) is queued again after this.
 PENDING_REQUEUE_AFTER = timedelta(minutes=5)
-RETRY_MAX_DELAY_SECONDS = 300.0
+INTERRUPTED_MESSAGE = "The analysis was interrupted too many times; please try again."
+# A running job whose worker stops renewing its lease (killed, out of memory) is taken over by the sweep.
+ANALYSIS_JOB = jobs.JobKind(
+    model=AIResponse,
+    running=AIResponse.Status.RUNNING,
+    lease_seconds=lambda: settings.JOB_LEASE_SECONDS,
+    expires_field="lease_expires_at",
+)
 
 
 @dataclass(frozen=True)
@@ -290,38 +295,28 @@ class RunOutcome:
 
 def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
     """Exponential back-off with jitter: about base x 2^(attempt-1), randomised so retries spread out."""
-    base = float(getattr(settings, "CV_RETRY_BASE_SECONDS", 5.0))
-    ceiling = min(base * 2 ** max(attempt - 1, 0), RETRY_MAX_DELAY_SECONDS)
-    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    delay = jobs.backoff_seconds(
+        attempt, base=settings.CV_RETRY_BASE_SECONDS, cap=settings.CV_RETRY_MAX_SECONDS, jitter=True
+    )
     if retry_after:
-        delay = max(delay, min(retry_after, RETRY_MAX_DELAY_SECONDS))
+        delay = max(delay, min(retry_after, settings.CV_RETRY_MAX_SECONDS))
     return delay
 
 
 def _claim(response_id: int) -> AIResponse | None:
-    now = timezone.now()
-    claimable = Q(status=AIResponse.Status.PENDING) | Q(status=AIResponse.Status.RUNNING, lease_expires_at__lt=now)
-    token = uuid.uuid4()
-    claimed = AIResponse.objects.filter(Q(pk=response_id) & claimable).update(
-        status=AIResponse.Status.RUNNING,
-        lease_token=token,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-        started_at=Coalesce("started_at", Value(now)),
+    return jobs.claim(
+        ANALYSIS_JOB,
+        pk=response_id,
+        claimable=Q(status=AIResponse.Status.PENDING),
+        fetch=AIResponse.objects.select_related("questionnaire"),
+        started_at=Coalesce("started_at", Value(timezone.now())),
     )
-    if not claimed:
-        return None
-    return AIResponse.objects.select_related("questionnaire").get(pk=response_id, lease_token=token)
 
 
 def _finish(response: AIResponse, **fields) -> bool:
     """Write a result only if this run still holds the job: a run the sweep or an admin replaced (same
     attempt number or not) must not overwrite the run that replaced it."""
-    return bool(
-        AIResponse.objects.filter(
-            pk=response.pk, status=AIResponse.Status.RUNNING, lease_token=response.lease_token
-        ).update(lease_expires_at=None, lease_token=None, **fields)
-    )
+    return jobs.finish(ANALYSIS_JOB, response, **fields)
 
 
 @transaction.atomic
@@ -356,7 +351,7 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
 
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
     if response.attempts > max_attempts:
-        _fail(response, message="The analysis was interrupted too many times; please try again.", code="interrupted")
+        _fail(response, message=INTERRUPTED_MESSAGE, code="interrupted")
         return RunOutcome(state="failed")
 
     questionnaire = response.questionnaire
@@ -409,24 +404,20 @@ def ai_responses_requeue_stuck() -> dict[str, int]:
     """Queue again the jobs whose worker died, fail those that died too often, re-send lost messages."""
     now = timezone.now()
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
-    requeued = failed = resent = 0
+    resent = 0
     with transaction.atomic():
-        stuck = list(
-            AIResponse.objects.select_for_update(skip_locked=True).filter(
-                status=AIResponse.Status.RUNNING, lease_expires_at__lt=now
-            )
-        )
-        for response in stuck:
-            if response.attempts >= max_attempts:
-                _fail(
-                    response,
-                    message="The analysis was interrupted too many times; please try again.",
-                    code="interrupted",
-                )
-                failed += 1
-            elif _finish(response, status=AIResponse.Status.PENDING, enqueued_at=now):
-                _enqueue_on_commit(response.pk)
-                requeued += 1
+
+        def requeue(response: AIResponse) -> bool:
+            if not _finish(response, status=AIResponse.Status.PENDING, enqueued_at=now):
+                return False
+            _enqueue_on_commit(response.pk)
+            return True
+
+        def give_up(response: AIResponse) -> None:
+            _fail(response, message=INTERRUPTED_MESSAGE, code="interrupted")
+
+        swept = jobs.sweep_expired(ANALYSIS_JOB, max_attempts=max_attempts, requeue=requeue, give_up=give_up)
+        requeued, failed = swept.requeued, swept.failed
         lost = list(
             AIResponse.objects.select_for_update(skip_locked=True)
             .filter(status=AIResponse.Status.PENDING)

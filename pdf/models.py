@@ -34,6 +34,9 @@ class Document(models.Model):
     )
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    lease_token = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="The render that holds the job; only it may finish it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a render was queued.")
     started_at = models.DateTimeField(null=True, blank=True)
