@@ -1,44 +1,72 @@
-"""Data retention: delete old analyses and rendered PDFs, and stored files no row refers to any more."""
+"""Data retention: delete old analyses, the data other apps keep about them, and stored files no row refers to.
+
+Apps above cv (pdf's rendered documents) take part through the `retained_data` signal: each receiver
+returns a RetainedData saying which of its rows go and which files it still refers to, so cv never
+imports them.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from cv.models import RESUME_PREFIX, AIResponse, CVQuestionnaire
 
 logger = logging.getLogger(__name__)
 
-# Where the CV and PDF apps keep their files in the default storage.
-MANAGED_PREFIXES = (RESUME_PREFIX, "documents")
 # A file younger than this may belong to an upload whose row is not committed yet.
 ORPHAN_GRACE = timedelta(hours=1)
 _BATCH = 500
+
+
+@dataclass(frozen=True)
+class RetainedData:
+    """Rows and files another app keeps about analyses, cleaned with them."""
+
+    name: str  # its count's key in the result ("documents")
+    label: str  # its count's words in the command's report ("PDF documents")
+    prefix: str  # the storage folder whose files it owns
+    # Its rows to delete: those older than the cutoff or belonging to the old analyses (given).
+    expired: Callable[[datetime, QuerySet[AIResponse]], QuerySet]
+    # The file names its rows still refer to.
+    files: Callable[[], Iterable[str]]
+
+
+# Sent (no arguments) at each clean-up; a receiver returns its app's RetainedData.
+retained_data = Signal()
 
 
 @dataclass
 class CleanupResult:
     dry_run: bool
     responses: int = 0
-    documents: int = 0
+    # RetainedData.name -> rows deleted (or that would be)
+    retained: dict[str, int] = field(default_factory=dict)
     orphan_files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "orphan_files": len(self.orphan_files)}
+        return {
+            "dry_run": self.dry_run,
+            "responses": self.responses,
+            **self.retained,
+            "orphan_files": len(self.orphan_files),
+        }
 
 
-def _document_model():
-    try:
-        return apps.get_model("pdf", "Document")
-    except LookupError:
-        return None
+def _retained_parts() -> list[RetainedData]:
+    return [part for _, part in retained_data.send(sender=CleanupResult) if part is not None]
+
+
+def retained_data_labels() -> dict[str, str]:
+    return {part.name: part.label for part in _retained_parts()}
 
 
 def _walk(prefix: str):
@@ -52,11 +80,10 @@ def _walk(prefix: str):
         yield from _walk(f"{prefix}/{directory}")
 
 
-def _referenced_files() -> set[str]:
+def _referenced_files(parts: list[RetainedData]) -> set[str]:
     names = set(CVQuestionnaire.objects.exclude(resume="").values_list("resume", flat=True))
-    document = _document_model()
-    if document is not None:
-        names |= set(document.objects.exclude(file="").values_list("file", flat=True))
+    for part in parts:
+        names |= set(part.files())
     return names
 
 
@@ -89,19 +116,15 @@ def cleanup_old_data(*, days: int, dry_run: bool = False) -> CleanupResult:
     old_responses = AIResponse.objects.filter(created_at__lt=cutoff).exclude(
         status__in=[AIResponse.Status.PENDING, AIResponse.Status.RUNNING]
     )
-    document = _document_model()
-    old_documents = (
-        document.objects.filter(Q(created_at__lt=cutoff) | Q(ai_response__in=old_responses)) if document else None
-    )
-    if dry_run:
-        result.responses = old_responses.count()
-        result.documents = old_documents.count() if old_documents is not None else 0
-    else:
-        result.documents = _delete_in_batches(old_documents) if old_documents is not None else 0
-        result.responses = _delete_in_batches(old_responses)
+    parts = _retained_parts()
+    for part in parts:
+        # Before the analyses, so a part's rows go through its own batches (and file receivers).
+        expired = part.expired(cutoff, old_responses)
+        result.retained[part.name] = expired.count() if dry_run else _delete_in_batches(expired)
+    result.responses = old_responses.count() if dry_run else _delete_in_batches(old_responses)
 
-    referenced = _referenced_files()
-    for prefix in MANAGED_PREFIXES:
+    referenced = _referenced_files(parts)
+    for prefix in (RESUME_PREFIX, *(part.prefix for part in parts)):
         for name in _walk(prefix):
             if name in referenced or _is_recent(name, now):
                 continue
@@ -109,7 +132,7 @@ def cleanup_old_data(*, days: int, dry_run: bool = False) -> CleanupResult:
             if not dry_run:
                 default_storage.delete(name)
     logger.info(
-        "cleanup_old_data days=%s dry_run=%s responses=%s documents=%s orphan_files=%s",
-        days, dry_run, result.responses, result.documents, len(result.orphan_files),
+        "cleanup_old_data days=%s dry_run=%s responses=%s retained=%s orphan_files=%s",
+        days, dry_run, result.responses, result.retained, len(result.orphan_files),
     )  # fmt: skip
     return result

@@ -117,13 +117,3 @@ class AIResponse(models.Model):
 
     def __str__(self) -> str:
         return f"AI response {self.pk} ({self.status})"
-
-    @property
-    def cv_markdown(self) -> str:
-        """The CV itself, for the PDF an employer will read: the offline analyser appends its review of the
-        CV after a separator, and that review is for the applicant only."""
-        from cv.offline import MODEL_NAME, REVIEW_SEPARATOR
-
-        if self.model == MODEL_NAME:
-            return self.improved_cv.split(REVIEW_SEPARATOR, 1)[0]
-        return self.improved_cv

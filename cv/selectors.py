@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 
+from cv import offline
 from cv.models import AIResponse, CVQuestionnaire
 
 
@@ -14,3 +15,8 @@ def ai_responses_for(*, user, questionnaire_id: int | None = None) -> QuerySet[A
     if questionnaire_id is not None:
         responses = responses.filter(questionnaire_id=questionnaire_id)
     return responses
+
+
+def cv_markdown_of(response: AIResponse) -> str:
+    """The improved CV alone (what a PDF shows), without any review addressed to the applicant."""
+    return offline.cv_part(model=response.model, improved_cv=response.improved_cv)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core import jobs, redis_safety
 from core.exceptions import Conflict, DomainError, NotFound
+from cv.selectors import cv_markdown_of
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, TEMPLATES, render_pdf
 
@@ -111,13 +112,14 @@ def _document_request(*, user, ai_response, template, undo: list) -> tuple[Docum
     if response is None:
         # Another user's response is indistinguishable from a missing one.
         raise NotFound("AI response not found.")
-    if response.status != "succeeded" or not (response.cv_markdown or "").strip():
+    markdown = cv_markdown_of(response)
+    if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():
         raise AIResponseNotReady(status=response.status)
 
     document, created = Document.objects.get_or_create(
         ai_response=response,
         template=template,
-        content_hash=content_hash_for(markdown=response.cv_markdown, template=template),
+        content_hash=content_hash_for(markdown=markdown, template=template),
         defaults={"user": user},
     )
     document_id = document.pk
@@ -209,7 +211,7 @@ def document_render(*, document_id: int) -> Document | None:
         return None
     response = document.ai_response
     try:
-        rendered = render_pdf(markdown=response.cv_markdown, template=document.template, title=_title_for(response))
+        rendered = render_pdf(markdown=cv_markdown_of(response), template=document.template, title=_title_for(response))
     except SoftTimeLimitExceeded:
         _fail(document, "Rendering took too long; the improved CV may be unusually large.")
         return document

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cv.cleanup import cleanup_old_data
+from cv.cleanup import cleanup_old_data, retained_data_labels
 
 
 class Command(BaseCommand):
@@ -21,7 +21,9 @@ class Command(BaseCommand):
         result = cleanup_old_data(days=days, dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(f"{verb} {result.responses} AI responses older than {days} days.")
-        self.stdout.write(f"{verb} {result.documents} PDF documents.")
+        labels = retained_data_labels()
+        for name, count in result.retained.items():
+            self.stdout.write(f"{verb} {count} {labels[name]}.")
         self.stdout.write(f"{verb} {len(result.orphan_files)} orphaned files.")
         for name in result.orphan_files:
             self.stdout.write(f"  {name}")
