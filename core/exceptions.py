@@ -62,18 +62,21 @@ def _codes_of(exc: drf_exceptions.APIException) -> str:
 
 
 def _is_backend_outage(exc: Exception) -> bool:
+    """Redis, the broker or PostgreSQL could not be reached (or gave up: a restart, a lost connection)."""
     import kombu.exceptions
     import redis
+    from django.db import InterfaceError, OperationalError
 
-    return isinstance(exc, redis.RedisError | kombu.exceptions.OperationalError)
+    return isinstance(exc, redis.RedisError | kombu.exceptions.OperationalError | OperationalError | InterfaceError)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if _is_backend_outage(exc):
-        # Redis or the broker failed where no code expected it (see core.redis_safety): the service's own
-        # transaction has rolled back, so the request did nothing, and that is a 503, never a 500.
+        # A backend failed where no code expected it (see core.redis_safety): the service's own transaction
+        # has rolled back, so the request did nothing, and that is a 503, never a 500. Django reconnects to
+        # PostgreSQL on the next request (CONN_HEALTH_CHECKS), redis-py and kombu on the next call.
         logger.warning("backend unavailable during %s: %s", context.get("view").__class__.__name__, type(exc).__name__)
         return Response(ServiceUnavailable().as_dict(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, DjangoValidationError):

@@ -101,8 +101,10 @@ def _drop() -> None:
 @receiver(plans_updated, sender=Plan, dispatch_uid="plan_catalogue_updated")
 @receiver(post_save, sender=Plan, dispatch_uid="plan_catalogue_saved")
 @receiver(post_delete, sender=Plan, dispatch_uid="plan_catalogue_deleted")
-def _plan_changed(**kwargs: Any) -> None:
+def _plan_changed(created: bool = False, **kwargs: Any) -> None:
     # Dropped now, so this process never serves the old plan, and again after commit, so a concurrent
-    # reader that rebuilt the entry from the not-yet-committed state does not keep it.
+    # reader that rebuilt the entry from the not-yet-committed state does not keep it. A new plan (the
+    # Free plan created on first use, a plan added in the admin) is only missing until then: one drop.
     _drop()
-    transaction.on_commit(_drop)
+    if not created:
+        transaction.on_commit(_drop)

@@ -29,6 +29,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import kombu.exceptions
 import redis
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django_redis.cache import RedisCache
 
 from core.exceptions import ServiceUnavailable
@@ -72,6 +74,10 @@ class _Breaker:
                 what,
             )
 
+    def reset(self) -> None:
+        with self._lock:
+            self._down, self._retry_at = False, 0.0
+
     def succeeded(self) -> None:
         if self._down:
             with self._lock:
@@ -81,6 +87,13 @@ class _Breaker:
 
 
 breaker = _Breaker()
+
+
+@receiver(setting_changed)
+def _forget_failures_of_a_replaced_redis(*, setting: str, **kwargs: Any) -> None:
+    # Another cache configuration (tests override it) is another Redis: its past failures say nothing.
+    if setting == "CACHES":
+        breaker.reset()
 
 
 def fail_open(*, default: Any, what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from cv import services
-from cv.models import AIResponse, CVQuestionnaire
+from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
 @admin.register(CVQuestionnaire)
@@ -83,3 +83,17 @@ class AIResponseAdmin(admin.ModelAdmin):
             services.ai_response_run_again(response=response)
             count += 1
         self.message_user(request, f"{count} analyses queued again.", messages.SUCCESS)
+
+
+@admin.register(CoverLetter)
+class CoverLetterAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "ai_response", "tone", "words", "status", "model", "attempts", "created_at")
+    list_filter = ("status", "tone", "model", "error_code")
+    search_fields = ("user__username", "user__email", "ai_response__questionnaire__position", "error")
+    list_select_related = ("user", "ai_response")
+    raw_id_fields = ("user", "ai_response")
+    readonly_fields = (
+        "status", "letter", "verification", "model", "error", "error_code", "attempts", "lease_expires_at",
+        "quota_day", "created_at", "enqueued_at", "started_at", "finished_at",
+    )  # fmt: skip
+    date_hierarchy = "created_at"

@@ -1,21 +1,21 @@
-"""Data retention: delete old analyses, the data other apps keep about them, and stored files no row refers to.
+"""Data retention: questionnaires nobody used for the retention period go with their CV file and everything that
+hangs off them; old finished analyses go with what hangs off them; stored files no row refers to are removed.
 
-Apps above cv (pdf's rendered documents) take part through the `retained_data` signal: each receiver
-returns a RetainedData saying which of its rows go and which files it still refers to, so cv never
-imports them.
+Rows are deleted through the ORM, so each app's post_delete receivers remove its own files (cv its CVs, pdf its
+rendered documents): this module knows no model above cv.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from django.apps import apps
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import QuerySet
-from django.dispatch import Signal
+from django.db import models, router, transaction
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from cv.models import RESUME_PREFIX, AIResponse, CVQuestionnaire
@@ -25,48 +25,60 @@ logger = logging.getLogger(__name__)
 # A file younger than this may belong to an upload whose row is not committed yet.
 ORPHAN_GRACE = timedelta(hours=1)
 _BATCH = 500
-
-
-@dataclass(frozen=True)
-class RetainedData:
-    """Rows and files another app keeps about analyses, cleaned with them."""
-
-    name: str  # its count's key in the result ("documents")
-    label: str  # its count's words in the command's report ("PDF documents")
-    prefix: str  # the storage folder whose files it owns
-    # Its rows to delete: those older than the cutoff or belonging to the old analyses (given).
-    expired: Callable[[datetime, QuerySet[AIResponse]], QuerySet]
-    # The file names its rows still refer to.
-    files: Callable[[], Iterable[str]]
-
-
-# Sent (no arguments) at each clean-up; a receiver returns its app's RetainedData.
-retained_data = Signal()
+_IN_FLIGHT = (AIResponse.Status.PENDING, AIResponse.Status.RUNNING)
 
 
 @dataclass
 class CleanupResult:
     dry_run: bool
-    responses: int = 0
-    # RetainedData.name -> rows deleted (or that would be)
-    retained: dict[str, int] = field(default_factory=dict)
+    # Rows deleted (or, on a dry run, that would be), by model label ("cv.AIResponse", "pdf.Document", ...).
+    deleted: Counter = field(default_factory=Counter)
     orphan_files: list[str] = field(default_factory=list)
+
+    @property
+    def questionnaires(self) -> int:
+        return self.deleted[CVQuestionnaire._meta.label]
+
+    @property
+    def responses(self) -> int:
+        return self.deleted[AIResponse._meta.label]
 
     def as_dict(self) -> dict:
         return {
             "dry_run": self.dry_run,
+            "questionnaires": self.questionnaires,
             "responses": self.responses,
-            **self.retained,
+            "deleted": dict(self.deleted),
             "orphan_files": len(self.orphan_files),
         }
 
 
-def _retained_parts() -> list[RetainedData]:
-    return [part for _, part in retained_data.send(sender=CleanupResult) if part is not None]
+def _file_fields() -> list[models.FileField]:
+    return [f for model in apps.get_models() for f in model._meta.get_fields() if isinstance(f, models.FileField)]
 
 
-def retained_data_labels() -> dict[str, str]:
-    return {part.name: part.label for part in _retained_parts()}
+def _managed_prefixes() -> set[str]:
+    """The top folders the project's file fields write to: ours, and those of every app above us."""
+    prefixes = {RESUME_PREFIX}
+    for file_field in _file_fields():
+        try:
+            name = file_field.generate_filename(file_field.model(), "probe.pdf")
+        except Exception:
+            # An upload_to that needs a real row: its files are never treated as orphans.
+            logger.warning("cleanup_old_data cannot tell where %s stores its files", file_field, exc_info=True)
+            continue
+        if "/" in name:
+            prefixes.add(name.split("/", 1)[0])
+    return prefixes
+
+
+def _referenced_files() -> set[str]:
+    names: set[str] = set()
+    for file_field in _file_fields():
+        names |= set(
+            file_field.model._default_manager.exclude(**{file_field.name: ""}).values_list(file_field.name, flat=True)
+        )
+    return names
 
 
 def _walk(prefix: str):
@@ -80,13 +92,6 @@ def _walk(prefix: str):
         yield from _walk(f"{prefix}/{directory}")
 
 
-def _referenced_files(parts: list[RetainedData]) -> set[str]:
-    names = set(CVQuestionnaire.objects.exclude(resume="").values_list("resume", flat=True))
-    for part in parts:
-        names |= set(part.files())
-    return names
-
-
 def _is_recent(name: str, now) -> bool:
     try:
         return default_storage.get_modified_time(name) > now - ORPHAN_GRACE
@@ -94,16 +99,42 @@ def _is_recent(name: str, now) -> bool:
         return True  # cannot tell: keep it
 
 
-def _delete_in_batches(queryset) -> int:
-    deleted = 0
+def _batches(queryset):
+    last = None
     while True:
-        batch = list(queryset.values_list("pk", flat=True)[:_BATCH])
+        page = queryset.order_by("pk")
+        if last is not None:
+            page = page.filter(pk__gt=last)
+        batch = list(page.values_list("pk", flat=True)[:_BATCH])
         if not batch:
-            return deleted
+            return
+        last = batch[-1]
+        yield batch
+
+
+def _delete(queryset) -> Counter:
+    deleted: Counter = Counter()
+    model = queryset.model
+    for batch in _batches(queryset):
         with transaction.atomic():
-            # Through the ORM (not raw SQL) so the post_delete receivers remove each row's file.
-            queryset.model.objects.filter(pk__in=batch).delete()
-        deleted += len(batch)
+            # Through the ORM (not raw SQL) so the post_delete receivers remove each row's file after commit.
+            _, per_model = model.objects.filter(pk__in=batch).delete()
+        deleted.update({label: count for label, count in per_model.items() if count})
+    return deleted
+
+
+def _count(queryset) -> Counter:
+    """What `_delete` would remove, cascades included, without deleting anything."""
+    counted: Counter = Counter()
+    model = queryset.model
+    for batch in _batches(queryset):
+        collector = Collector(using=router.db_for_write(model), origin=None)
+        collector.collect(list(model.objects.filter(pk__in=batch)))
+        for related_model, instances in collector.data.items():
+            counted[related_model._meta.label] += len(instances)
+        for fast in collector.fast_deletes:
+            counted[fast.model._meta.label] += fast.count()
+    return +counted
 
 
 def cleanup_old_data(*, days: int, dry_run: bool = False) -> CleanupResult:
@@ -112,19 +143,24 @@ def cleanup_old_data(*, days: int, dry_run: bool = False) -> CleanupResult:
     now = timezone.now()
     cutoff = now - timedelta(days=days)
     result = CleanupResult(dry_run=dry_run)
+    remove = _count if dry_run else _delete
 
-    old_responses = AIResponse.objects.filter(created_at__lt=cutoff).exclude(
-        status__in=[AIResponse.Status.PENDING, AIResponse.Status.RUNNING]
+    # Not used for the whole period: not changed (a new CV upload changes it) and no analysis since; a job in
+    # flight keeps its questionnaire until it finished.
+    recent_use = AIResponse.objects.filter(questionnaire=models.OuterRef("pk")).filter(
+        models.Q(created_at__gte=cutoff) | models.Q(status__in=_IN_FLIGHT)
     )
-    parts = _retained_parts()
-    for part in parts:
-        # Before the analyses, so a part's rows go through its own batches (and file receivers).
-        expired = part.expired(cutoff, old_responses)
-        result.retained[part.name] = expired.count() if dry_run else _delete_in_batches(expired)
-    result.responses = old_responses.count() if dry_run else _delete_in_batches(old_responses)
+    old_questionnaires = CVQuestionnaire.objects.filter(updated_at__lt=cutoff).exclude(models.Exists(recent_use))
+    old_responses = (
+        AIResponse.objects.filter(created_at__lt=cutoff)
+        .exclude(status__in=_IN_FLIGHT)
+        .exclude(questionnaire__in=old_questionnaires)
+    )
+    result.deleted.update(remove(old_questionnaires))
+    result.deleted.update(remove(old_responses))
 
-    referenced = _referenced_files(parts)
-    for prefix in (RESUME_PREFIX, *(part.prefix for part in parts)):
+    referenced = _referenced_files()
+    for prefix in sorted(_managed_prefixes()):
         for name in _walk(prefix):
             if name in referenced or _is_recent(name, now):
                 continue
@@ -132,7 +168,7 @@ def cleanup_old_data(*, days: int, dry_run: bool = False) -> CleanupResult:
             if not dry_run:
                 default_storage.delete(name)
     logger.info(
-        "cleanup_old_data days=%s dry_run=%s responses=%s retained=%s orphan_files=%s",
-        days, dry_run, result.responses, result.retained, len(result.orphan_files),
+        "cleanup_old_data days=%s dry_run=%s deleted=%s orphan_files=%s",
+        days, dry_run, dict(result.deleted), len(result.orphan_files),
     )  # fmt: skip
     return result

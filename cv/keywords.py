@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -165,13 +165,16 @@ _CREDENTIAL_CONTEXT = re.compile(
 
 @dataclass(frozen=True)
 class Keyword:
-    """A term of the job: shown as ``term``, of one ``kind``, also recognised in a CV by its ``aliases``."""
+    """A term of the job: shown as ``term``, of one of ``KINDS``, also recognised in a CV by its ``aliases``.
+
+    ``source`` says which reader found it: "vocabulary", "code" (an abbreviation or product name) or
+    "phrase" (a domain phrase or a list item).
+    """
 
     term: str
     kind: str
     aliases: tuple[str, ...] = ()
     source: str = "vocabulary"
-    implied_by: tuple[str, ...] = field(default=(), compare=False)
 
 
 def normalise(text: str) -> str:
@@ -542,19 +545,19 @@ def job_keywords(job_text: str) -> list[Keyword]:
     for i, token in enumerate(tokens):
         if taken[i] or token.line in shouting or not _is_code(token):
             continue
-        term = token.text[:-1] if token.text.endswith("s") and token.text[:-1].isupper() else token.text
+        code = token.text[:-1] if token.text.endswith("s") and token.text[:-1].isupper() else token.text
         end = i + 1
         nxt = tokens[end] if end < len(tokens) else None
         aliases: tuple[str, ...] = ()
         if nxt is not None and not taken[end] and nxt.clause == token.clause and _NUMBER.match(nxt.text):
-            term = f"{term} {nxt.text}"
+            code = f"{code} {nxt.text}"
             end += 1
         elif nxt is not None and not taken[end] and nxt.clause == token.clause and nxt.text in CODE_HEADS:
-            term, aliases = f"{term} {nxt.text}", (term,)
+            code, aliases = f"{code} {nxt.text}", (code,)
             end += 1
         taken[i:end] = b"\x01" * (end - i)
-        if term.upper() not in {k.upper() for k in found}:
-            add(i, Keyword(term=term, kind=_code_kind(lines[token.line], token.text), aliases=aliases, source="code"))
+        # found is keyed by the lower-cased term: "Saas" and "SaaS" are one keyword.
+        add(i, Keyword(term=code, kind=_code_kind(lines[token.line], token.text), aliases=aliases, source="code"))
 
     phrases = esco_phrases()
     i = 0
@@ -654,12 +657,15 @@ def _ends_list(gap: str) -> bool:
 
 
 class TermIndex:
-    """A text read once (a CV, an improved CV) to ask which keywords it covers."""
+    """A text read once (a CV, an improved CV) to ask which keywords it covers.
+
+    ``named_terms``: the vocabulary terms the text itself names; ``vocabulary_terms``: those and the broader
+    terms they imply (a CV naming Django REST Framework covers Django and Python).
+    """
 
     def __init__(self, text: str):
         self.text = normalise(text)
         self.tokens = _tokens(self.text)
-        self._plains = {t.plain for t in self.tokens}
         self._positions: dict[str, list[int]] = {}
         self._stem_positions: dict[str, list[int]] = {}
         for position, token in enumerate(self.tokens):
@@ -669,6 +675,7 @@ class TermIndex:
         self._coordinated = {(modifier, head) for _, modifier, head in _coordinated(self.tokens, self.text)}
         two_word = _two_word_skills()
         named |= {two_word[pair].name for pair in self._coordinated if pair in two_word}
+        self.named_terms = frozenset(named)
         covered: set[str] = set()
         pending = list(named)
         by_name = _terms_by_name()

@@ -8,8 +8,9 @@ RESUME_PREFIX = "cvs"
 
 def resume_upload_to(questionnaire: "CVQuestionnaire", filename: str) -> str:
     # A random name, whatever the uploaded file was called: never guessable, never reused, never a path the
-    # person chose.
-    return f"{RESUME_PREFIX}/{questionnaire.user_id}/{uuid.uuid4().hex}.pdf"
+    # person chose. The extension is the one the content was checked to be (PDF or Word).
+    extension = "docx" if filename.endswith(".docx") else "pdf"
+    return f"{RESUME_PREFIX}/{questionnaire.user_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class CVQuestionnaire(models.Model):
@@ -117,3 +118,46 @@ class AIResponse(models.Model):
 
     def __str__(self) -> str:
         return f"AI response {self.pk} ({self.status})"
+
+
+class CoverLetter(models.Model):
+    """A cover letter written from one analysis's CV for its questionnaire's job. A job like the analysis:
+    the row is the truth (status, letter, error), and it costs one unit of the daily AI quota."""
+
+    class Tone(models.TextChoices):
+        FORMAL = "formal", "Formal"
+        WARM = "warm", "Warm"
+        DIRECT = "direct", "Direct"
+
+    Status = AIResponse.Status
+
+    ai_response = models.ForeignKey(AIResponse, on_delete=models.CASCADE, related_name="cover_letters")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cover_letters")
+    tone = models.CharField(max_length=16, choices=Tone.choices, default=Tone.FORMAL)
+    words = models.PositiveSmallIntegerField(default=300, help_text="The length asked for, in words.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    letter = models.TextField(blank=True, help_text="Markdown.")
+    verification = models.JSONField(
+        null=True, blank=True, help_text="The truthfulness check of the letter against the person's CV."
+    )
+    model = models.CharField(max_length=100, blank=True, help_text="The model that wrote it, or 'offline'.")
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    quota_day = models.DateField(null=True, blank=True, help_text="The day whose AI quota unit this letter took.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="cv_coverletter_user_recent"),
+            models.Index(fields=["status", "lease_expires_at"], name="cv_coverletter_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cover letter {self.pk} ({self.status})"

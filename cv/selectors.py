@@ -2,8 +2,9 @@
 
 from django.db.models import QuerySet
 
+from core.exceptions import NotFound
 from cv import offline
-from cv.models import AIResponse, CVQuestionnaire
+from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
 def questionnaires_for(*, user) -> QuerySet[CVQuestionnaire]:
@@ -15,6 +16,26 @@ def ai_responses_for(*, user, questionnaire_id: int | None = None) -> QuerySet[A
     if questionnaire_id is not None:
         responses = responses.filter(questionnaire_id=questionnaire_id)
     return responses
+
+
+def ai_response_get_for(*, user, response_id: int) -> AIResponse:
+    """The user's AI response; another user's is indistinguishable from a missing one (404)."""
+    response = ai_responses_for(user=user).select_related("questionnaire").filter(pk=response_id).first()
+    if response is None:
+        raise NotFound("AI response not found.")
+    return response
+
+
+def cover_letters_for(*, user) -> QuerySet[CoverLetter]:
+    return CoverLetter.objects.filter(user=user)
+
+
+def cover_letter_get_for(*, user, letter_id: int) -> CoverLetter:
+    """The user's cover letter; another user's is indistinguishable from a missing one (404)."""
+    letter = cover_letters_for(user=user).select_related("ai_response__questionnaire").filter(pk=letter_id).first()
+    if letter is None:
+        raise NotFound("Cover letter not found.")
+    return letter
 
 
 def cv_markdown_of(response: AIResponse) -> str:

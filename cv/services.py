@@ -19,8 +19,9 @@ from core import jobs, redis_safety
 from core.exceptions import DomainError, NotFound
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
+from cv.docx_text import extract_resume_text
 from cv.models import AIResponse, CVQuestionnaire
-from cv.pdf_text import CVFileError, extract_cv_text
+from cv.pdf_text import CVFileError
 from cv.verification import verify_and_repair
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class ExtractedResume:
     content: bytes
     text: str
     pages: int
+    extension: str = "pdf"
 
 
 class UploadInProgress(DomainError):
@@ -62,11 +64,11 @@ class UploadInProgress(DomainError):
 def resume_validate(*, upload: UploadedFile) -> ExtractedResume:
     """Check an uploaded CV and read its text; refuses with a field error that says what is wrong."""
     try:
-        text, pages = extract_cv_text(upload)
+        text, pages, extension = extract_resume_text(upload)
     except CVFileError as exc:
         raise _resume_refused(exc) from exc
     upload.seek(0)
-    return ExtractedResume(content=upload.read(), text=text, pages=pages)
+    return ExtractedResume(content=upload.read(), text=text, pages=pages, extension=extension)
 
 
 def _resume_refused(exc: CVFileError) -> ValidationError:
@@ -128,7 +130,7 @@ def _save_with_resume(questionnaire: CVQuestionnaire, resume: ExtractedResume | 
         return
     questionnaire.resume_text = resume.text
     questionnaire.resume_pages = resume.pages
-    questionnaire.resume.save("cv.pdf", ContentFile(resume.content), save=False)
+    questionnaire.resume.save(f"cv.{resume.extension}", ContentFile(resume.content), save=False)
     try:
         questionnaire.save()
     except BaseException:

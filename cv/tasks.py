@@ -33,3 +33,23 @@ def cleanup_old_data(days: int | None = None) -> dict:
     from cv.cleanup import cleanup_old_data as run_cleanup
 
     return run_cleanup(days=days or settings.DATA_RETENTION_DAYS, dry_run=False).as_dict()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True)
+def write_cover_letter(self, letter_id: int) -> str:
+    """Write a cover letter (queue `ai`). Delivered twice, it runs once; a transient LLM error comes back later."""
+    from cv import letters
+
+    outcome = letters.cover_letter_run(letter_id=letter_id)
+    logger.info("write_cover_letter id=%s outcome=%s", letter_id, outcome.state)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.state
+
+
+@shared_task(ignore_result=True)
+def requeue_stuck_cover_letters() -> dict:
+    """Beat: letters whose worker died run again (or fail after too many attempts); lost messages are re-sent."""
+    from cv import letters
+
+    return letters.cover_letters_requeue_stuck()

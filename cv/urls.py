@@ -1,10 +1,22 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from cv import format_views
 from cv.views import AIResponseViewSet, QuestionnaireViewSet
 
 # No app namespace: these routes are mounted twice (/cv/ and /api/ for the existing SPA).
 router = SimpleRouter()
 router.register("questionnaire", QuestionnaireViewSet, basename="questionnaire")
 router.register("ai-responses", AIResponseViewSet, basename="ai-responses")
+router.register("cover-letters", format_views.CoverLetterViewSet, basename="cover-letters")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("ai-responses/<int:pk>/export/", format_views.AIResponseExportView.as_view(), name="ai-response-export"),
+    path("ai-responses/<int:pk>/diff/", format_views.AIResponseDiffView.as_view(), name="ai-response-diff"),
+    path(
+        "ai-responses/<int:pk>/cover-letter/",
+        format_views.AIResponseCoverLetterView.as_view(),
+        name="ai-response-cover-letter",
+    ),
+    *router.urls,
+]

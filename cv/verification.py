@@ -15,6 +15,7 @@ a year, or a heading in the experience or education sections) always are.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
@@ -30,7 +31,7 @@ from django.utils import timezone
 
 from cv import llm, matching, offline
 from cv.llm import AnalysisResult
-from cv.vocabulary import TERMS
+from cv.vocabulary import TERMS, Term
 
 if TYPE_CHECKING:
     from cv.models import AIResponse
@@ -250,9 +251,9 @@ def _date_claims(improved: str, support: _Dates) -> tuple[list[Claim], list[tupl
         covered.append((start, end))
         if value not in support.ranges:
             claims.append(Claim("date", improved[start:end].strip()))
-    for start, end, value in found.month_spans:
+    for start, end, month_year in found.month_spans:
         inside_flagged = any(s <= start < e for s, e, v in found.range_spans if v not in support.ranges)
-        if value not in support.month_years and not inside_flagged:
+        if month_year not in support.month_years and not inside_flagged:
             claims.append(Claim("date", improved[start:end].strip()))
     for start, end, year in found.year_spans:
         covered.append((start, end))
@@ -305,7 +306,7 @@ def _number_claims(improved: str, support: str) -> list[Claim]:
 
 
 @lru_cache(maxsize=1)
-def _vocabulary() -> tuple[dict[str, object], dict[str, set[str]], int]:
+def _vocabulary() -> tuple[dict[str, Term], dict[str, set[str]], int]:
     """Terms by name, the term names of every alias in lower case, and the most words an alias has."""
     by_name = {term.name: term for term in TERMS}
     aliases: dict[str, set[str]] = {}
@@ -533,7 +534,10 @@ def _phrases(line: str, *, role_line: bool) -> list[tuple[list[str], bool]]:
 
 def _followed_by_lowercase(line: str, end: int) -> bool:
     following = re.match(r"\s+([^\W\d_][\w-]*)", line[end:])
-    return bool(following) and following.group(1)[:1].islower() and following.group(1).lower() not in _CONNECTORS
+    if following is None:
+        return False
+    word = following.group(1)
+    return word[:1].islower() and word.lower() not in _CONNECTORS
 
 
 def _is_title(folded: list[str]) -> bool:
@@ -550,6 +554,79 @@ def _name_kind(folded: list[str], section: str | None) -> str:
     if _is_title(folded):
         return "title"
     return "organisation"
+
+
+@dataclass(frozen=True)
+class _Role:
+    """A role line of the person's CV: its distinctive names, its date ranges and its text as compared."""
+
+    names: frozenset[str]
+    ranges: frozenset[tuple[int, str]]
+    text: str
+
+
+def _capitalised_key(text: str) -> str:
+    return " ".join(_fold(t) if t[:1].isupper() else "~" for t in _TOKEN.findall(text))
+
+
+def _roles(support: str) -> list[_Role]:
+    lines = [line for line in support.splitlines() if _dates(line).ranges]
+    # The words of a title ("Marketing Coordinator") name no employer.
+    names = [
+        {
+            _fold(t)
+            for phrase, _ in _phrases(line, role_line=True)
+            if not _is_title([_fold(t) for t in phrase])
+            for t in phrase
+        }
+        for line in lines
+    ]
+    roles = []
+    for index, line in enumerate(lines):
+        others = set().union(*(n for i, n in enumerate(names) if i != index)) if len(names) > 1 else set()
+        distinctive = frozenset(names[index] - others - _ORG_SUFFIXES)
+        roles.append(_Role(names=distinctive, ranges=frozenset(_dates(line).ranges), text=_capitalised_key(line)))
+    return roles
+
+
+def _pairing_claims(improved: str, support: str) -> list[Claim]:
+    """Dates and titles moved from one role to another: a role line of the improved CV that names one of the
+    person's roles (its employer or school) must carry that role's dates and title."""
+    roles = [role for role in _roles(support) if role.names]
+    claims: list[Claim] = []
+    lines = improved.splitlines()
+    for index, line in enumerate(lines):
+        found = _dates(line)
+        if not found.range_spans or len(line.split()) > _MAX_ROLE_LINE_WORDS:
+            continue
+        # The role's heading may be the line before ("### Ledgerly Ltd" then "Senior Engineer, 2021-present").
+        previous = next((lines[i].strip() for i in range(index - 1, -1, -1) if lines[i].strip()), "")
+        heading_before = (
+            len(previous.split()) <= 8
+            and not previous.endswith(".")
+            and not _dates(previous).ranges
+            and matching.section_of_heading(previous) is None
+        )
+        window = [previous, line] if heading_before else [line]
+        words = {
+            _fold(t)
+            for part in window
+            for phrase, _ in _phrases(part, role_line=True)
+            if not _is_title([_fold(t) for t in phrase])
+            for t in phrase
+        }
+        matches = [role for role in roles if role.names & words]
+        if len(matches) != 1:
+            continue
+        role = matches[0]
+        for start, end, value in found.range_spans:
+            if value not in role.ranges:
+                claims.append(Claim("date", line[start:end].strip()))
+        for phrase, _ in (found for part in window for found in _phrases(part, role_line=True)):
+            folded = [_fold(t) for t in phrase if _fold(t) not in _CONNECTORS]
+            if _is_title(folded) and not _phrase_in(folded, role.text):
+                claims.append(Claim("title", " ".join(phrase)))
+    return claims
 
 
 def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: str, job_text: str = "") -> Verification:
@@ -569,6 +646,7 @@ def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: s
     claims += _keyword_claims(improved, support, job_text)
     credential_claims, credential_spans = _credential_claims(improved, support, known)
     claims += credential_claims
+    claims += _pairing_claims(improved, support)
     claims += _name_claims(_blank(improved, date_spans + credential_spans), improved_text or "", support, known)
 
     unique: list[Claim] = []
@@ -581,15 +659,55 @@ def verify_rewrite(*, source_text: str, request_text: str = "", improved_text: s
     return Verification(unsupported=tuple(unique))
 
 
-def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
-    """The person's request plus the claims to take out, said in their voice (it is sent as their request)."""
-    listed = "\n".join(f"- {claim.kind}: {claim.text}" for claim in claims)
+def _claim_lines(claims: Iterable[Claim]) -> str:
+    return "\n".join(f"- {claim.kind}: {claim.text}" for claim in claims)
+
+
+def repair_instruction(claims: Iterable[Claim]) -> str:
+    """The message that asks the model to take out exactly these claims of its previous answer."""
     return (
-        f"{(prompt or '').strip()}\n\n"
-        "A previous version of the improved CV stated things my CV does not say. Rewrite it without exactly "
-        "these claims (do not replace them with other ones), and keep everything else that is true:\n"
-        f"{listed}"
+        "Your improved CV states these claims, which nothing in the candidate's CV or request supports. Remove "
+        "exactly these claims (do not replace them with other ones), keep everything else, and answer with the "
+        "complete corrected CV in the same JSON shape:\n" + _claim_lines(claims)
+    )
+
+
+def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
+    """The person's request plus the claims to leave out, for an analyser that keeps no conversation."""
+    return (
+        f"{(prompt or '').strip()}\n\nA previous version of the improved CV stated things my CV does not say. "
+        "Write it without exactly these claims (do not replace them with other ones):\n" + _claim_lines(claims)
     ).strip()
+
+
+def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim, ...]) -> AnalysisResult:
+    questionnaire = response.questionnaire
+    if not result.messages:
+        return llm.analyse(
+            questionnaire_fields=questionnaire.job_fields(),
+            cv_text=questionnaire.resume_text,
+            prompt=repair_request(prompt=response.prompt, claims=claims),
+        )
+    # The model sees its own answer and is asked to correct it (contact details are replaced on the way out).
+    answer = json.dumps({"improved_cv": result.improved_cv_markdown, "changes": result.changes}, ensure_ascii=False)
+    messages = [
+        *result.messages,
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": repair_instruction(claims)},
+    ]
+    repaired = llm.complete_cv(messages=messages)
+    # llm.analyse puts its note about a capped CV first; the repaired answer is still of that capped CV.
+    notes = result.changes[:1] if llm.cap_cv_text(questionnaire.resume_text).capped else []
+    return replace(
+        result,
+        improved_cv_markdown=repaired.improved_cv,
+        changes=[*notes, *repaired.changes],
+        model=repaired.model or result.model,
+        prompt_tokens=repaired.prompt_tokens,
+        completion_tokens=repaired.completion_tokens,
+        finish_reason=repaired.finish_reason,
+        messages=tuple(messages),
+    )
 
 
 def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
@@ -624,11 +742,7 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
     logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
     _extend_lease(response)
     try:
-        repaired = llm.analyse(
-            questionnaire_fields=fields,
-            cv_text=questionnaire.resume_text,
-            prompt=repair_request(prompt=response.prompt, claims=first.unsupported),
-        )
+        repaired = _repair(response=response, result=result, claims=first.unsupported)
     except llm.LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
         return result, first.as_dict()
@@ -639,14 +753,18 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         return result, first.as_dict()
     if len(second.unsupported) > len(first.unsupported):
         return result, first.as_dict()
-    tokens = {
-        name: (getattr(result, name) or 0) + (getattr(repaired, name) or 0)
-        if getattr(result, name) is not None or getattr(repaired, name) is not None
-        else None
-        for name in ("prompt_tokens", "completion_tokens")
-    }
     logger.info("ai response repaired id=%s remaining=%s", response.pk, len(second.unsupported))
-    return replace(repaired, **tokens), second.as_dict()
+    # Both calls are what the analysis cost.
+    stored = replace(
+        repaired,
+        prompt_tokens=_add(result.prompt_tokens, repaired.prompt_tokens),
+        completion_tokens=_add(result.completion_tokens, repaired.completion_tokens),
+    )
+    return stored, second.as_dict()
+
+
+def _add(first: int | None, second: int | None) -> int | None:
+    return None if first is None and second is None else (first or 0) + (second or 0)
 
 
 def _extend_lease(response: AIResponse) -> None:

@@ -410,6 +410,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"queue": "default"},
     },
+    "cv-requeue-stuck-cover-letters": {
+        "task": "cv.tasks.requeue_stuck_cover_letters",
+        "schedule": 30.0,
+        "options": {"queue": "default"},
+    },
     "cv-cleanup-old-data": {
         "task": "cv.tasks.cleanup_old_data",
         "schedule": crontab(hour=3, minute=30),

@@ -13,7 +13,7 @@ def document_upload_to(document: "Document", filename: str) -> str:
 
 
 class Document(models.Model):
-    """One PDF rendering of an AI response's improved CV in one template.
+    """One PDF rendering of an AI response's improved CV (or of a cover letter) in one template.
 
     The file lives in the default storage under a path no URL serves; only the owner-checked download
     view streams it.
@@ -29,6 +29,10 @@ class Document(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pdf_documents")
     ai_response = models.ForeignKey("cv.AIResponse", on_delete=models.CASCADE, related_name="pdf_documents")
+    # Set when the document is a cover letter (written from ``ai_response``) rather than the improved CV.
+    cover_letter = models.ForeignKey(
+        "cv.CoverLetter", on_delete=models.CASCADE, null=True, blank=True, related_name="pdf_documents"
+    )
     template = models.CharField(max_length=32)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     file = models.FileField(upload_to=document_upload_to, max_length=255, blank=True)

@@ -27,6 +27,8 @@ from pypdf import PdfReader
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from cv.cv_document import markdown_parser
+
 logger = logging.getLogger(__name__)
 
 ASSET_SCHEME = "cvasset"
@@ -65,6 +67,14 @@ TEMPLATES: dict[str, PDFTemplate] = {
     )
 }
 DEFAULT_TEMPLATE = "classic"
+# Cover letters have a look of their own, not offered for CVs.
+LETTER_TEMPLATE = PDFTemplate(
+    slug="letter",
+    name="Letter",
+    description="A one-column business letter: the sender's name and contact at the top right, serif body text.",
+    stylesheet="css/letter.css",
+)
+_LOOKS = {**TEMPLATES, LETTER_TEMPLATE.slug: LETTER_TEMPLATE}
 
 
 class UnknownTemplate(ValueError):
@@ -126,7 +136,8 @@ def _render_image_as_alt_text(self, tokens, idx, options, env) -> str:
 
 
 def _markdown_parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    # The same parser as every other export of the CV (Word, text, JSON Resume), so all show the same content.
+    parser = markdown_parser()
     parser.add_render_rule("image", _render_image_as_alt_text)
     return parser
 
@@ -166,7 +177,7 @@ def _split_header(body: str) -> tuple[str, str]:
 def build_html(*, markdown: str, template: str, title: str) -> str:
     """The complete HTML document WeasyPrint renders for ``markdown`` in ``template``."""
     try:
-        look = TEMPLATES[template]
+        look = _LOOKS[template]
     except KeyError:
         raise UnknownTemplate(f"Unknown template {template!r}.") from None
     header, sections = _split_header(markdown_to_safe_html(markdown))
@@ -190,7 +201,7 @@ def html_to_pdf(document_html: str) -> tuple[bytes, BundledAssetFetcher]:
 
 
 def render_pdf(*, markdown: str, template: str, title: str) -> RenderedPDF:
-    """Render untrusted ``markdown`` as a PDF CV in ``template`` (a key of TEMPLATES).
+    """Render untrusted ``markdown`` as a PDF in ``template`` (a key of TEMPLATES, or the letter template).
 
     Raises UnknownTemplate for a template we do not have.
     """

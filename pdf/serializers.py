@@ -16,7 +16,18 @@ class DocumentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Document
-        fields = ["id", "ai_response", "template", "status", "error", "size", "pages", "download_url", "created_at"]
+        fields = [
+            "id",
+            "ai_response",
+            "cover_letter",
+            "template",
+            "status",
+            "error",
+            "size",
+            "pages",
+            "download_url",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_download_url(self, document: Document) -> str | None:

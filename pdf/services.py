@@ -19,10 +19,10 @@ from core import jobs, redis_safety
 from core.exceptions import Conflict, DomainError, NotFound
 from cv.selectors import cv_markdown_of
 from pdf.models import Document, document_upload_to
-from pdf.rendering import DEFAULT_TEMPLATE, TEMPLATES, render_pdf
+from pdf.rendering import DEFAULT_TEMPLATE, LETTER_TEMPLATE, TEMPLATES, render_pdf
 
 if TYPE_CHECKING:
-    from cv.models import AIResponse
+    from cv.models import AIResponse, CoverLetter
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,40 @@ def _document_request(*, user, ai_response, template, undo: list) -> tuple[Docum
     return document, created
 
 
+class CoverLetterNotReady(Conflict):
+    default_code = "cover_letter_not_ready"
+    default_detail = "This cover letter has not been written yet; wait until its status is succeeded."
+
+
+@transaction.atomic
+def letter_document_request(*, user, cover_letter: CoverLetter | int) -> tuple[Document, bool]:
+    """Ask for a cover letter rendered in the letter template; returns (document, created). The same letter
+    asked for again yields the same document, as for CVs."""
+    from cv.models import CoverLetter
+
+    letter_id = cover_letter.pk if isinstance(cover_letter, CoverLetter) else cover_letter
+    letter = CoverLetter.objects.filter(pk=letter_id, user=user).first()
+    if letter is None:
+        raise NotFound("Cover letter not found.")
+    if letter.status != CoverLetter.Status.SUCCEEDED or not letter.letter.strip():
+        raise CoverLetterNotReady(status=letter.status)
+    template = LETTER_TEMPLATE.slug
+    document, created = Document.objects.get_or_create(
+        ai_response_id=letter.ai_response_id,
+        template=template,
+        content_hash=content_hash_for(markdown=letter.letter, template=template),
+        defaults={"user": user, "cover_letter": letter},
+    )
+    if created:
+        _enqueue(document)
+    elif document.status == Document.Status.FAILED or (
+        document.status == Document.Status.SUCCEEDED and not _file_exists(document)
+    ):
+        document = _document_reset(document_id=document.pk)
+    logger.info("pdf letter document requested document=%s created=%s", document.pk, created)
+    return document, created
+
+
 def _file_exists(document: Document) -> bool:
     return bool(document.file) and document.file.storage.exists(document.file.name)
 
@@ -170,7 +204,7 @@ def _claim(document_id: int) -> Document | None:
         RENDER_JOB,
         pk=document_id,
         claimable=Q(status=Document.Status.PENDING),
-        fetch=Document.objects.select_related("ai_response"),
+        fetch=Document.objects.select_related("ai_response", "cover_letter"),
         finished_at=None,
     )
 
@@ -193,10 +227,10 @@ def _fail(document: Document, error: str) -> None:
     logger.warning("pdf document failed document=%s attempts=%s", document.pk, document.attempts)
 
 
-def _title_for(response: AIResponse) -> str:
+def _title_for(response: AIResponse, kind: str = "CV") -> str:
     questionnaire = getattr(response, "questionnaire", None)
     position = (getattr(questionnaire, "position", "") or "").strip()
-    return f"CV - {position}" if position else "CV"
+    return f"{kind} - {position}" if position else kind
 
 
 def document_render(*, document_id: int) -> Document | None:
@@ -210,8 +244,11 @@ def document_render(*, document_id: int) -> Document | None:
         logger.info("pdf render skipped document=%s (not pending or already taken)", document_id)
         return None
     response = document.ai_response
+    letter = document.cover_letter
+    markdown = letter.letter if letter is not None else cv_markdown_of(response)
+    title = _title_for(response, "Cover letter" if letter is not None else "CV")
     try:
-        rendered = render_pdf(markdown=cv_markdown_of(response), template=document.template, title=_title_for(response))
+        rendered = render_pdf(markdown=markdown, template=document.template, title=title)
     except SoftTimeLimitExceeded:
         _fail(document, "Rendering took too long; the improved CV may be unusually large.")
         return document

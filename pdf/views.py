@@ -59,7 +59,10 @@ class DocumentDownloadView(APIView):
         except FileNotFoundError:
             raise NotFound("The file of this document is no longer available.") from None
         position = getattr(getattr(document.ai_response, "questionnaire", None), "position", "") or ""
-        filename = f"cv-{slugify(position)[:60] or 'improved'}-{document.template}.pdf"
+        if document.cover_letter_id:
+            filename = f"cover-letter-{slugify(position)[:60] or document.cover_letter_id}.pdf"
+        else:
+            filename = f"cv-{slugify(position)[:60] or 'improved'}-{document.template}.pdf"
         return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/pdf")
 
 
@@ -75,6 +78,17 @@ class GeneratePdfView(APIView):
         document, _ = services.document_request(
             user=request.user, ai_response=pk, template=data.validated_data.get("template")
         )
+        return Response(
+            DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class GenerateLetterPdfView(APIView):
+    """Render one of your cover letters as a PDF in the letter template; answers at once (202)."""
+
+    @extend_schema(request=None, responses={202: DocumentSerializer})
+    def post(self, request, pk: int):
+        document, _ = services.letter_document_request(user=request.user, cover_letter=pk)
         return Response(
             DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
         )

@@ -3,7 +3,8 @@
 Handled types:
 - `checkout.session.completed` (subscription mode): the session's subscription is read from Stripe and
   synced for the user named in `client_reference_id`/metadata;
-- `customer.subscription.*` (created, updated, deleted, paused, resumed, ...): the snapshot is synced;
+- `customer.subscription.*` (created, updated, deleted, paused, resumed, ...): the snapshot is synced, or
+  Stripe's current state when the event has the same second as the state already stored;
 - `invoice.*` (paid, payment_failed, finalized, voided, ...): the invoice is upserted in the history;
 - `price.*`: the amount and currency are copied onto the plans that use the price;
 - `product.*`: the prices of the plans of that product are read again from Stripe.
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from core import jobs
 from core.billing import gateway, services, sync
-from core.models import Plan, StripeEvent, User
+from core.models import Plan, StripeEvent, Subscription, User
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +199,19 @@ def _on_checkout_completed(event: StripeEvent, obj: dict) -> Outcome:
     return StripeEvent.Status.PROCESSED, f"subscription {subscription.stripe_subscription_id} {subscription.status}"
 
 
+def _same_second_as_stored(subscription_id: str, created: datetime) -> bool:
+    last = Subscription.objects.filter(stripe_subscription_id=subscription_id).values_list("last_event_at", flat=True)
+    last_event_at = last.first()
+    return last_event_at is not None and int(last_event_at.timestamp()) == int(created.timestamp())
+
+
 def _on_subscription(event: StripeEvent, obj: dict) -> Outcome:
-    subscription = sync.subscription_sync_from_stripe(stripe_subscription=obj, event_created=_created(event))
+    snapshot, created = obj, _created(event)
+    if gateway.is_configured() and _same_second_as_stored(obj["id"], created):
+        # Stripe stamps events in whole seconds: two states of one subscription from the same second (quick
+        # plan changes in the portal) cannot be ordered by their events, so Stripe's current state is applied.
+        snapshot, created = gateway.subscription_retrieve(subscription_id=obj["id"]), timezone.now()
+    subscription = sync.subscription_sync_from_stripe(stripe_subscription=snapshot, event_created=created)
     if subscription is None:
         return StripeEvent.Status.IGNORED, "no matching user"
     return StripeEvent.Status.PROCESSED, f"subscription {subscription.stripe_subscription_id} {subscription.status}"

@@ -1,10 +1,10 @@
 """The one place that talks to Stripe.
 
 Nothing else imports `stripe`. The client is built from settings (secret key, `STRIPE_API_BASE` for a local
-fake, pinned API version, timeout, network retries); every function takes keyword-only arguments and
-returns plain dicts, because stripe 16 objects are not dicts. SDK errors become our own: transient
-(worth retrying), permanent (our request or our keys are wrong), card errors (Stripe's message is meant
-for the customer) and "not configured".
+fake, the API version pinned in STRIPE_API_VERSION, timeout, network retries); every function takes
+keyword-only arguments and returns plain dicts, because stripe 16 objects are not dicts. SDK errors become
+our own: transient (worth retrying), permanent (our request or our keys are wrong), card errors (Stripe's
+message is meant for the customer) and "not configured".
 """
 
 from __future__ import annotations
@@ -22,11 +22,6 @@ from django.conf import settings
 from core.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
-
-# Used when settings pin no version: stripe 16.1.0's own pin. Our parsing expects the shapes of API versions
-# since 2025-03-31 (billing periods on subscription items, an invoice's subscription under `parent`), and
-# still reads the older top-level fields when present.
-DEFAULT_API_VERSION = "2026-10-28.endive"
 
 
 class StripeNotConfigured(DomainError):
@@ -87,7 +82,7 @@ class WebhookPayloadInvalid(DomainError):
 
 
 def is_configured() -> bool:
-    return bool(getattr(settings, "STRIPE_SECRET_KEY", ""))
+    return bool(settings.STRIPE_SECRET_KEY)
 
 
 @functools.lru_cache(maxsize=8)
@@ -113,10 +108,10 @@ def _client() -> stripe.StripeClient:
         raise StripeNotConfigured()
     return _client_for(
         settings.STRIPE_SECRET_KEY,
-        getattr(settings, "STRIPE_API_BASE", None) or None,
-        getattr(settings, "STRIPE_API_VERSION", None) or DEFAULT_API_VERSION,
-        float(getattr(settings, "STRIPE_TIMEOUT", 20)),
-        int(getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2)),
+        settings.STRIPE_API_BASE or None,
+        settings.STRIPE_API_VERSION,
+        float(settings.STRIPE_TIMEOUT),
+        int(settings.STRIPE_MAX_NETWORK_RETRIES),
     )
 
 
@@ -323,7 +318,7 @@ def webhook_event_construct(*, payload: bytes, sig_header: str | None) -> dict:
     Raises WebhookSignatureInvalid for a missing, wrong or stale (older than 5 minutes) signature and
     WebhookPayloadInvalid for a body that is not a Stripe event.
     """
-    secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
+    secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         raise StripeNotConfigured("Stripe webhooks are not configured.")
     if not sig_header:

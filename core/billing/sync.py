@@ -216,7 +216,9 @@ def subscriptions_grace_expire() -> int:
     for user in User.objects.filter(pk__in=user_ids):
         before = user.plan_id
         with transaction.atomic():
-            locked = User.objects.select_for_update().get(pk=user.pk)
+            locked = User.objects.select_for_update().filter(pk=user.pk).first()
+            if locked is None:  # deleted meanwhile
+                continue
             user_plan_refresh(user=locked)
         changed += int(locked.plan_id != before)
     return changed
@@ -229,7 +231,10 @@ def _user_for_stripe_invoice(stripe_invoice: dict) -> tuple[User | None, Subscri
     )
     subscription = None
     if subscription_id:
-        subscription = Subscription.objects.filter(stripe_subscription_id=subscription_id).first()
+        # With its user in the same query: the account may be deleted between two queries.
+        subscription = (
+            Subscription.objects.filter(stripe_subscription_id=subscription_id).select_related("user").first()
+        )
     if subscription is not None:
         return subscription.user, subscription
     customer_id = stripe_ref_id(stripe_invoice.get("customer"))

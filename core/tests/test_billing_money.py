@@ -80,6 +80,46 @@ class TestPlanChanges:
         assert user.plan == plans.pro
 
 
+class TestSubscriptionEventsInOneSecond:
+    def test_quick_portal_changes_delivered_out_of_order_leave_the_plan_stripe_bills(
+        self, user, customer, plans, fake_stripe, deliver
+    ):
+        """Basic -> Pro -> Basic -> Pro in the customer portal within one second: Stripe's events carry the same
+        `created`, and arrive in any order."""
+        stripe_subscription = fake_stripe.add_subscription(
+            customer=customer["id"], price=plans.basic_monthly, metadata={"user_id": str(user.pk)}
+        )
+        item = stripe_subscription["items"]["data"][0]
+        snapshots = {}
+        for step, price in enumerate((plans.pro_monthly, plans.basic_monthly, plans.pro_monthly), start=1):
+            item["price"] = dict(fake_stripe.prices[price])
+            snapshots[step] = fake_stripe.event("customer.subscription.updated", stripe_subscription, created=unix(-1))
+
+        for step in (1, 3, 2):
+            deliver(snapshots[step])
+
+        assert _stripe_price(fake_stripe, stripe_subscription["id"]) == plans.pro_monthly
+        assert Subscription.objects.get().stripe_price_id == plans.pro_monthly
+        user.refresh_from_db()
+        assert user.plan == plans.pro
+
+
+class TestCheckoutKeys:
+    def test_switching_between_two_plans_in_checkout_always_gets_a_payable_session(
+        self, api_client, plans, fake_stripe
+    ):
+        for plan in (plans.basic, plans.pro, plans.basic, plans.pro, plans.basic):
+            response = api_client.post(
+                "/core/payments/create-checkout-session/", {"plan_id": plan.pk, "billing": "monthly"}, format="json"
+            )
+            assert response.status_code == 200
+            session_id = response.json()["url"].rsplit("/", 1)[-1]
+
+            assert fake_stripe.checkout_sessions[session_id]["status"] == "open"
+            assert fake_stripe.checkout_sessions[session_id]["metadata"]["plan_id"] == str(plan.pk)
+            assert [s["id"] for s in fake_stripe.checkout_sessions.values() if s["status"] == "open"] == [session_id]
+
+
 def _price_plan(fake_stripe, plan, *, unit_amount: int, currency: str):
     from core.billing.services import plans_sync_prices_from_stripe
 

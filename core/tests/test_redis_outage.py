@@ -4,14 +4,17 @@ Real processes: a redis-server of this test's own on a spare port, gunicorn (2 w
 pointed at it. Only that Redis is stopped; the machine's Redis serves the rest of the suite undisturbed.
 """
 
+import logging
 import time
 from pathlib import Path
 
 import pytest
 import requests
+from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from conftest import TEST_PASSWORD
+from core import redis_safety
 from core.models import QuotaUsage
 from core.tests.factories import UserFactory
 from cv.models import AIResponse, CVQuestionnaire
@@ -19,14 +22,67 @@ from cv.tests.factories import QuestionnaireFactory
 from pdf.models import Document
 from testing.servers import celery_worker, gunicorn_server, redis_server, stop_process
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
 CV_PDF = Path(__file__).resolve().parent.parent.parent / "cv" / "tests" / "fixtures" / "jane_doe_backend.pdf"
 JOB = {"position": "Backend Engineer", "experience_level": "6+", "job_description": "Python, Django, PostgreSQL."}
 # Every answer with Redis down must come quickly: a request may wait on a dead Redis for a second or two at
 # most (connect timeout, two publish retries), never hang.
 MAX_SECONDS_WITH_REDIS_DOWN = 6.0
 MIN_OUTAGE_SECONDS = 8.0
+
+
+@pytest.fixture
+def redis_gone(settings):
+    """This process's cache and counters point at a port where no Redis listens."""
+    from testing.servers import free_port
+
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    redis_safety.breaker.reset()
+    yield
+    redis_safety.breaker.reset()
+
+
+@pytest.mark.django_db
+def test_with_redis_gone_reads_pass_their_rate_limits_and_say_so_in_the_log(redis_gone, api_client, caplog):
+    with caplog.at_level(logging.WARNING, logger="cvimprover.redis"):
+        assert APIClient().get("/auth/csrf-token/").status_code == 200
+        assert APIClient().get("/core/plans/").status_code == 200
+        assert api_client.get("/cv/questionnaire/").status_code == 200
+        assert api_client.get("/core/rate-limits/status/").json()["scopes"]["api_calls"]["used"] == 0
+
+    warnings = [r for r in caplog.records if "redis unavailable" in r.getMessage()]
+    assert len(warnings) == 1  # once per outage, not once per request
+
+
+@pytest.mark.django_db
+def test_with_redis_gone_a_cv_upload_is_503_and_costs_nothing(redis_gone, api_client, user):
+    with CV_PDF.open("rb") as cv:
+        response = api_client.post("/cv/questionnaire/", {**JOB, "resume": cv}, format="multipart")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert not CVQuestionnaire.objects.exists()
+    assert _used(user, "uploads") == 0
+    assert _used(user, "questionnaires") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_analysis_the_broker_cannot_take_is_503_and_leaves_no_row_and_no_used_unit(api_client, user, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from cv.tasks import run_analysis
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(run_analysis, "apply_async", broker_down)
+    questionnaire = QuestionnaireFactory(user=user)
+
+    response = api_client.post("/cv/ai-responses/", {"questionnaire": questionnaire.pk, "prompt": "x"}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert not AIResponse.objects.exists()
+    assert _used(user, "ai_responses") == 0
 
 
 @pytest.fixture
@@ -79,6 +135,8 @@ def _used(user, scope: str) -> int:
     return sum(QuotaUsage.objects.filter(user=user, scope=scope).values_list("used", flat=True))
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
 def test_redis_outage_keeps_reads_and_sign_in_refuses_work_with_503_and_recovers_by_itself(stack, capsys):
     redis, web, logs = stack
     user = UserFactory()

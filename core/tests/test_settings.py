@@ -256,3 +256,30 @@ def test_an_unknown_email_verification_value_refuses_to_start(tmp_path):
     result = run_python(tmp_path, "print('started')", DEBUG="True", ACCOUNT_EMAIL_VERIFICATION="required")
     assert result.returncode != 0
     assert "ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory" in result.stderr
+
+
+def test_compose_runs_production_and_publishes_only_the_api_on_loopback():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name in ("web", "worker-default", "worker-ai", "worker-pdf", "beat"):
+        environment = services[name]["environment"]
+        assert environment["DEBUG"] == "False", name
+        # Compose refuses to start when SECRET_KEY is unset or empty (the :? form), naming the variable.
+        assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", environment["SECRET_KEY"]), name
+    published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
+    assert published == {"web": ["${WEB_BIND:-127.0.0.1}:${WEB_PORT:-8000}:8000"]}
+
+
+@pytest.mark.django_db
+def test_with_https_redirect_on_health_probes_over_plain_http_still_get_an_answer(settings):
+    from rest_framework.test import APIClient
+
+    settings.SECURE_SSL_REDIRECT = True
+    client = APIClient()  # a new client loads the middleware with these settings
+
+    redirected = client.get("/core/plans/")
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")
+    assert client.get("/core/health/").status_code in (200, 503)

@@ -160,3 +160,119 @@ def test_concurrent_checkouts_leave_exactly_one_payable_session(user, customer, 
     assert errors == []
     statuses = sorted(s["status"] for s in fake_stripe.checkout_sessions.values())
     assert statuses.count("open") == 1, statuses
+
+
+def _lock_waiters(cursor, *, like: str) -> int:
+    """Backends of this database waiting for a lock while running a statement that mentions `like`."""
+    cursor.execute("SELECT pg_stat_clear_snapshot()")
+    cursor.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+        "AND query LIKE %s",
+        [f"%{like}%"],
+    )
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_account_deleted_while_the_worker_applies_its_webhook_is_204_and_leaves_nothing(
+    celery_worker, fake_stripe, plans, user, customer, subscribed
+):
+    """The deadlock of deleting right after paying, made certain instead of likely: the worker has locked the
+    user row to apply a subscription event and is held (a table lock on plans) before it writes the
+    subscription row, while the deletion starts. Deleting the subscription rows first and the user last, as
+    a plain cascade does, deadlocks against it; taking the user row first waits for the worker instead."""
+    from django.db import connections
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from core.models import Invoice, User
+    from core.tests.conftest import post_webhook
+
+    token = str(RefreshToken.for_user(user).access_token)
+    event = fake_stripe.event("customer.subscription.updated", dict(subscribed, cancel_at_period_end=True))
+    holder = connections.create_connection("default")
+    deletion: dict = {}
+
+    def delete_account() -> None:
+        client = APIClient(raise_request_exception=False)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            deletion["status"] = client.delete("/auth/user/").status_code
+        finally:
+            connection.close()
+
+    deleter = threading.Thread(target=delete_account)
+    try:
+        with holder.cursor() as held, connection.cursor() as watch:
+            held.execute("BEGIN")
+            held.execute("LOCK TABLE core_plan IN ACCESS EXCLUSIVE MODE")
+            assert post_webhook(event).status_code == 200
+            assert _wait_for(lambda: _lock_waiters(watch, like="core_plan") == 1, timeout=20), "worker not held"
+            deleter.start()
+            assert _wait_for(lambda: _lock_waiters(watch, like="core_user") == 1, timeout=20), "deletion not waiting"
+            held.execute("COMMIT")
+    finally:
+        holder.close()
+    deleter.join(timeout=30)
+
+    assert deletion == {"status": 204}
+    assert _wait_for(
+        lambda: StripeEvent.objects.get(stripe_id=event["id"]).status != StripeEvent.Status.PROCESSING, timeout=20
+    )
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert (stored.status, stored.attempts, stored.last_error) == (StripeEvent.Status.PROCESSED, 1, "")
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert Subscription.objects.count() == 0 and Invoice.objects.count() == 0
+    assert customer["id"] in fake_stripe.deleted_customers
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_accounts_deleted_while_their_payment_webhooks_arrive_never_fail(celery_worker, fake_stripe, plans):
+    """Unforced races, bounded: each user pays, the success page syncs the subscription, and the account is
+    deleted while the checkout's webhooks are being applied by the worker."""
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from core.billing.sync import subscription_sync_from_stripe
+    from core.models import Invoice, User
+    from core.tests.conftest import post_webhook
+    from core.tests.factories import UserFactory
+
+    rounds = 6
+    statuses: list[int] = []
+    event_ids: list[str] = []
+    for _ in range(rounds):
+        user = UserFactory()
+        stripe_customer = fake_stripe.add_customer(email=user.email, metadata={"user_id": str(user.pk)})
+        user.stripe_customer_id = stripe_customer["id"]
+        user.save(update_fields=["stripe_customer_id"])
+        paid = fake_stripe.add_subscription(
+            customer=stripe_customer["id"], price=plans.pro_monthly, metadata={"user_id": str(user.pk)}
+        )
+        subscription_sync_from_stripe(stripe_subscription=paid, event_created=timezone.now())
+        invoice = fake_stripe.add_invoice(subscription=paid["id"])
+        events = [
+            fake_stripe.event("customer.subscription.created", paid),
+            fake_stripe.event("customer.subscription.updated", dict(paid, cancel_at_period_end=False)),
+            fake_stripe.event("invoice.paid", invoice),
+            fake_stripe.event("invoice.payment_succeeded", invoice),
+        ]
+        token = str(RefreshToken.for_user(user).access_token)
+        for event in events:
+            assert post_webhook(event).status_code == 200
+        event_ids += [e["id"] for e in events]
+        client = APIClient(raise_request_exception=False)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        statuses.append(client.delete("/auth/user/").status_code)
+
+    assert statuses == [204] * rounds
+    settled = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
+    assert _wait_for(
+        lambda: StripeEvent.objects.filter(stripe_id__in=event_ids, status__in=settled).count() == len(event_ids),
+        timeout=60,
+    ), list(StripeEvent.objects.exclude(status__in=settled).values_list("type", "status", "last_error"))
+    assert User.objects.filter(stripe_customer_id__startswith="cus_").count() == 0
+    assert Subscription.objects.count() == 0 and Invoice.objects.count() == 0

@@ -61,7 +61,7 @@ def test_cleanup_deletes_old_finished_responses_and_orphaned_files(
         assert default_storage.exists(files[name]), name
     out = capsys.readouterr().out
     assert "Deleted 1 AI responses older than 30 days." in out
-    assert "Deleted 1 PDF documents." in out
+    assert "Deleted 1 documents (pdf.Document) with them." in out
     assert "Deleted 1 orphaned files." in out
     assert files["orphan"] in out
 

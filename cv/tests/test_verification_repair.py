@@ -62,11 +62,14 @@ def test_invented_claims_are_repaired_in_one_round(queued, llm_settings, fake_op
     # Both calls are what the analysis cost.
     assert (queued.prompt_tokens, queued.completion_tokens) == (240, 160)
     assert len(fake_openai.requests) == 2
-    repair = fake_openai.requests[1].prompt_text
-    assert "Stress my API work" in repair
+    # The model is shown its own answer and asked to remove exactly the claims found in it.
+    *conversation, answer, instruction = fake_openai.requests[1].body["messages"]
+    assert conversation == fake_openai.requests[0].body["messages"]
+    assert answer["role"] == "assistant" and "Monzo" in answer["content"]
+    assert instruction["role"] == "user"
     for claim in ("organisation: Monzo", "number: 2 million", "keyword: Kubernetes"):
-        assert claim in repair
-    assert queued.user.email not in repair
+        assert claim in instruction["content"]
+    assert "jane.doe@example.com" not in fake_openai.requests[1].prompt_text
     assert queued.match_report["keywords"]["unsupported"] == []
 
 

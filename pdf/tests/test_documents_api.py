@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
+from core.plans import free_plan
 from pdf import services
 from pdf.models import Document
 from pdf.tests.factories import ai_response_for
@@ -104,6 +105,7 @@ def test_list_shows_only_own_documents_newest_first_in_constant_queries(
                 response = ai_response_for(user=user, improved_cv=f"# Someone\n\n## Section {number}\n")
                 services.document_request(user=user, ai_response=response, template="classic")
 
+    free_plan()  # seeded, as on a real installation (creating it on first use would empty the plan cache)
     foreign = ai_response_for(user=other_user, improved_cv="# Other person\n")
     with django_capture_on_commit_callbacks():
         services.document_request(user=other_user, ai_response=foreign, template="classic")

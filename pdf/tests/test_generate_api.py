@@ -29,6 +29,7 @@ def test_generate_answers_202_with_a_pending_document_and_queues_one_render(
     assert set(body) == {
         "id",
         "ai_response",
+        "cover_letter",
         "template",
         "status",
         "error",

@@ -1,13 +1,16 @@
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cv.cleanup import cleanup_old_data, retained_data_labels
+from cv.cleanup import cleanup_old_data
+from cv.models import AIResponse, CVQuestionnaire
 
 
 class Command(BaseCommand):
     help = (
-        "Delete analyses and rendered PDFs older than --days (default DATA_RETENTION_DAYS), and stored CV/PDF "
-        "files that no row refers to. --dry-run only reports."
+        "Delete questionnaires not used for --days (default DATA_RETENTION_DAYS) with their CV files and "
+        "analyses, analyses older than that with their rendered PDFs, and stored files no row refers to. "
+        "--dry-run only reports."
     )
 
     def add_arguments(self, parser):
@@ -20,10 +23,15 @@ class Command(BaseCommand):
             raise CommandError("--days must be at least 1.")
         result = cleanup_old_data(days=days, dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
+        self.stdout.write(
+            f"{verb} {result.questionnaires} questionnaires not used for {days} days, with their CV files."
+        )
         self.stdout.write(f"{verb} {result.responses} AI responses older than {days} days.")
-        labels = retained_data_labels()
-        for name, count in result.retained.items():
-            self.stdout.write(f"{verb} {count} {labels[name]}.")
+        own = {CVQuestionnaire._meta.label, AIResponse._meta.label}
+        for label, count in sorted(result.deleted.items()):
+            if label not in own:
+                model = apps.get_model(label)
+                self.stdout.write(f"{verb} {count} {model._meta.verbose_name_plural} ({label}) with them.")
         self.stdout.write(f"{verb} {len(result.orphan_files)} orphaned files.")
         for name in result.orphan_files:
             self.stdout.write(f"  {name}")
