@@ -135,6 +135,15 @@ def finish(kind: JobKind, job: models.Model, **fields: Any) -> bool:
     )
 
 
+def renew(kind: JobKind, job: models.Model) -> bool:
+    """Start a new lease for a run that still holds the job (before a long step, so the sweep leaves it)."""
+    return bool(
+        kind.objects.filter(
+            pk=job.pk, **{kind.status_field: kind.running, kind.token_field: getattr(job, kind.token_field)}
+        ).update(**kind._lease_fields(timezone.now()))
+    )
+
+
 @dataclass(frozen=True)
 class SweepResult:
     requeued: int

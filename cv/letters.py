@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core import jobs
 from core.exceptions import NotFound
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline, verification
 from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
+from cv.jobs import LETTER_JOB
 from cv.jsonresume import to_json_resume
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 from cv.selectors import cv_markdown_of
@@ -265,9 +265,7 @@ def _check(letter: CoverLetter, text: str) -> verification.Verification:
 
 def _extend_lease(letter: CoverLetter) -> None:
     # The repair is a second model call: keep the job, or the sweep would hand it to another worker meanwhile.
-    CoverLetter.objects.filter(pk=letter.pk, status=CoverLetter.Status.RUNNING, lease_token=letter.lease_token).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    )
+    jobs.renew(LETTER_JOB, letter)
 
 
 def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[WrittenLetter, dict | None]:
@@ -344,28 +342,18 @@ def cover_letter_create(*, user, ai_response_id: int, tone: str, words: int) -> 
 
 
 def _claim(letter_id: int) -> CoverLetter | None:
-    now = timezone.now()
-    claimable = Q(status=CoverLetter.Status.PENDING) | Q(status=CoverLetter.Status.RUNNING, lease_expires_at__lt=now)
-    token = uuid.uuid4()
-    claimed = CoverLetter.objects.filter(Q(pk=letter_id) & claimable).update(
-        status=CoverLetter.Status.RUNNING,
-        lease_token=token,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-        started_at=Coalesce("started_at", Value(now)),
+    return jobs.claim(
+        LETTER_JOB,
+        pk=letter_id,
+        claimable=Q(status=CoverLetter.Status.PENDING),
+        fetch=CoverLetter.objects.select_related("ai_response__questionnaire"),
+        started_at=Coalesce("started_at", Value(timezone.now())),
     )
-    if not claimed:
-        return None
-    return CoverLetter.objects.select_related("ai_response__questionnaire").get(pk=letter_id, lease_token=token)
 
 
 def _finish(job: CoverLetter, **fields) -> bool:
     """Write an outcome only if this run still holds the job (the sweep may have handed it to another)."""
-    return bool(
-        CoverLetter.objects.filter(pk=job.pk, status=CoverLetter.Status.RUNNING, lease_token=job.lease_token).update(
-            lease_expires_at=None, lease_token=None, **fields
-        )
-    )
+    return jobs.finish(LETTER_JOB, job, **fields)
 
 
 @transaction.atomic
@@ -423,18 +411,22 @@ def cover_letter_run(*, letter_id: int) -> RunOutcome:
 def cover_letters_requeue_stuck() -> dict[str, int]:
     """Queue again the letters whose worker died, fail those that died too often, re-send lost messages."""
     now = timezone.now()
-    requeued = failed = resent = 0
+    resent = 0
     with transaction.atomic():
-        stuck = CoverLetter.objects.select_for_update(skip_locked=True).filter(
-            status=CoverLetter.Status.RUNNING, lease_expires_at__lt=now
+
+        def requeue(letter: CoverLetter) -> bool:
+            if not _finish(letter, status=CoverLetter.Status.PENDING, enqueued_at=now):
+                return False
+            _enqueue_on_commit(letter.pk)
+            return True
+
+        def give_up(letter: CoverLetter) -> None:
+            _fail(letter, message=_INTERRUPTED, code="interrupted")
+
+        swept = jobs.sweep_expired(
+            LETTER_JOB, max_attempts=settings.OPENAI_MAX_ATTEMPTS, requeue=requeue, give_up=give_up
         )
-        for letter in stuck:
-            if letter.attempts >= settings.OPENAI_MAX_ATTEMPTS:
-                _fail(letter, message=_INTERRUPTED, code="interrupted")
-                failed += 1
-            elif _finish(letter, status=CoverLetter.Status.PENDING, enqueued_at=now):
-                _enqueue_on_commit(letter.pk)
-                requeued += 1
+        requeued, failed = swept.requeued, swept.failed
         lost = list(
             CoverLetter.objects.select_for_update(skip_locked=True)
             .filter(status=CoverLetter.Status.PENDING)

@@ -20,6 +20,7 @@ from core.exceptions import DomainError, NotFound
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
 from cv.docx_text import extract_resume_text
+from cv.jobs import ANALYSIS_JOB
 from cv.models import AIResponse, CVQuestionnaire
 from cv.pdf_text import CVFileError
 from cv.verification import verify_and_repair
@@ -38,13 +39,6 @@ QUESTIONNAIRE_FIELDS = (
 # A pending job whose message may have been lost (broker restart, enqueue failure) is queued again after this.
 PENDING_REQUEUE_AFTER = timedelta(minutes=5)
 INTERRUPTED_MESSAGE = "The analysis was interrupted too many times; please try again."
-# A running job whose worker stops renewing its lease (killed, out of memory) is taken over by the sweep.
-ANALYSIS_JOB = jobs.JobKind(
-    model=AIResponse,
-    running=AIResponse.Status.RUNNING,
-    lease_seconds=lambda: settings.JOB_LEASE_SECONDS,
-    expires_field="lease_expires_at",
-)
 
 
 @dataclass(frozen=True)

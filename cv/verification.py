@@ -21,13 +21,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
-
-from django.conf import settings
-from django.utils import timezone
 
 from cv import llm, matching, offline
 from cv.llm import AnalysisResult
@@ -770,8 +766,8 @@ def _add(first: int | None, second: int | None) -> int | None:
 def _extend_lease(response: AIResponse) -> None:
     # The repair is a second model call: the run keeps its job for another lease, or the sweep would hand it
     # to another worker while this one is still working.
-    from cv.models import AIResponse
 
-    AIResponse.objects.filter(
-        pk=response.pk, status=AIResponse.Status.RUNNING, lease_token=response.lease_token
-    ).update(lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+    from core import jobs
+    from cv.jobs import ANALYSIS_JOB
+
+    jobs.renew(ANALYSIS_JOB, response)

@@ -151,3 +151,14 @@ def test_a_kind_stores_its_lease_one_way():
             claimed_field="claimed_at",
             expires_field="next_attempt_at",
         )
+
+
+def test_renewing_moves_the_lease_only_for_the_holder():
+    event = _event()
+    first = jobs.claim(EXPIRING, pk=event.pk, claimable=WAITING)
+    StripeEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now() + timedelta(seconds=1))
+
+    assert jobs.renew(EXPIRING, first)
+    assert StripeEvent.objects.get(pk=event.pk).next_attempt_at > timezone.now() + timedelta(seconds=LEASE_SECONDS - 5)
+    first.lease_token = None
+    assert not jobs.renew(EXPIRING, first)
