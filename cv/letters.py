@@ -320,7 +320,7 @@ def _enqueue_on_commit(letter_id: int) -> None:
     from cv.tasks import write_cover_letter
 
     # The analysis's test override applies to letters too: they share the `ai` queue and its workers.
-    queue = getattr(settings, "CV_ANALYSIS_QUEUE", None)
+    queue = settings.CV_ANALYSIS_QUEUE
     options = {"queue": queue} if queue else {}
     transaction.on_commit(lambda: write_cover_letter.apply_async((letter_id,), **options), robust=True)
 

@@ -84,7 +84,7 @@ def _with_parsed_upload(*, user, upload: UploadedFile, scopes: tuple[str, ...], 
       before any parsing (empty, not a PDF, too large) or when nothing was parsed at all. Every other unit
       (the questionnaire's) is given back whenever no questionnaire results.
     """
-    ttl = float(getattr(settings, "CV_EXTRACT_TIMEOUT", 5.0)) + 15
+    ttl = settings.CV_EXTRACT_TIMEOUT + 15
     with redis_safety.exclusive(
         _upload_parse_key(user.pk), ttl_seconds=ttl, busy=UploadInProgress, what="the CV upload lock"
     ):
@@ -252,7 +252,7 @@ def _send_analysis(response_id: int) -> None:
     from cv.tasks import run_analysis
 
     # CV_ANALYSIS_QUEUE overrides the route (cv.tasks.* -> ai), e.g. to give a test its own worker.
-    queue = getattr(settings, "CV_ANALYSIS_QUEUE", None)
+    queue = settings.CV_ANALYSIS_QUEUE
     redis_safety.send_task(run_analysis, (response_id,), **({"queue": queue} if queue else {}))
 
 

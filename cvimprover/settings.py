@@ -348,6 +348,9 @@ REQUEST_MAX_BODY_BYTES = CV_MAX_UPLOAD_BYTES + 1024 * 1024
 # CV takes about 2 s on a busy 2-core machine; a PDF that needs longer is refused as too complex, so a
 # hostile file holds a web worker for at most this long (and one person parses one file at a time).
 CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=5.0)
+# A queue name for analyses and cover letters instead of their route (cv.tasks.* -> ai); tests give their
+# own workers one.
+CV_ANALYSIS_QUEUE: str | None = None
 # First back-off step for transient LLM errors; doubles per attempt, with jitter, up to the maximum.
 CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
 CV_RETRY_MAX_SECONDS = 300.0
