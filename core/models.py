@@ -137,6 +137,12 @@ class Subscription(models.Model):
         PAUSED = "paused", "Paused"
 
     FINAL_STATUSES = (Status.CANCELED, Status.INCOMPLETE_EXPIRED)
+    # Give the plan's limits (past_due only for a grace period, core.billing.sync).
+    GRANTING_STATUSES = (Status.ACTIVE, Status.TRIALING)
+    # Still running: a person has at most one, and it is the one they "have".
+    LIVE_STATUSES = (*GRANTING_STATUSES, Status.PAST_DUE)
+    # Not running, but not over either: they come before ended ones when picking the current subscription.
+    STALLED_STATUSES = (Status.UNPAID, Status.PAUSED, Status.INCOMPLETE)
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="subscriptions")
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions")

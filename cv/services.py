@@ -21,21 +21,12 @@ from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
 from cv.docx_text import extract_resume_text
 from cv.jobs import ANALYSIS_JOB
-from cv.models import AIResponse, CVQuestionnaire
+from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 from cv.pdf_text import CVFileError
 from cv.verification import verify_and_repair
 
 logger = logging.getLogger(__name__)
 
-QUESTIONNAIRE_FIELDS = (
-    "position",
-    "industry",
-    "experience_level",
-    "company_size",
-    "location",
-    "application_timeline",
-    "job_description",
-)
 # A pending job whose message may have been lost (broker restart, enqueue failure) is queued again after this.
 PENDING_REQUEUE_AFTER = timedelta(minutes=5)
 INTERRUPTED_MESSAGE = "The analysis was interrupted too many times; please try again."
@@ -157,7 +148,7 @@ def questionnaire_create(*, user, data: dict, upload: UploadedFile | None = None
         def work(written: list[str]) -> CVQuestionnaire:
             if take_quota:
                 quota_consume(user=user, scope="questionnaires")
-            questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in QUESTIONNAIRE_FIELDS})
+            questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in JOB_FIELDS})
             _save_with_resume(questionnaire, resume)
             if resume is not None:
                 written.append(questionnaire.resume.name)
@@ -187,7 +178,7 @@ def questionnaire_update(
         def work(written: list[str]) -> CVQuestionnaire:
             old_file = questionnaire.resume.name if resume is not None else ""
             for field, value in data.items():
-                if field in QUESTIONNAIRE_FIELDS:
+                if field in JOB_FIELDS:
                     setattr(questionnaire, field, value)
             _save_with_resume(questionnaire, resume)
             if resume is not None:

@@ -25,7 +25,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from cv import llm, matching, offline
+from cv import llm, matching, offline, patterns
 from cv.llm import AnalysisResult
 from cv.vocabulary import TERMS, Term
 
@@ -38,9 +38,9 @@ KINDS = ("organisation", "title", "date", "number", "credential", "keyword")
 VERIFIED = "verified"
 FLAGGED = "flagged"
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = patterns.EMAIL
 _URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|co|uk|de)/\S*", re.I)
-_PHONE = re.compile(r"\+?\(?\d[\d \t().-]{7,}\d")
+_PHONE = patterns.PHONE_ON_ONE_LINE
 _LIST_MARKER = re.compile(r"^(\s*)(?:[-*+•]|\d{1,2}[.)])\s+", re.M)
 _EMPHASIS = re.compile(r"\*\*|__|[*`]|(?<!\w)_|_(?!\w)")
 
