@@ -19,4 +19,4 @@ RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "cvimprover.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "cvimprover/gunicorn.py", "--bind", "0.0.0.0:8000"]

@@ -9,6 +9,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.throttles import WORK
 from cv import diff, exports, letters, selectors
 from cv.format_serializers import (
     CoverLetterCreateSerializer,
@@ -28,6 +29,8 @@ class IgnoreFormatParameter(DefaultContentNegotiation):
 
 class AIResponseExportView(APIView):
     """Download the improved CV of one of your AI responses as Markdown, plain text, Word or JSON Resume."""
+
+    throttle_scope = WORK
 
     content_negotiation_class = IgnoreFormatParameter
 
@@ -60,6 +63,8 @@ class AIResponseExportView(APIView):
 class AIResponseDiffView(APIView):
     """Line by line, what the rewrite changed between your uploaded CV's text and the improved CV."""
 
+    throttle_scope = WORK
+
     @extend_schema(responses={200: DiffSerializer})
     def get(self, request, pk: int):
         response = selectors.ai_response_get_for(user=request.user, response_id=pk)
@@ -69,6 +74,8 @@ class AIResponseDiffView(APIView):
 class AIResponseCoverLetterView(APIView):
     """Write a cover letter from one of your succeeded analyses, for its job. Answers 202 at once; a worker
     writes it (one unit of the daily AI quota). Poll the letter for the result."""
+
+    throttle_scope = WORK
 
     @extend_schema(
         request=CoverLetterCreateSerializer,
@@ -90,6 +97,8 @@ class AIResponseCoverLetterView(APIView):
 )
 class CoverLetterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own cover letters."""
+
+    throttle_scope = WORK
 
     serializer_class = CoverLetterSerializer
 

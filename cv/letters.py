@@ -155,7 +155,7 @@ def write_offline(*, questionnaire: CVQuestionnaire, cv_markdown: str, tone: str
 
     for_whom = f" in {industry}" if industry else ""
     openers = {
-        "formal": f"I am writing to apply for the {position} position{for_whom}.",
+        "formal": f"I am writing to apply for the {position} role{for_whom}.",
         "warm": f"I was delighted to see your opening for a {position}{for_whom}, and I would love to bring my "
         "experience to your team.",
         "direct": f"I am applying for your {position} role{for_whom}.",

@@ -86,6 +86,8 @@ class GeneratePdfView(APIView):
 class GenerateLetterPdfView(APIView):
     """Render one of your cover letters as a PDF in the letter template; answers at once (202)."""
 
+    throttle_scope = WORK
+
     @extend_schema(request=None, responses={202: DocumentSerializer})
     def post(self, request, pk: int):
         document, _ = services.letter_document_request(user=request.user, cover_letter=pk)

@@ -18,8 +18,7 @@ trap cleanup EXIT INT TERM
 pids+=($!)
 .venv/bin/celery -A cvimprover beat -l INFO --schedule "${TMPDIR:-/tmp}/cvimprover-celerybeat-schedule" &
 pids+=($!)
-.venv/bin/gunicorn cvimprover.wsgi:application --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-3}" \
-  --access-logfile - --timeout 60 &
+.venv/bin/gunicorn -c cvimprover/gunicorn.py --bind "$HOST:$PORT" &
 pids+=($!)
 echo "CVImprover API on http://$HOST:$PORT/ (docs at /api/docs/), worker and beat running. Ctrl-C stops them."
 wait -n "${pids[@]}"

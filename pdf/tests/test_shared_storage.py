@@ -15,8 +15,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from testing.servers import gunicorn_server, s3_server
-from testing.workers import start_worker, stop_worker
+from testing.servers import celery_worker, gunicorn_server, redis_server, s3_server, stop_process
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -70,9 +69,22 @@ def test_upload_analysis_render_and_download_go_through_the_bucket(bucket, tmp_p
     web_media.mkdir()
     worker_media.mkdir()
 
-    worker = start_worker(name="s3", log_path=tmp_path / "worker.log", **_storage_env(endpoint, worker_media))
+    with redis_server() as redis:
+        _flow(endpoint, s3, redis.url(), web_media, worker_media, tmp_path)
+
+    # Neither process wrote a file to its own disk.
+    assert _files_under(web_media) == []
+    assert _files_under(worker_media) == []
+
+
+def _flow(endpoint, s3, redis_url: str, web_media: Path, worker_media: Path, tmp_path: Path) -> None:
+    # A broker of their own, so no other test's worker (with its local storage) takes their jobs.
+    worker = celery_worker(
+        broker_url=redis_url, log_path=tmp_path / "worker.log", **_storage_env(endpoint, worker_media)
+    )
+    web_env = {**_storage_env(endpoint, web_media), "TEST_REDIS_URL": redis_url}
     try:
-        with gunicorn_server(log_path=tmp_path / "web.log", **_storage_env(endpoint, web_media)) as web:
+        with gunicorn_server(log_path=tmp_path / "web.log", **web_env) as web:
             base_url = web.url
             client = httpx.Client(base_url=base_url, timeout=30)
             name, password = f"s3user{uuid.uuid4().hex[:8]}", f"Pw-{uuid.uuid4().hex}"
@@ -129,8 +141,4 @@ def test_upload_analysis_render_and_download_go_through_the_bucket(bucket, tmp_p
             other = httpx.Client(base_url=base_url, timeout=30)
             assert other.get(document["download_url"]).status_code == 401
     finally:
-        stop_worker(worker)
-
-    # Neither process wrote a file to its own disk.
-    assert _files_under(web_media) == []
-    assert _files_under(worker_media) == []
+        stop_process(worker)
