@@ -171,6 +171,24 @@ def sweep_expired(
     return SweepResult(requeued=requeued, failed=failed)
 
 
+def resend_lost(
+    kind: JobKind, *, waiting: Q, after: timedelta, send: Callable[[Any], None], enqueued_field: str = "enqueued_at"
+) -> int:
+    """Send again the ``waiting`` jobs last queued longer than ``after`` ago (or never): their message may
+    have been lost (broker restart, failed send). Marks them queued now, so it is one extra message per
+    period; a duplicate is harmless, the claim decides. Returns how many."""
+    now = timezone.now()
+    stale = Q(**{f"{enqueued_field}__lt": now - after}) | Q(**{f"{enqueued_field}__isnull": True})
+    with transaction.atomic():
+        lost = list(
+            kind.objects.select_for_update(skip_locked=True).filter(waiting, stale).values_list("pk", flat=True)
+        )
+        kind.objects.filter(pk__in=lost).update(**{enqueued_field: now})
+        for pk in lost:
+            send(pk)
+    return len(lost)
+
+
 def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: bool = False) -> float:
     """Exponential back-off: base x 2^(attempt-1) seconds, at most ``cap``. With ``jitter`` a random point
     in the upper half of that, so retries of many jobs spread out."""

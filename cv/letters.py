@@ -411,7 +411,6 @@ def cover_letter_run(*, letter_id: int) -> RunOutcome:
 def cover_letters_requeue_stuck() -> dict[str, int]:
     """Queue again the letters whose worker died, fail those that died too often, re-send lost messages."""
     now = timezone.now()
-    resent = 0
     with transaction.atomic():
 
         def requeue(letter: CoverLetter) -> bool:
@@ -427,16 +426,12 @@ def cover_letters_requeue_stuck() -> dict[str, int]:
             LETTER_JOB, max_attempts=settings.OPENAI_MAX_ATTEMPTS, requeue=requeue, give_up=give_up
         )
         requeued, failed = swept.requeued, swept.failed
-        lost = list(
-            CoverLetter.objects.select_for_update(skip_locked=True)
-            .filter(status=CoverLetter.Status.PENDING)
-            .filter(Q(enqueued_at__lt=now - PENDING_REQUEUE_AFTER) | Q(enqueued_at__isnull=True))
-            .values_list("pk", flat=True)
+        resent = jobs.resend_lost(
+            LETTER_JOB,
+            waiting=Q(status=CoverLetter.Status.PENDING),
+            after=PENDING_REQUEUE_AFTER,
+            send=_enqueue_on_commit,
         )
-        CoverLetter.objects.filter(pk__in=lost).update(enqueued_at=now)
-        for pk in lost:
-            _enqueue_on_commit(pk)
-            resent += 1
     if requeued or failed or resent:
         logger.info("stuck cover letters: requeued=%s failed=%s resent=%s", requeued, failed, resent)
     return {"requeued": requeued, "failed": failed, "resent": resent}

@@ -226,7 +226,6 @@ def ai_responses_requeue_stuck() -> dict[str, int]:
     """Queue again the jobs whose worker died, fail those that died too often, re-send lost messages."""
     now = timezone.now()
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
-    resent = 0
     with transaction.atomic():
 
         def requeue(response: AIResponse) -> bool:
@@ -240,16 +239,12 @@ def ai_responses_requeue_stuck() -> dict[str, int]:
 
         swept = jobs.sweep_expired(ANALYSIS_JOB, max_attempts=max_attempts, requeue=requeue, give_up=give_up)
         requeued, failed = swept.requeued, swept.failed
-        lost = list(
-            AIResponse.objects.select_for_update(skip_locked=True)
-            .filter(status=AIResponse.Status.PENDING)
-            .filter(Q(enqueued_at__lt=now - PENDING_REQUEUE_AFTER) | Q(enqueued_at__isnull=True))
-            .values_list("pk", flat=True)
+        resent = jobs.resend_lost(
+            ANALYSIS_JOB,
+            waiting=Q(status=AIResponse.Status.PENDING),
+            after=PENDING_REQUEUE_AFTER,
+            send=_enqueue_on_commit,
         )
-        AIResponse.objects.filter(pk__in=lost).update(enqueued_at=now)
-        for pk in lost:
-            _enqueue_on_commit(pk)
-            resent += 1
     if requeued or failed or resent:
         logger.info("stuck ai responses: requeued=%s failed=%s resent=%s", requeued, failed, resent)
     return {"requeued": requeued, "failed": failed, "resent": resent}

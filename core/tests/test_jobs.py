@@ -162,3 +162,19 @@ def test_renewing_moves_the_lease_only_for_the_holder():
     assert StripeEvent.objects.get(pk=event.pk).next_attempt_at > timezone.now() + timedelta(seconds=LEASE_SECONDS - 5)
     first.lease_token = None
     assert not jobs.renew(EXPIRING, first)
+
+
+def test_lost_waiting_jobs_are_sent_again_once_per_period():
+    lost = _event(received_at=timezone.now() - timedelta(minutes=10))
+    _event(received_at=timezone.now())
+    _event(status=Status.PROCESSED, received_at=timezone.now() - timedelta(minutes=10))
+    sent: list[int] = []
+
+    def resend():
+        return jobs.resend_lost(
+            STARTED, waiting=WAITING, after=timedelta(minutes=5), send=sent.append, enqueued_field="received_at"
+        )
+
+    assert resend() == 1
+    assert resend() == 0
+    assert sent == [lost.pk]
