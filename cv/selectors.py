@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 
 from core.exceptions import NotFound
+from cv import offline
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
@@ -37,3 +38,8 @@ def cover_letter_get_for(*, user, letter_id: int) -> CoverLetter:
     if letter is None:
         raise NotFound("Cover letter not found.")
     return letter
+
+
+def cv_markdown_of(response: AIResponse) -> str:
+    """The improved CV alone (what a PDF shows), without any review addressed to the applicant."""
+    return offline.cv_part(model=response.model, improved_cv=response.improved_cv)

@@ -1,6 +1,7 @@
 import factory
 
 from core.models import Plan, User
+from testing.helpers import TEST_PASSWORD
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -10,7 +11,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "correct-Horse-battery-9")
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
 
     @factory.post_generation
     def _save(obj, create, extracted, **kwargs):

@@ -6,9 +6,9 @@ import socket
 import pytest
 from rest_framework.test import APIClient
 
-from conftest import TEST_PASSWORD
 from core.models import User
 from testing.fake_google import FakeGoogle, GoogleIdentity, new_signing_key
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
