@@ -6,8 +6,6 @@ from rest_framework.test import APIClient
 from core.tests.factories import UserFactory
 from testing.workers import start_worker, stop_worker
 
-TEST_PASSWORD = "correct-Horse-battery-9"
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_redis():

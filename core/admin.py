@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
 
 from core.models import Invoice, Plan, QuotaUsage, StripeEvent, Subscription, User
+from core.plans import LIMIT_FIELDS
 
 
 @admin.register(User)
@@ -23,8 +24,7 @@ class UserAdmin(BaseUserAdmin):
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "slug", "order", "is_active", "ai_responses_per_day", "questionnaires_per_day",
-        "uploads_per_day", "api_calls_per_hour", "monthly_amount", "yearly_amount", "currency",
+        "name", "slug", "order", "is_active", *LIMIT_FIELDS, "monthly_amount", "yearly_amount", "currency",
     ]  # fmt: skip
     list_editable = ["is_active"]
     list_filter = ["is_active", "currency"]

@@ -138,6 +138,12 @@ class Subscription(models.Model):
         PAUSED = "paused", "Paused"
 
     FINAL_STATUSES = (Status.CANCELED, Status.INCOMPLETE_EXPIRED)
+    # Give the plan's limits (past_due only for a grace period, core.billing.sync).
+    GRANTING_STATUSES = (Status.ACTIVE, Status.TRIALING)
+    # Still running: a person has at most one, and it is the one they "have".
+    LIVE_STATUSES = (*GRANTING_STATUSES, Status.PAST_DUE)
+    # Not running, but not over either: they come before ended ones when picking the current subscription.
+    STALLED_STATUSES = (Status.UNPAID, Status.PAUSED, Status.INCOMPLETE)
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="subscriptions")
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions")
@@ -218,6 +224,9 @@ class StripeEvent(models.Model):
     note = models.CharField(max_length=255, blank=True, help_text="What processing did, or why it was ignored.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="The run that holds the event; only it may finish it."
+    )
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
 

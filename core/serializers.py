@@ -21,7 +21,7 @@ from core.emails import clean_email
 from core.login_limits import password_reset_mail_allowed
 from core.models import Plan
 from core.plan_catalogue import current_plan_id, plan_entry
-from core.plans import plan_for
+from core.plans import LIMIT_FIELDS, plan_for
 from core.sessions import token_user
 
 User = get_user_model()
@@ -33,11 +33,12 @@ class PriceSerializer(serializers.Serializer):
     interval = serializers.ChoiceField(choices=Plan.Interval.choices)
 
 
-class PlanLimitsSerializer(serializers.Serializer):
-    ai_responses_per_day = serializers.IntegerField()
-    questionnaires_per_day = serializers.IntegerField()
-    uploads_per_day = serializers.IntegerField()
-    api_calls_per_hour = serializers.IntegerField()
+# A plan's limits, one integer per limit field (core.models.LIMIT_FIELD_BY_SCOPE is the list).
+PlanLimitsSerializer = type(
+    "PlanLimitsSerializer",
+    (serializers.Serializer,),
+    {name: serializers.IntegerField() for name in LIMIT_FIELDS},
+)
 
 
 class PlanSerializer(serializers.ModelSerializer):

@@ -289,7 +289,7 @@ def extract_docx_text(
 
     max_bytes = settings.CV_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     max_pages = settings.CV_MAX_PAGES if max_pages is None else max_pages
-    timeout = float(getattr(settings, "CV_EXTRACT_TIMEOUT", 20.0)) if timeout is None else timeout
+    timeout = settings.CV_EXTRACT_TIMEOUT if timeout is None else timeout
     data = _read_limited(upload, max_bytes)
     if not data.startswith(ZIP_MAGIC):
         raise _not_word()

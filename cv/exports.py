@@ -23,6 +23,7 @@ from core.exceptions import Conflict, DomainError
 from cv import jsonresume
 from cv.cv_document import MAX_MARKDOWN_CHARS, Block, Run, parse, to_plain_text
 from cv.models import AIResponse
+from cv.selectors import cv_markdown_of
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FORMATS = {
@@ -55,7 +56,7 @@ class Export:
 
 def improved_markdown(response: AIResponse) -> str:
     """The improved CV of a finished response; refuses (409) one that has none yet."""
-    markdown = response.cv_markdown if response.status == AIResponse.Status.SUCCEEDED else ""
+    markdown = cv_markdown_of(response) if response.status == AIResponse.Status.SUCCEEDED else ""
     if not (markdown or "").strip():
         raise AIResponseNotReady(status=response.status)
     if len(markdown) > MAX_MARKDOWN_CHARS:

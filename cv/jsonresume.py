@@ -13,6 +13,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+from cv import patterns
 from cv.cv_document import Block, block_plain_text, parse
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "jsonresume-1.0.0.json"
@@ -65,8 +66,8 @@ _RANGE = re.compile(
     rf"(?<![\w/.-]){_DATE.format(p='s')}(?:\s*(?:-|\u2013|—|to|until|bis|à|au)\s*(?:{_DATE.format(p='e')}|(?P<open>{_OPEN_END})))?(?![\w/])",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{7,}\d")
+_EMAIL = patterns.EMAIL
+_PHONE = patterns.PHONE
 _URL = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/[^\s·|,;]*)?", re.IGNORECASE)
 _SEPARATORS = re.compile(r"\s*(?:·|•|\||;|\u2022|\s—\s|\s\u2013\s)\s*")
 _TITLE_SPLIT = re.compile(r"\s+(?:—|\u2013|-|\||@|at)\s+|\s*[—\u2013|]\s*")

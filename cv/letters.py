@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core import jobs
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline, verification
 from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
+from cv.jobs import LETTER_JOB
 from cv.jsonresume import to_json_resume
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
+from cv.selectors import cv_markdown_of
 from cv.services import PENDING_REQUEUE_AFTER, RunOutcome, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -265,9 +266,7 @@ def _check(letter: CoverLetter, text: str) -> verification.Verification:
 
 def _extend_lease(letter: CoverLetter) -> None:
     # The repair is a second model call: keep the job, or the sweep would hand it to another worker meanwhile.
-    CoverLetter.objects.filter(pk=letter.pk, status=CoverLetter.Status.RUNNING, lease_token=letter.lease_token).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    )
+    jobs.renew(LETTER_JOB, letter)
 
 
 def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[WrittenLetter, dict | None]:
@@ -287,7 +286,7 @@ def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[Writt
     try:
         repaired = write_with_llm(
             questionnaire=questionnaire,
-            cv_markdown=letter.ai_response.cv_markdown,
+            cv_markdown=cv_markdown_of(letter.ai_response),
             tone=letter.tone,
             words=letter.words,
             correction=(
@@ -307,7 +306,7 @@ def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[Writt
 def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:
     response = letter.ai_response
     questionnaire = response.questionnaire
-    cv_markdown = response.cv_markdown
+    cv_markdown = cv_markdown_of(response)
     if llm.is_configured():
         written = write_with_llm(
             questionnaire=questionnaire, cv_markdown=cv_markdown, tone=letter.tone, words=letter.words
@@ -322,7 +321,7 @@ def _enqueue_on_commit(letter_id: int) -> None:
     from cv.tasks import write_cover_letter
 
     # The analysis's test override applies to letters too: they share the `ai` queue and its workers.
-    queue = getattr(settings, "CV_ANALYSIS_QUEUE", None)
+    queue = settings.CV_ANALYSIS_QUEUE
     options = {"queue": queue} if queue else {}
     transaction.on_commit(lambda: write_cover_letter.apply_async((letter_id,), **options), robust=True)
 
@@ -344,28 +343,18 @@ def cover_letter_create(*, user: User, ai_response_id: int, tone: str, words: in
 
 
 def _claim(letter_id: int) -> CoverLetter | None:
-    now = timezone.now()
-    claimable = Q(status=CoverLetter.Status.PENDING) | Q(status=CoverLetter.Status.RUNNING, lease_expires_at__lt=now)
-    token = uuid.uuid4()
-    claimed = CoverLetter.objects.filter(Q(pk=letter_id) & claimable).update(
-        status=CoverLetter.Status.RUNNING,
-        lease_token=token,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-        started_at=Coalesce("started_at", Value(now)),
+    return jobs.claim(
+        LETTER_JOB,
+        pk=letter_id,
+        claimable=Q(status=CoverLetter.Status.PENDING),
+        fetch=CoverLetter.objects.select_related("ai_response__questionnaire"),
+        started_at=Coalesce("started_at", Value(timezone.now())),
     )
-    if not claimed:
-        return None
-    return CoverLetter.objects.select_related("ai_response__questionnaire").get(pk=letter_id, lease_token=token)
 
 
 def _finish(job: CoverLetter, **fields) -> bool:
     """Write an outcome only if this run still holds the job (the sweep may have handed it to another)."""
-    return bool(
-        CoverLetter.objects.filter(pk=job.pk, status=CoverLetter.Status.RUNNING, lease_token=job.lease_token).update(
-            lease_expires_at=None, lease_token=None, **fields
-        )
-    )
+    return jobs.finish(LETTER_JOB, job, **fields)
 
 
 @transaction.atomic
@@ -423,28 +412,27 @@ def cover_letter_run(*, letter_id: int) -> RunOutcome:
 def cover_letters_requeue_stuck() -> dict[str, int]:
     """Queue again the letters whose worker died, fail those that died too often, re-send lost messages."""
     now = timezone.now()
-    requeued = failed = resent = 0
     with transaction.atomic():
-        stuck = CoverLetter.objects.select_for_update(skip_locked=True).filter(
-            status=CoverLetter.Status.RUNNING, lease_expires_at__lt=now
+
+        def requeue(letter: CoverLetter) -> bool:
+            if not _finish(letter, status=CoverLetter.Status.PENDING, enqueued_at=now):
+                return False
+            _enqueue_on_commit(letter.pk)
+            return True
+
+        def give_up(letter: CoverLetter) -> None:
+            _fail(letter, message=_INTERRUPTED, code="interrupted")
+
+        swept = jobs.sweep_expired(
+            LETTER_JOB, max_attempts=settings.OPENAI_MAX_ATTEMPTS, requeue=requeue, give_up=give_up
         )
-        for letter in stuck:
-            if letter.attempts >= settings.OPENAI_MAX_ATTEMPTS:
-                _fail(letter, message=_INTERRUPTED, code="interrupted")
-                failed += 1
-            elif _finish(letter, status=CoverLetter.Status.PENDING, enqueued_at=now):
-                _enqueue_on_commit(letter.pk)
-                requeued += 1
-        lost = list(
-            CoverLetter.objects.select_for_update(skip_locked=True)
-            .filter(status=CoverLetter.Status.PENDING)
-            .filter(Q(enqueued_at__lt=now - PENDING_REQUEUE_AFTER) | Q(enqueued_at__isnull=True))
-            .values_list("pk", flat=True)
+        requeued, failed = swept.requeued, swept.failed
+        resent = jobs.resend_lost(
+            LETTER_JOB,
+            waiting=Q(status=CoverLetter.Status.PENDING),
+            after=PENDING_REQUEUE_AFTER,
+            send=_enqueue_on_commit,
         )
-        CoverLetter.objects.filter(pk__in=lost).update(enqueued_at=now)
-        for pk in lost:
-            _enqueue_on_commit(pk)
-            resent += 1
     if requeued or failed or resent:
         logger.info("stuck cover letters: requeued=%s failed=%s resent=%s", requeued, failed, resent)
     return {"requeued": requeued, "failed": failed, "resent": resent}

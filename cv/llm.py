@@ -31,6 +31,8 @@ import openai
 from django.conf import settings
 from django.core.cache import cache
 
+from cv import patterns
+
 logger = logging.getLogger(__name__)
 
 # Only these questionnaire fields reach the model; anything else passed in (an email, a name) is ignored.
@@ -90,8 +92,8 @@ _MAX_REQUESTS_PER_CALL = 6
 _CHARS_PER_OUTPUT_TOKEN = 3.5
 
 # Bounded repeats: an unbounded local part backtracks quadratically over a long run of letters.
-_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
-_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{7,}\d")
+_EMAIL = patterns.EMAIL
+_PHONE = patterns.PHONE
 _FENCED = re.compile(r"```[ \t]*([\w-]*)[ \t]*\n(.*?)```", re.DOTALL)
 _MAX_CHANGES = 30
 _MAX_JSON_STARTS = 50

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TypedDict
 
-from cv import keywords
+from cv import keywords, patterns
 
 KEYWORD_WEIGHT = 70
 SECTION_WEIGHT = 30
@@ -84,8 +84,8 @@ SECTION_HEADINGS: dict[str, tuple[str, ...]] = {
 }
 _HEADING_TO_SECTION = {heading: key for key, headings in SECTION_HEADINGS.items() for heading in headings}
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{7,}\d")
+_EMAIL = patterns.EMAIL
+_PHONE = patterns.PHONE
 _PROFILE_URL = re.compile(r"\b(?:linkedin\.com/in/|github\.com/)\S+", re.IGNORECASE)
 _DEGREE = re.compile(r"\b(?:BSc|BA|BEng|MSc|MA|MEng|MBA|PhD|Bachelor|Master|Diploma|University)\b")
 _QUANTIFIED = re.compile(

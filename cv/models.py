@@ -4,6 +4,17 @@ from django.conf import settings
 from django.db import models
 
 RESUME_PREFIX = "cvs"
+# What a person says about the job they apply for: the questionnaire's writable fields, and all the
+# analysers may know (never anything about the person).
+JOB_FIELDS = (
+    "position",
+    "industry",
+    "experience_level",
+    "company_size",
+    "location",
+    "application_timeline",
+    "job_description",
+)
 
 
 def resume_upload_to(questionnaire: "CVQuestionnaire", filename: str) -> str:
@@ -57,15 +68,7 @@ class CVQuestionnaire(models.Model):
 
     def job_fields(self) -> dict[str, str]:
         """What the analysers may know about the job (never anything about the person)."""
-        return {
-            "position": self.position,
-            "industry": self.industry,
-            "experience_level": self.experience_level,
-            "company_size": self.company_size,
-            "location": self.location,
-            "application_timeline": self.application_timeline,
-            "job_description": self.job_description,
-        }
+        return {name: getattr(self, name) for name in JOB_FIELDS}
 
 
 class AIResponse(models.Model):
@@ -118,16 +121,6 @@ class AIResponse(models.Model):
 
     def __str__(self) -> str:
         return f"AI response {self.pk} ({self.status})"
-
-    @property
-    def cv_markdown(self) -> str:
-        """The CV itself, for the PDF an employer will read: the offline analyser appends its review of the
-        CV after a separator, and that review is for the applicant only."""
-        from cv.offline import MODEL_NAME, REVIEW_SEPARATOR
-
-        if self.model == MODEL_NAME:
-            return self.improved_cv.split(REVIEW_SEPARATOR, 1)[0]
-        return self.improved_cv
 
 
 class CoverLetter(models.Model):

@@ -213,3 +213,11 @@ def analyse(*, questionnaire_fields: Mapping[str, object], cv_text: str, prompt:
         # The review names the missing keywords; scoring it would count them as "added".
         scoring_text=cv_markdown,
     )
+
+
+def cv_part(*, model: str, improved_cv: str) -> str:
+    """The CV itself out of a stored answer, for the PDF an employer will read: this analyser appends its
+    review of the CV after a separator, and that review is for the applicant only."""
+    if model == MODEL_NAME:
+        return improved_cv.split(REVIEW_SEPARATOR, 1)[0]
+    return improved_cv

@@ -26,7 +26,6 @@ _EOF_WINDOW = 2048
 _MIN_LETTERS = 40
 # Extraction stops past this many characters: a CV is a few pages, and a hostile PDF can hold megabytes of text.
 MAX_TEXT_CHARS = 100_000
-DEFAULT_TIMEOUT = 5.0
 # Address space for the parsing child; a decompression bomb hits this instead of the machine's memory. A
 # 20-page CV needs well under 200 MB.
 _CHILD_MEMORY_BYTES = 512 * 1024 * 1024
@@ -107,7 +106,7 @@ def extract_cv_text(
 
         max_bytes = settings.CV_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
         max_pages = settings.CV_MAX_PAGES if max_pages is None else max_pages
-        timeout = float(getattr(settings, "CV_EXTRACT_TIMEOUT", DEFAULT_TIMEOUT)) if timeout is None else timeout
+        timeout = settings.CV_EXTRACT_TIMEOUT if timeout is None else timeout
 
     data = _read_limited(upload, max_bytes)
     if not data.strip():

@@ -4,11 +4,14 @@ from django.db.models import QuerySet
 
 from core.exceptions import NotFound
 from core.models import User
+from cv import offline
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
-def questionnaires_for(*, user: User) -> QuerySet[CVQuestionnaire]:
-    return CVQuestionnaire.objects.filter(user=user)
+def questionnaires_for(*, user: User, with_cv_text: bool = True) -> QuerySet[CVQuestionnaire]:
+    """The user's questionnaires; without the extracted CV text (often kilobytes a row) for listings."""
+    questionnaires = CVQuestionnaire.objects.filter(user=user)
+    return questionnaires if with_cv_text else questionnaires.defer("resume_text")
 
 
 def ai_responses_for(*, user: User, questionnaire_id: int | None = None) -> QuerySet[AIResponse]:
@@ -36,3 +39,8 @@ def cover_letter_get_for(*, user: User, letter_id: int) -> CoverLetter:
     if letter is None:
         raise NotFound("Cover letter not found.")
     return letter
+
+
+def cv_markdown_of(response: AIResponse) -> str:
+    """The improved CV alone (what a PDF shows), without any review addressed to the applicant."""
+    return offline.cv_part(model=response.model, improved_cv=response.improved_cv)

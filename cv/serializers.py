@@ -5,8 +5,7 @@ from typing import cast
 import nh3
 from rest_framework import serializers
 
-from cv.models import AIResponse, CVQuestionnaire
-from cv.services import QUESTIONNAIRE_FIELDS
+from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 from cv.verification import FLAGGED, KINDS, VERIFIED
 
 JOB_DESCRIPTION_MAX = 5000
@@ -45,7 +44,7 @@ class QuestionnaireSerializer(serializers.ModelSerializer):
         model = CVQuestionnaire
         fields = [
             "id",
-            *QUESTIONNAIRE_FIELDS,
+            *JOB_FIELDS,
             "resume",
             "has_resume",
             "resume_pages",

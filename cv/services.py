@@ -1,214 +1,39 @@
-"""Writes and business rules of the CV app: questionnaires, CV uploads, AI analyses and their jobs."""
+"""Writes and business rules of the CV app: AI analyses and their jobs (questionnaires and CV uploads:
+cv.questionnaires, re-exported here)."""
 
 from __future__ import annotations
 
 import logging
-import random
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import redis_safety
-from core.exceptions import DomainError, NotFound
+from core import jobs, redis_safety
+from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from cv import llm, matching, offline
-from cv.docx_text import extract_resume_text
+from cv.jobs import ANALYSIS_JOB
 from cv.models import AIResponse, CVQuestionnaire
-from cv.pdf_text import CVFileError
+from cv.questionnaires import ExtractedResume as ExtractedResume
+from cv.questionnaires import UploadInProgress as UploadInProgress
+from cv.questionnaires import questionnaire_create as questionnaire_create
+from cv.questionnaires import questionnaire_delete as questionnaire_delete
+from cv.questionnaires import questionnaire_update as questionnaire_update
+from cv.questionnaires import resume_validate as resume_validate
 from cv.verification import verify_and_repair
 
 logger = logging.getLogger(__name__)
 
-QUESTIONNAIRE_FIELDS = (
-    "position",
-    "industry",
-    "experience_level",
-    "company_size",
-    "location",
-    "application_timeline",
-    "job_description",
-)
 # A pending job whose message may have been lost (broker restart, enqueue failure) is queued again after this.
 PENDING_REQUEUE_AFTER = timedelta(minutes=5)
-RETRY_MAX_DELAY_SECONDS = 300.0
-
-
-@dataclass(frozen=True)
-class ExtractedResume:
-    content: bytes
-    text: str
-    pages: int
-    extension: str = "pdf"
-
-
-class UploadInProgress(DomainError):
-    status_code = 429
-    default_code = "upload_in_progress"
-    default_detail = "Another of your CV uploads is still being read. Wait until it finishes, then try again."
-
-
-def resume_validate(*, upload: UploadedFile) -> ExtractedResume:
-    """Check an uploaded CV and read its text; refuses with a field error that says what is wrong."""
-    try:
-        text, pages, extension = extract_resume_text(upload)
-    except CVFileError as exc:
-        raise _resume_refused(exc) from exc
-    upload.seek(0)
-    return ExtractedResume(content=upload.read(), text=text, pages=pages, extension=extension)
-
-
-def _resume_refused(exc: CVFileError) -> ValidationError:
-    return ValidationError({"resume": [ValidationError(exc.message, code=exc.code)]})
-
-
-def _upload_parse_key(user_id: int) -> str:
-    return f"cvimprover:upload_parse:{user_id}"
-
-
-def _with_parsed_upload(*, user: User, upload: UploadedFile, scopes: tuple[str, ...], work):
-    """Read an uploaded CV under the rules that keep hostile files from stalling the service, then ``work(resume)``.
-
-    - One parse per person at a time: a second upload while one is being read is a 429 `upload_in_progress`
-      (a Redis lock that expires by itself; with Redis down the upload is a 503 and costs nothing).
-    - The quota units (``scopes``, "uploads" among them) are taken and committed before the file is parsed,
-      so parsing is paid for even when it is refused. The upload unit counts the attempt: it is kept when the
-      file was parsed and refused (too complex, damaged, no text...), and given back when it was refused
-      before any parsing (empty, not a PDF, too large) or when nothing was parsed at all. Every other unit
-      (the questionnaire's) is given back whenever no questionnaire results.
-    """
-    ttl = float(getattr(settings, "CV_EXTRACT_TIMEOUT", 5.0)) + 15
-    with redis_safety.exclusive(
-        _upload_parse_key(user.pk), ttl_seconds=ttl, busy=UploadInProgress, what="the CV upload lock"
-    ):
-        with transaction.atomic():
-            days = {scope: quota_consume(user=user, scope=scope) for scope in scopes}
-        keep_upload_unit = False
-        try:
-            try:
-                resume = resume_validate(upload=upload)
-            except ValidationError as exc:
-                cause = exc.__cause__
-                keep_upload_unit = isinstance(cause, CVFileError) and cause.parsed
-                raise
-            return work(resume)
-        except BaseException:
-            for scope, day in days.items():
-                if not (scope == "uploads" and keep_upload_unit):
-                    quota_release(user=user, scope=scope, day=day)
-            raise
-
-
-def _delete_files_on_commit(*names: str) -> None:
-    from django.core.files.storage import default_storage
-
-    def delete() -> None:
-        for name in names:
-            if name:
-                default_storage.delete(name)
-
-    transaction.on_commit(delete, robust=True)
-
-
-def _save_with_resume(questionnaire: CVQuestionnaire, resume: ExtractedResume | None) -> None:
-    """Save the row, writing the CV file first if there is one; a failure deletes the file written."""
-    if resume is None:
-        questionnaire.save()
-        return
-    questionnaire.resume_text = resume.text
-    questionnaire.resume_pages = resume.pages
-    questionnaire.resume.save(f"cv.{resume.extension}", ContentFile(resume.content), save=False)
-    try:
-        questionnaire.save()
-    except BaseException:
-        questionnaire.resume.storage.delete(questionnaire.resume.name)
-        raise
-
-
-def _atomic_with_file_cleanup(work):
-    """Run ``work`` in a transaction; if it does not commit, delete any CV file it wrote.
-
-    Nested in an outer transaction that rolls back later, a written file is left behind; the cleanup
-    command removes such orphans.
-    """
-    written: list[str] = []
-    try:
-        with transaction.atomic():
-            return work(written)
-    except BaseException:
-        from django.core.files.storage import default_storage
-
-        for name in written:
-            default_storage.delete(name)
-        raise
-
-
-def questionnaire_create(*, user: User, data: dict, upload: UploadedFile | None = None) -> CVQuestionnaire:
-    """Create a questionnaire (one unit of the daily questionnaires quota; a CV costs an upload unit too)."""
-
-    def save(resume: ExtractedResume | None, *, take_quota: bool):
-        def work(written: list[str]) -> CVQuestionnaire:
-            if take_quota:
-                quota_consume(user=user, scope="questionnaires")
-            questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in QUESTIONNAIRE_FIELDS})
-            _save_with_resume(questionnaire, resume)
-            if resume is not None:
-                written.append(questionnaire.resume.name)
-            return questionnaire
-
-        return _atomic_with_file_cleanup(work)
-
-    if upload is None:
-        questionnaire = save(None, take_quota=True)
-    else:
-        questionnaire = _with_parsed_upload(
-            user=user,
-            upload=upload,
-            scopes=("questionnaires", "uploads"),
-            work=lambda resume: save(resume, take_quota=False),
-        )
-    logger.info("questionnaire created id=%s user_id=%s with_cv=%s", questionnaire.pk, user.pk, upload is not None)
-    return questionnaire
-
-
-def questionnaire_update(
-    *, questionnaire: CVQuestionnaire, data: dict, upload: UploadedFile | None = None
-) -> CVQuestionnaire:
-    """Change a questionnaire; a new CV (one upload unit) replaces the old file, deleted once committed."""
-
-    def save(resume: ExtractedResume | None) -> CVQuestionnaire:
-        def work(written: list[str]) -> CVQuestionnaire:
-            old_file = questionnaire.resume.name if resume is not None else ""
-            for field, value in data.items():
-                if field in QUESTIONNAIRE_FIELDS:
-                    setattr(questionnaire, field, value)
-            _save_with_resume(questionnaire, resume)
-            if resume is not None:
-                written.append(questionnaire.resume.name)
-            if old_file:
-                _delete_files_on_commit(old_file)
-            return questionnaire
-
-        return _atomic_with_file_cleanup(work)
-
-    if upload is None:
-        return save(None)
-    return _with_parsed_upload(user=questionnaire.user, upload=upload, scopes=("uploads",), work=save)
-
-
-@transaction.atomic
-def questionnaire_delete(*, questionnaire: CVQuestionnaire) -> None:
-    # The CV file goes with the row (cv.signals deletes it after the commit).
-    questionnaire.delete()
+INTERRUPTED_MESSAGE = "The analysis was interrupted too many times; please try again."
 
 
 def ai_response_create(*, user: User, questionnaire: CVQuestionnaire, prompt: str) -> AIResponse:
@@ -254,7 +79,7 @@ def _send_analysis(response_id: int) -> None:
     from cv.tasks import run_analysis
 
     # CV_ANALYSIS_QUEUE overrides the route (cv.tasks.* -> ai), e.g. to give a test its own worker.
-    queue = getattr(settings, "CV_ANALYSIS_QUEUE", None)
+    queue = settings.CV_ANALYSIS_QUEUE
     redis_safety.send_task(run_analysis, (response_id,), **({"queue": queue} if queue else {}))
 
 
@@ -293,38 +118,28 @@ class RunOutcome:
 
 def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
     """Exponential back-off with jitter: about base x 2^(attempt-1), randomised so retries spread out."""
-    base = float(getattr(settings, "CV_RETRY_BASE_SECONDS", 5.0))
-    ceiling = min(base * 2 ** max(attempt - 1, 0), RETRY_MAX_DELAY_SECONDS)
-    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    delay = jobs.backoff_seconds(
+        attempt, base=settings.CV_RETRY_BASE_SECONDS, cap=settings.CV_RETRY_MAX_SECONDS, jitter=True
+    )
     if retry_after:
-        delay = max(delay, min(retry_after, RETRY_MAX_DELAY_SECONDS))
+        delay = max(delay, min(retry_after, settings.CV_RETRY_MAX_SECONDS))
     return delay
 
 
 def _claim(response_id: int) -> AIResponse | None:
-    now = timezone.now()
-    claimable = Q(status=AIResponse.Status.PENDING) | Q(status=AIResponse.Status.RUNNING, lease_expires_at__lt=now)
-    token = uuid.uuid4()
-    claimed = AIResponse.objects.filter(Q(pk=response_id) & claimable).update(
-        status=AIResponse.Status.RUNNING,
-        lease_token=token,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-        started_at=Coalesce("started_at", Value(now)),
+    return jobs.claim(
+        ANALYSIS_JOB,
+        pk=response_id,
+        claimable=Q(status=AIResponse.Status.PENDING),
+        fetch=AIResponse.objects.select_related("questionnaire"),
+        started_at=Coalesce("started_at", Value(timezone.now())),
     )
-    if not claimed:
-        return None
-    return AIResponse.objects.select_related("questionnaire").get(pk=response_id, lease_token=token)
 
 
 def _finish(response: AIResponse, **fields) -> bool:
     """Write a result only if this run still holds the job: a run the sweep or an admin replaced (same
     attempt number or not) must not overwrite the run that replaced it."""
-    return bool(
-        AIResponse.objects.filter(
-            pk=response.pk, status=AIResponse.Status.RUNNING, lease_token=response.lease_token
-        ).update(lease_expires_at=None, lease_token=None, **fields)
-    )
+    return jobs.finish(ANALYSIS_JOB, response, **fields)
 
 
 @transaction.atomic
@@ -359,7 +174,7 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
 
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
     if response.attempts > max_attempts:
-        _fail(response, message="The analysis was interrupted too many times; please try again.", code="interrupted")
+        _fail(response, message=INTERRUPTED_MESSAGE, code="interrupted")
         return RunOutcome(state="failed")
 
     questionnaire = response.questionnaire
@@ -412,34 +227,25 @@ def ai_responses_requeue_stuck() -> dict[str, int]:
     """Queue again the jobs whose worker died, fail those that died too often, re-send lost messages."""
     now = timezone.now()
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
-    requeued = failed = resent = 0
     with transaction.atomic():
-        stuck = list(
-            AIResponse.objects.select_for_update(skip_locked=True).filter(
-                status=AIResponse.Status.RUNNING, lease_expires_at__lt=now
-            )
+
+        def requeue(response: AIResponse) -> bool:
+            if not _finish(response, status=AIResponse.Status.PENDING, enqueued_at=now):
+                return False
+            _enqueue_on_commit(response.pk)
+            return True
+
+        def give_up(response: AIResponse) -> None:
+            _fail(response, message=INTERRUPTED_MESSAGE, code="interrupted")
+
+        swept = jobs.sweep_expired(ANALYSIS_JOB, max_attempts=max_attempts, requeue=requeue, give_up=give_up)
+        requeued, failed = swept.requeued, swept.failed
+        resent = jobs.resend_lost(
+            ANALYSIS_JOB,
+            waiting=Q(status=AIResponse.Status.PENDING),
+            after=PENDING_REQUEUE_AFTER,
+            send=_enqueue_on_commit,
         )
-        for response in stuck:
-            if response.attempts >= max_attempts:
-                _fail(
-                    response,
-                    message="The analysis was interrupted too many times; please try again.",
-                    code="interrupted",
-                )
-                failed += 1
-            elif _finish(response, status=AIResponse.Status.PENDING, enqueued_at=now):
-                _enqueue_on_commit(response.pk)
-                requeued += 1
-        lost = list(
-            AIResponse.objects.select_for_update(skip_locked=True)
-            .filter(status=AIResponse.Status.PENDING)
-            .filter(Q(enqueued_at__lt=now - PENDING_REQUEUE_AFTER) | Q(enqueued_at__isnull=True))
-            .values_list("pk", flat=True)
-        )
-        AIResponse.objects.filter(pk__in=lost).update(enqueued_at=now)
-        for pk in lost:
-            _enqueue_on_commit(pk)
-            resent += 1
     if requeued or failed or resent:
         logger.info("stuck ai responses: requeued=%s failed=%s resent=%s", requeued, failed, resent)
     return {"requeued": requeued, "failed": failed, "resent": resent}

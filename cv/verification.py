@@ -21,15 +21,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.utils import timezone
-
-from cv import llm, matching, offline
+from cv import llm, matching, offline, patterns
 from cv.llm import AnalysisResult
 from cv.vocabulary import TERMS, Term
 
@@ -42,9 +38,9 @@ KINDS = ("organisation", "title", "date", "number", "credential", "keyword")
 VERIFIED = "verified"
 FLAGGED = "flagged"
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = patterns.EMAIL
 _URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|co|uk|de)/\S*", re.I)
-_PHONE = re.compile(r"\+?\(?\d[\d \t().-]{7,}\d")
+_PHONE = patterns.PHONE_ON_ONE_LINE
 _LIST_MARKER = re.compile(r"^(\s*)(?:[-*+•]|\d{1,2}[.)])\s+", re.M)
 _EMPHASIS = re.compile(r"\*\*|__|[*`]|(?<!\w)_|_(?!\w)")
 
@@ -770,8 +766,8 @@ def _add(first: int | None, second: int | None) -> int | None:
 def _extend_lease(response: AIResponse) -> None:
     # The repair is a second model call: the run keeps its job for another lease, or the sweep would hand it
     # to another worker while this one is still working.
-    from cv.models import AIResponse
 
-    AIResponse.objects.filter(
-        pk=response.pk, status=AIResponse.Status.RUNNING, lease_token=response.lease_token
-    ).update(lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+    from core import jobs
+    from cv.jobs import ANALYSIS_JOB
+
+    jobs.renew(ANALYSIS_JOB, response)

@@ -29,7 +29,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return CVQuestionnaire.objects.none()
-        return selectors.questionnaires_for(user=signed_in_user(self.request))
+        return selectors.questionnaires_for(user=signed_in_user(self.request), with_cv_text=self.action != "list")
 
     def get_serializer_class(self):
         return QuestionnaireListSerializer if self.action == "list" else QuestionnaireSerializer

@@ -348,8 +348,26 @@ REQUEST_MAX_BODY_BYTES = CV_MAX_UPLOAD_BYTES + 1024 * 1024
 # CV takes about 2 s on a busy 2-core machine; a PDF that needs longer is refused as too complex, so a
 # hostile file holds a web worker for at most this long (and one person parses one file at a time).
 CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=5.0)
-# First back-off step for transient LLM errors; doubles per attempt, with jitter.
+# A queue name for analyses and cover letters instead of their route (cv.tasks.* -> ai); tests give their
+# own workers one.
+CV_ANALYSIS_QUEUE: str | None = None
+# First back-off step for transient LLM errors; doubles per attempt, with jitter, up to the maximum.
 CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
+CV_RETRY_MAX_SECONDS = 300.0
+
+# PDF renders (core.jobs): a render takes about a second; the task's time limits (pdf.tasks) stay below
+# the lease, so a document still running after it belongs to a worker that died. Storage failures are
+# retried with back-off from the base, up to the maximum attempts.
+PDF_RENDER_LEASE_SECONDS = 60
+PDF_MAX_ATTEMPTS = 3
+PDF_RETRY_BASE_SECONDS = 5.0
+
+# Stripe webhook events (core.jobs): a failed event is retried after 1, 2, 4, ... minutes up to 6 hours,
+# then waits for an admin; a claim older than the lease belongs to a worker that died.
+STRIPE_EVENT_LEASE_SECONDS = 300
+STRIPE_EVENT_MAX_ATTEMPTS = 10
+STRIPE_EVENT_RETRY_BASE_SECONDS = 60.0
+STRIPE_EVENT_RETRY_MAX_SECONDS = 6 * 3600.0
 
 # A past-due subscription keeps its plan's limits this long (Stripe retries the card meanwhile).
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)

@@ -3,13 +3,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from cv.models import AIResponse
+DOCUMENTS_PREFIX = "documents"
 
 
 def document_upload_to(document: "Document", filename: str) -> str:
     # A random name per rendering: never guessable, never the path of another file (the uploaded CV
     # or an earlier rendering), so nothing is overwritten.
-    return f"documents/{document.user_id}/{uuid.uuid4().hex}.pdf"
+    return f"{DOCUMENTS_PREFIX}/{document.user_id}/{uuid.uuid4().hex}.pdf"
 
 
 class Document(models.Model):
@@ -19,8 +19,13 @@ class Document(models.Model):
     view streams it.
     """
 
-    # The same life cycle as the analysis it renders: pending -> running -> succeeded | failed.
-    Status = AIResponse.Status
+    # The same life cycle (and values) as the analysis it renders: pending -> running -> succeeded | failed.
+    # The OpenAPI schema names both JobStatusEnum (SPECTACULAR_SETTINGS matches an enum by its choices).
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pdf_documents")
     ai_response = models.ForeignKey("cv.AIResponse", on_delete=models.CASCADE, related_name="pdf_documents")
@@ -38,6 +43,9 @@ class Document(models.Model):
     )
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    lease_token = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="The render that holds the job; only it may finish it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a render was queued.")
     started_at = models.DateTimeField(null=True, blank=True)

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import redis_safety
+from core import jobs, redis_safety
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import User
+from cv.selectors import cv_markdown_of
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, LETTER_TEMPLATE, TEMPLATES, render_pdf
 
@@ -28,8 +29,14 @@ logger = logging.getLogger(__name__)
 
 # A rendering takes about a second; the task's time limit (tasks.py) is below this lease, so a document
 # still "running" after it belongs to a worker that died and may be taken over.
-RENDER_LEASE_SECONDS = getattr(settings, "PDF_RENDER_LEASE_SECONDS", 60)
-MAX_ATTEMPTS = 3
+RENDER_LEASE_SECONDS = settings.PDF_RENDER_LEASE_SECONDS
+MAX_ATTEMPTS = settings.PDF_MAX_ATTEMPTS
+RENDER_JOB = jobs.JobKind(
+    model=Document,
+    running=Document.Status.RUNNING,
+    lease_seconds=lambda: settings.PDF_RENDER_LEASE_SECONDS,
+    claimed_field="started_at",
+)
 
 
 class UnknownTemplateError(DomainError):
@@ -108,13 +115,14 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
     if response is None:
         # Another user's response is indistinguishable from a missing one.
         raise NotFound("AI response not found.")
-    if response.status != "succeeded" or not (response.cv_markdown or "").strip():
+    markdown = cv_markdown_of(response)
+    if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():
         raise AIResponseNotReady(status=response.status)
 
     document, created = Document.objects.get_or_create(
         ai_response=response,
         template=template,
-        content_hash=content_hash_for(markdown=response.cv_markdown, template=template),
+        content_hash=content_hash_for(markdown=markdown, template=template),
         defaults={"user": user},
     )
     document_id = document.pk
@@ -190,44 +198,31 @@ def document_rerender(*, document: Document) -> Document:
 
 
 def _is_stale(document: Document) -> bool:
-    lease_start = timezone.now() - timedelta(seconds=RENDER_LEASE_SECONDS)
-    return document.status == Document.Status.RUNNING and (
-        document.started_at is None or document.started_at < lease_start
-    )
+    return RENDER_JOB.lease_passed(document)
 
 
 def _claim(document_id: int) -> Document | None:
     """pending -> running, or take over a running document whose lease expired. None if not ours to do."""
-    now = timezone.now()
-    stale = Q(status=Document.Status.RUNNING, started_at__lt=now - timedelta(seconds=RENDER_LEASE_SECONDS))
-    with transaction.atomic():
-        document = (
-            Document.objects.select_for_update(of=("self",))
-            .select_related("ai_response", "cover_letter")
-            .filter(Q(status=Document.Status.PENDING) | stale, pk=document_id)
-            .first()
-        )
-        if document is None:
-            return None
-        document.status = Document.Status.RUNNING
-        document.started_at = now
-        document.finished_at = None
-        document.attempts += 1
-        document.save(update_fields=["status", "started_at", "finished_at", "attempts"])
-    return document
+    return jobs.claim(
+        RENDER_JOB,
+        pk=document_id,
+        claimable=Q(status=Document.Status.PENDING),
+        fetch=Document.objects.select_related("ai_response", "cover_letter"),
+        finished_at=None,
+    )
 
 
 def _finish(document: Document, **fields) -> bool:
     """Write the outcome if the claim is still ours (a stale takeover may have replaced it)."""
-    with transaction.atomic():
-        current = Document.objects.select_for_update().filter(pk=document.pk).first()
-        if current is None or current.status != Document.Status.RUNNING or current.started_at != document.started_at:
-            return False
-        fields["finished_at"] = timezone.now()
-        for name, value in fields.items():
-            setattr(current, name, value)
-        current.save(update_fields=list(fields))
-    return True
+    fields.setdefault("finished_at", timezone.now())
+    return jobs.finish(RENDER_JOB, document, **fields)
+
+
+def retry_delay(*, attempt: int) -> float:
+    """Seconds before a render whose file could not be stored is tried again."""
+    return jobs.backoff_seconds(
+        attempt, base=settings.PDF_RETRY_BASE_SECONDS, cap=settings.PDF_RETRY_BASE_SECONDS * MAX_ATTEMPTS
+    )
 
 
 def _fail(document: Document, error: str) -> None:
@@ -253,7 +248,7 @@ def document_render(*, document_id: int) -> Document | None:
         return None
     response = document.ai_response
     letter = document.cover_letter
-    markdown = letter.letter if letter is not None else response.cv_markdown
+    markdown = letter.letter if letter is not None else cv_markdown_of(response)
     title = _title_for(response, "Cover letter" if letter is not None else "CV")
     try:
         rendered = render_pdf(markdown=markdown, template=document.template, title=title)
@@ -300,6 +295,22 @@ def document_render(*, document_id: int) -> Document | None:
     return document
 
 
+def _give_up(document: Document) -> None:
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.FAILED,
+        error="Rendering did not finish after several attempts. Please try again later.",
+        finished_at=timezone.now(),
+        lease_token=None,
+    )
+
+
+def _requeue(document: Document) -> bool:
+    if not _finish(document, status=Document.Status.PENDING, finished_at=None):
+        return False
+    _enqueue(document)
+    return True
+
+
 @transaction.atomic
 def documents_sweep_stuck() -> list[int]:
     """Beat: give stuck documents another go, or fail them after MAX_ATTEMPTS. Returns the ids queued.
@@ -308,23 +319,23 @@ def documents_sweep_stuck() -> list[int]:
     message was lost (or the queue is very busy: a duplicate message is harmless, the claim is atomic;
     `enqueued_at` keeps it to one extra message per lease).
     """
+    queued: list[int] = []
+
+    def requeue(document: Document) -> bool:
+        if _requeue(document):
+            queued.append(document.pk)
+            return True
+        return False
+
+    jobs.sweep_expired(RENDER_JOB, max_attempts=MAX_ATTEMPTS, requeue=requeue, give_up=_give_up)
     cutoff = timezone.now() - timedelta(seconds=RENDER_LEASE_SECONDS)
-    queued = []
-    stuck = Document.objects.select_for_update(skip_locked=True).filter(
-        Q(status=Document.Status.RUNNING, started_at__lt=cutoff)
-        | Q(status=Document.Status.PENDING, enqueued_at__lt=cutoff)
-        | Q(status=Document.Status.PENDING, enqueued_at__isnull=True)
+    lost = Document.objects.select_for_update(skip_locked=True).filter(
+        Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True), status=Document.Status.PENDING
     )
-    for document in stuck:
+    for document in lost:
         if document.attempts >= MAX_ATTEMPTS:
-            document.status = Document.Status.FAILED
-            document.error = "Rendering did not finish after several attempts. Please try again later."
-            document.finished_at = timezone.now()
-            document.save(update_fields=["status", "error", "finished_at"])
+            _give_up(document)
             continue
-        if document.status == Document.Status.RUNNING:
-            document.status = Document.Status.PENDING
-            document.save(update_fields=["status"])
         _enqueue(document)
         queued.append(document.pk)
     if queued:

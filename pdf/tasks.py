@@ -22,7 +22,7 @@ def render_document(self, document_id: int) -> str | None:
     try:
         document = services.document_render(document_id=document_id)
     except services.RenderRetryable as exc:
-        raise self.retry(exc=exc, countdown=5 * (self.request.retries + 1)) from exc
+        raise self.retry(exc=exc, countdown=services.retry_delay(attempt=self.request.retries + 1)) from exc
     return document.status if document else None
 
 

@@ -26,8 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from django.conf import settings
+
 API_KEY = "sk_test_fake_stripe_key"
-API_VERSION = "2026-10-28.endive"
 
 
 @dataclass
@@ -440,7 +441,7 @@ class FakeStripe:
         return {
             "id": event_id or self.new_id("evt"),
             "object": "event",
-            "api_version": API_VERSION,
+            "api_version": settings.STRIPE_API_VERSION,
             "created": created if created is not None else int(time.time()),
             "data": data,
             "livemode": False,
@@ -777,7 +778,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Request-Id", f"req_fake{secrets.token_hex(6)}")
-        self.send_header("Stripe-Version", headers.get("stripe-version", API_VERSION))
+        self.send_header("Stripe-Version", headers.get("stripe-version", settings.STRIPE_API_VERSION))
         for name, value in extra_headers.items():
             self.send_header(name, value)
         self.end_headers()

@@ -11,12 +11,12 @@ Handled types:
 Anything else is stored and marked `ignored`.
 
 Processing (`stripe_event_process`): a worker claims the row (`received`/`failed` -> `processing`, under a
-`select_for_update(skip_locked)` lock, attempts + 1), then applies the event and marks it `processed` in one
-transaction that re-checks the claim, so an event is applied at most once even with two workers. A failure
-rolls the effect back and stores `failed`, the error and `next_attempt_at` (1, 2, 4, ... minutes, capped at
-6 hours; after MAX_ATTEMPTS it waits for an admin). The beat task re-enqueues failed events that are due,
-events whose enqueue was lost (`received` for more than RECEIVED_GRACE) and claims older than
-PROCESSING_LEASE (a worker died mid-way).
+`select_for_update(skip_locked)` lock, attempts + 1, a fresh lease token), then applies the event and marks
+it `processed` in one transaction that re-checks the token, so an event is applied at most once even with
+two workers. A failure rolls the effect back and stores `failed`, the error and `next_attempt_at` (1, 2, 4,
+... minutes, capped at 6 hours; after MAX_ATTEMPTS it waits for an admin). The beat task re-enqueues failed
+events that are due, events whose enqueue was lost (`received` for more than RECEIVED_GRACE) and claims
+older than STRIPE_EVENT_LEASE_SECONDS (a worker died mid-way). Claims, leases and back-off: core.jobs.
 """
 
 from __future__ import annotations
@@ -27,19 +27,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import jobs
 from core.billing import gateway, services, sync
 from core.models import Plan, StripeEvent, Subscription, User
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_MAX = timedelta(hours=6)
-PROCESSING_LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = settings.STRIPE_EVENT_MAX_ATTEMPTS
+# Claimed under a row lock that skips a row another worker holds while it applies the event.
+EVENT_JOB = jobs.JobKind(
+    model=StripeEvent,
+    running=StripeEvent.Status.PROCESSING,
+    lease_seconds=lambda: settings.STRIPE_EVENT_LEASE_SECONDS,
+    claimed_field="claimed_at",
+    skip_locked=True,
+)
 RECEIVED_GRACE = timedelta(minutes=2)
 RETRY_BATCH = 100
 
@@ -57,7 +64,11 @@ _INSERT_EVENT_SQL = """
 
 
 def backoff_delay(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return timedelta(
+        seconds=jobs.backoff_seconds(
+            attempts, base=settings.STRIPE_EVENT_RETRY_BASE_SECONDS, cap=settings.STRIPE_EVENT_RETRY_MAX_SECONDS
+        )
+    )
 
 
 def _enqueue(event_pk: int) -> None:
@@ -97,47 +108,40 @@ def stripe_event_record(*, event: dict) -> tuple[int | None, bool]:
     return event_pk, True
 
 
-def _claimable() -> Q:
-    stale_claim = timezone.now() - PROCESSING_LEASE
-    return Q(status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED]) | Q(
-        status=StripeEvent.Status.PROCESSING, claimed_at__lt=stale_claim
+def _claim(event_pk: int) -> StripeEvent | None:
+    return jobs.claim(
+        EVENT_JOB, pk=event_pk, claimable=Q(status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED])
     )
-
-
-def _claim(event_pk: int) -> int | None:
-    with transaction.atomic():
-        event = StripeEvent.objects.select_for_update(skip_locked=True).filter(_claimable(), pk=event_pk).first()
-        if event is None:
-            return None
-        event.status = StripeEvent.Status.PROCESSING
-        event.attempts += 1
-        event.claimed_at = timezone.now()
-        event.save(update_fields=["status", "attempts", "claimed_at"])
-        return event.attempts
 
 
 def stripe_event_process(*, event_pk: int) -> str | None:
     """Apply one stored event. Returns its new status, or None when it was not ours to process (already
     done, or another worker holds it)."""
-    attempt = _claim(event_pk)
-    if attempt is None:
+    claimed = _claim(event_pk)
+    if claimed is None:
         return None
+    attempt = claimed.attempts
     try:
         with transaction.atomic():
             event = StripeEvent.objects.select_for_update().get(pk=event_pk)
-            if event.status != StripeEvent.Status.PROCESSING or event.attempts != attempt:
+            if not jobs.holds(EVENT_JOB, claimed, current=event):
                 return None  # our claim expired and another worker took the event
             status, note = _dispatch(event)
-            event.status = status
-            event.note = note[:255]
-            event.last_error = ""
-            event.next_attempt_at = None
-            event.processed_at = timezone.now()
-            event.save(update_fields=["status", "note", "last_error", "next_attempt_at", "processed_at"])
+            jobs.finish(
+                EVENT_JOB,
+                claimed,
+                status=status,
+                note=note[:255],
+                last_error="",
+                next_attempt_at=None,
+                processed_at=timezone.now(),
+            )
     except Exception as exc:
         logger.exception("stripe event failed pk=%s attempt=%s", event_pk, attempt)
         retry_at = timezone.now() + backoff_delay(attempt) if attempt < MAX_ATTEMPTS else None
-        StripeEvent.objects.filter(pk=event_pk, attempts=attempt).update(
+        jobs.finish(
+            EVENT_JOB,
+            claimed,
             status=StripeEvent.Status.FAILED,
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
             next_attempt_at=retry_at,
@@ -153,7 +157,7 @@ def stripe_events_due() -> list[int]:
     due = (
         Q(status=StripeEvent.Status.FAILED, next_attempt_at__lte=now)
         | Q(status=StripeEvent.Status.RECEIVED, received_at__lt=now - RECEIVED_GRACE)
-        | Q(status=StripeEvent.Status.PROCESSING, claimed_at__lt=now - PROCESSING_LEASE)
+        | EVENT_JOB.expired(now)
     )
     return list(StripeEvent.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:RETRY_BATCH])
 
@@ -163,12 +167,10 @@ def stripe_events_reprocess(*, event_pks: list[int]) -> int:
     is processing right now is left to that worker."""
     now = timezone.now()
     with transaction.atomic():
-        events = StripeEvent.objects.filter(pk__in=event_pks).exclude(
-            status=StripeEvent.Status.PROCESSING, claimed_at__gte=now - PROCESSING_LEASE
-        )
+        events = StripeEvent.objects.filter(pk__in=event_pks).exclude(EVENT_JOB.held(now))
         pks = list(events.values_list("pk", flat=True))
         StripeEvent.objects.filter(pk__in=pks).update(
-            status=StripeEvent.Status.FAILED, next_attempt_at=now, claimed_at=None
+            status=StripeEvent.Status.FAILED, next_attempt_at=now, claimed_at=None, lease_token=None
         )
         for pk in pks:
             transaction.on_commit(partial(_enqueue, pk), robust=True)

@@ -11,8 +11,8 @@ from core.models import Invoice, Subscription, User
 
 # The subscription a user "has": a live one before an ended one, then the newest.
 _LIVE_FIRST = Case(
-    When(status__in=["active", "trialing", "past_due"], then=Value(0)),
-    When(status__in=["unpaid", "paused", "incomplete"], then=Value(1)),
+    When(status__in=Subscription.LIVE_STATUSES, then=Value(0)),
+    When(status__in=Subscription.STALLED_STATUSES, then=Value(1)),
     default=Value(2),
     output_field=IntegerField(),
 )

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 CHECKOUT_REUSE_WINDOW = timedelta(minutes=10)
 
 # Statuses in which a subscription still exists at Stripe and can be changed, cancelled or resumed.
-LIVE_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING, Subscription.Status.PAST_DUE)
+LIVE_STATUSES = Subscription.LIVE_STATUSES
 
 
 class PlanChangeNotApplied(Conflict):

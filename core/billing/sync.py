@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 PAST_DUE_GRACE = timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS)
 
-GRANTING_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
+GRANTING_STATUSES = Subscription.GRANTING_STATUSES
 # Same-second states: a lower rank never replaces a higher one (incomplete < live < ended).
 _STATUS_RANK: dict[str, int] = {
     Subscription.Status.INCOMPLETE: 0,

@@ -1,19 +1,14 @@
 """Billing fixtures: a fake Stripe server on 127.0.0.1 with the official client pointed at it, plans priced
 at that fake, and helpers to post webhooks signed with Stripe's real scheme."""
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 
+from core.tests.helpers import WEBHOOK_SECRET, post_webhook, process_stored_events
 from testing.fake_stripe import API_KEY, FakeStripe
-from testing.stripe_signing import signed_event_body
-
-WEBHOOK_SECRET = "whsec_test_fake_webhook_secret"
-WEBHOOK_URL = "/core/payments/webhook/stripe/"
 
 
 @pytest.fixture
@@ -119,23 +114,6 @@ def subscribed(user, customer, plans, fake_stripe):
     return stripe_subscription
 
 
-def post_webhook(event: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None, client=None):
-    body, header = signed_event_body(event, secret, timestamp=timestamp)
-    client = client or APIClient()
-    return client.post(WEBHOOK_URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
-
-
-def process_stored_events() -> list:
-    """Run processing for every stored event, the way the task would, in the order they were received."""
-    from core.billing.events import stripe_event_process
-    from core.models import StripeEvent
-
-    return [
-        stripe_event_process(event_pk=pk)
-        for pk in StripeEvent.objects.order_by("received_at", "id").values_list("pk", flat=True)
-    ]
-
-
 @pytest.fixture
 def deliver(fake_stripe):
     """Post a signed event to the webhook, check it was accepted, and process it as the worker would."""
@@ -147,7 +125,3 @@ def deliver(fake_stripe):
         return response
 
     return _deliver
-
-
-def unix(offset_seconds: int = 0) -> int:
-    return int(time.time()) + offset_seconds

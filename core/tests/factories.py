@@ -1,6 +1,7 @@
 import factory
 
 from core.models import Plan, User
+from testing.helpers import TEST_PASSWORD
 
 
 # Call factories as `UserFactory.create(...)`: it returns the model instance, typed, where the bare call
@@ -12,7 +13,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "correct-Horse-battery-9")
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
 
     @factory.post_generation
     def _save(obj: User, create: bool, extracted: object, **kwargs: object) -> None:

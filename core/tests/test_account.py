@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from core.models import QuotaUsage, User
 from core.plans import free_plan
 from core.quotas import quota_consume
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_account_deletion_removes_the_user_and_their_rows(user, api_client):
 def test_account_deletion_needs_csrf_with_cookie_auth(user):
     client = APIClient(enforce_csrf_checks=True)
     client.get("/auth/csrf-token/")
-    client.post("/auth/login/", {"username": user.username, "password": "correct-Horse-battery-9"}, format="json")
+    client.post("/auth/login/", {"username": user.username, "password": TEST_PASSWORD}, format="json")
     assert client.delete("/auth/user/").status_code == 403
     assert User.objects.filter(pk=user.pk).exists()
 

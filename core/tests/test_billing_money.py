@@ -9,7 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from core.models import Invoice, Subscription
-from core.tests.conftest import unix
+from core.tests.helpers import unix
 
 pytestmark = pytest.mark.django_db
 

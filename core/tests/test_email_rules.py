@@ -1,8 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from conftest import TEST_PASSWORD
 from core.models import User
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from conftest import TEST_PASSWORD
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import pytest
 from allauth.socialaccount.models import SocialAccount
 from rest_framework.test import APIClient
 
-from conftest import TEST_PASSWORD
 from core.models import User
 from testing.fake_google import FakeGoogle, GoogleIdentity, new_signing_key
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

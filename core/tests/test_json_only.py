@@ -6,8 +6,8 @@ import pytest
 from django.test.client import MULTIPART_CONTENT, encode_multipart
 from rest_framework.test import APIClient
 
-from conftest import TEST_PASSWORD
 from core.models import User
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import TEST_PASSWORD
 from core.tests.factories import UserFactory
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

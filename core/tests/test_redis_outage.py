@@ -13,13 +13,13 @@ import requests
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from conftest import TEST_PASSWORD
 from core import redis_safety
 from core.models import QuotaUsage
 from core.tests.factories import UserFactory
 from cv.models import AIResponse, CVQuestionnaire
 from cv.tests.factories import QuestionnaireFactory
 from pdf.models import Document
+from testing.helpers import TEST_PASSWORD
 from testing.servers import celery_worker, gunicorn_server, redis_server, stop_process
 
 CV_PDF = Path(__file__).resolve().parent.parent.parent / "cv" / "tests" / "fixtures" / "jane_doe_backend.pdf"

@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
-from conftest import TEST_PASSWORD
 from core.models import User
+from testing.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

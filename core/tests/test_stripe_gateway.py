@@ -12,7 +12,7 @@ from core.billing.gateway import (
     WebhookPayloadInvalid,
     WebhookSignatureInvalid,
 )
-from core.tests.conftest import WEBHOOK_SECRET
+from core.tests.helpers import WEBHOOK_SECRET
 from testing.fake_stripe import API_KEY
 from testing.stripe_signing import signed_event_body, stripe_signature_header
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.billing.events import stripe_event_process, stripe_event_record
 from core.models import StripeEvent, Subscription
-from core.tests.conftest import WEBHOOK_SECRET, WEBHOOK_URL
+from core.tests.helpers import WEBHOOK_SECRET, WEBHOOK_URL
 from testing.stripe_signing import signed_event_body
 
 COPIES = 5
@@ -196,7 +196,7 @@ def test_account_deleted_while_the_worker_applies_its_webhook_is_204_and_leaves_
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from core.models import Invoice, User
-    from core.tests.conftest import post_webhook
+    from core.tests.helpers import post_webhook
 
     token = str(RefreshToken.for_user(user).access_token)
     event = fake_stripe.event("customer.subscription.updated", dict(subscribed, cancel_at_period_end=True))
@@ -247,8 +247,8 @@ def test_accounts_deleted_while_their_payment_webhooks_arrive_never_fail(celery_
 
     from core.billing.sync import subscription_sync_from_stripe
     from core.models import Invoice, User
-    from core.tests.conftest import post_webhook
     from core.tests.factories import UserFactory
+    from core.tests.helpers import post_webhook
 
     rounds = 6
     statuses: list[int] = []

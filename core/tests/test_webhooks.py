@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.billing import events
 from core.billing.tasks import billing_grace_sweep, retry_failed_stripe_events
 from core.models import Invoice, StripeEvent, Subscription
-from core.tests.conftest import WEBHOOK_URL, post_webhook, process_stored_events, unix
+from core.tests.helpers import WEBHOOK_URL, post_webhook, process_stored_events, unix
 from testing.stripe_signing import stripe_signature_header
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ class TestSignature:
         assert StripeEvent.objects.count() == 0
 
     def test_signed_body_that_is_not_json_is_400(self, client, fake_stripe):
-        from core.tests.conftest import WEBHOOK_SECRET
+        from core.tests.helpers import WEBHOOK_SECRET
 
         body = b"{this is not json"
         response = client.post(

@@ -234,4 +234,4 @@ def test_retry_delay_grows_exponentially_with_jitter(settings):
         assert all(ceiling / 2 <= value <= ceiling for value in values)
     assert len(set(delays[3])) > 1
     assert services.retry_delay(attempt=1, retry_after=30) == 30
-    assert services.retry_delay(attempt=30) <= services.RETRY_MAX_DELAY_SECONDS
+    assert services.retry_delay(attempt=30) <= settings.CV_RETRY_MAX_SECONDS

@@ -25,7 +25,7 @@ from core.models import QuotaUsage
 from core.quotas import _today
 from core.tests.factories import PlanFactory, UserFactory
 from cv.models import CVQuestionnaire
-from cv.services import _upload_parse_key
+from cv.questionnaires import _upload_parse_key
 from testing.servers import gunicorn_server
 
 FIXTURES = Path(__file__).parent / "fixtures"

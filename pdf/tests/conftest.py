@@ -1,12 +1,11 @@
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from pdf.tests.helpers import FIXTURES
+
 # A line of /etc/passwd on every Linux machine: if it shows up anywhere, a local file leaked.
-PASSWD_MARKER = "root:x:0:0"
 
 
 @pytest.fixture

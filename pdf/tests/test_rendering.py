@@ -18,7 +18,7 @@ from pdf.rendering import (
     markdown_to_safe_html,
     render_pdf,
 )
-from pdf.tests.conftest import FIXTURES, PASSWD_MARKER
+from pdf.tests.helpers import FIXTURES, PASSWD_MARKER
 
 JANE = (FIXTURES / "jane_doe_improved.md").read_text()
 JOHN = (FIXTURES / "john_smith_improved.md").read_text()

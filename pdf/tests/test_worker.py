@@ -11,8 +11,8 @@ from pypdf import PdfReader
 from pdf import services
 from pdf.models import Document
 from pdf.tasks import sweep_stuck_documents
-from pdf.tests.conftest import PASSWD_MARKER
 from pdf.tests.factories import ai_response_for
+from pdf.tests.helpers import PASSWD_MARKER
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

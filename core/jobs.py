@@ -1,0 +1,203 @@
+"""Job rows that one worker at a time may hold: claim under a lease, finish only while holding it, sweep
+the rows whose worker died, back off between attempts.
+
+Used by cv's analyses, pdf's renders and billing's Stripe events. Each claim writes a fresh lease token,
+and every later write of that run is conditional on the token: a run whose lease ran out and was taken
+over (same attempt number or not) can never overwrite the run that replaced it. Each kind keeps its own
+statuses, lease length and limits, read from settings.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+# 2**64 times any base is already longer than any cap; bounding the exponent keeps floats finite.
+_MAX_EXPONENT = 64
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """Where a model keeps its job state.
+
+    The lease is stored either as its end (``expires_field``, cv) or its start (``claimed_field``: the
+    lease ends ``lease_seconds()`` later, pdf and billing); exactly one of the two is set. A held row
+    without a lease time has no live holder and counts as expired.
+    """
+
+    model: type[models.Model]
+    running: str
+    lease_seconds: Callable[[], float]
+    expires_field: str | None = None
+    claimed_field: str | None = None
+    status_field: str = "status"
+    token_field: str = "lease_token"
+    attempts_field: str = "attempts"
+    # Skip a row another transaction has locked instead of waiting for it (the other run is busy with it).
+    skip_locked: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.expires_field is None) == (self.claimed_field is None):
+            raise ValueError("a JobKind stores its lease as exactly one of expires_field or claimed_field")
+
+    @property
+    def lease_field(self) -> str:
+        """The field holding the lease: its end (``expires_field``) or its start (``claimed_field``)."""
+        return cast(str, self.expires_field or self.claimed_field)  # __post_init__ requires exactly one
+
+    @property
+    def objects(self) -> models.Manager:
+        return self.model._default_manager
+
+    def expired(self, now: datetime | None = None) -> Q:
+        """Rows held by a run whose lease has passed."""
+        now = now or timezone.now()
+        field = self.expires_field or self.claimed_field
+        cutoff = now if self.expires_field else now - timedelta(seconds=self.lease_seconds())
+        return Q(**{self.status_field: self.running}) & (
+            Q(**{f"{field}__lt": cutoff}) | Q(**{f"{field}__isnull": True})
+        )
+
+    def held(self, now: datetime | None = None) -> Q:
+        """Rows held by a run whose lease is still good."""
+        now = now or timezone.now()
+        field = self.expires_field or self.claimed_field
+        cutoff = now if self.expires_field else now - timedelta(seconds=self.lease_seconds())
+        return Q(**{self.status_field: self.running, f"{field}__gte": cutoff})
+
+    def lease_passed(self, job: models.Model, now: datetime | None = None) -> bool:
+        """The same test as ``expired`` on a loaded row."""
+        if getattr(job, self.status_field) != self.running:
+            return False
+        now = now or timezone.now()
+        if self.expires_field:
+            end = getattr(job, self.expires_field)
+        else:
+            start = getattr(job, self.lease_field)
+            end = start + timedelta(seconds=self.lease_seconds()) if start else None
+        return end is None or end < now
+
+    def _lease_fields(self, now: datetime) -> dict[str, Any]:
+        if self.expires_field:
+            return {self.expires_field: now + timedelta(seconds=self.lease_seconds())}
+        return {self.lease_field: now}
+
+
+def claim(kind: JobKind, *, pk: Any, claimable: Q, fetch: models.QuerySet | None = None, **fields: Any) -> Any | None:
+    """Take job ``pk`` if it is ``claimable`` or its lease has passed, and return it (loaded through
+    ``fetch`` when given); None when it is not ours to run.
+
+    One conditional UPDATE sets the running status, a fresh token, the lease and attempts + 1 (plus
+    ``fields``), so of two workers claiming at once only one wins.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    condition = Q(pk=pk) & (claimable | kind.expired(now))
+    values = {
+        kind.status_field: kind.running,
+        kind.token_field: token,
+        kind.attempts_field: F(kind.attempts_field) + 1,
+        **kind._lease_fields(now),
+        **fields,
+    }
+    with transaction.atomic():
+        if kind.skip_locked:
+            free = kind.objects.select_for_update(skip_locked=True).filter(condition)
+            locked = list(free.values_list("pk", flat=True))
+            updated = kind.objects.filter(pk__in=locked).update(**values)
+        else:
+            updated = kind.objects.filter(condition).update(**values)
+    if not updated:
+        return None
+    return (fetch if fetch is not None else kind.objects.all()).get(pk=pk, **{kind.token_field: token})
+
+
+def holds(kind: JobKind, job: models.Model, *, current: models.Model) -> bool:
+    """Whether the run that claimed ``job`` still holds it, judged on ``current`` (the row as it is now)."""
+    return getattr(current, kind.status_field) == kind.running and getattr(current, kind.token_field) == getattr(
+        job, kind.token_field
+    )
+
+
+def finish(kind: JobKind, job: models.Model, **fields: Any) -> bool:
+    """Write ``fields`` (a new status among them) and release the lease, only if this run still holds the
+    job. Returns whether it did."""
+    release: dict[str, Any] = {kind.token_field: None}
+    if kind.expires_field:
+        release[kind.expires_field] = None
+    return bool(
+        kind.objects.filter(
+            pk=job.pk, **{kind.status_field: kind.running, kind.token_field: getattr(job, kind.token_field)}
+        ).update(**release, **fields)
+    )
+
+
+def renew(kind: JobKind, job: models.Model) -> bool:
+    """Start a new lease for a run that still holds the job (before a long step, so the sweep leaves it)."""
+    return bool(
+        kind.objects.filter(
+            pk=job.pk, **{kind.status_field: kind.running, kind.token_field: getattr(job, kind.token_field)}
+        ).update(**kind._lease_fields(timezone.now()))
+    )
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: int
+    failed: int
+
+
+def sweep_expired(
+    kind: JobKind,
+    *,
+    max_attempts: int,
+    requeue: Callable[[Any], bool],
+    give_up: Callable[[Any], None],
+) -> SweepResult:
+    """For each row whose worker died: ``give_up`` once it has had ``max_attempts``, else ``requeue`` it
+    (which returns whether it did). Rows are locked, skipping those another sweep has; both callbacks run
+    in this transaction, so what they send on commit goes out once it is written."""
+    requeued = failed = 0
+    with transaction.atomic():
+        for job in kind.objects.select_for_update(skip_locked=True).filter(kind.expired()):
+            if getattr(job, kind.attempts_field) >= max_attempts:
+                give_up(job)
+                failed += 1
+            elif requeue(job):
+                requeued += 1
+    return SweepResult(requeued=requeued, failed=failed)
+
+
+def resend_lost(
+    kind: JobKind, *, waiting: Q, after: timedelta, send: Callable[[Any], None], enqueued_field: str = "enqueued_at"
+) -> int:
+    """Send again the ``waiting`` jobs last queued longer than ``after`` ago (or never): their message may
+    have been lost (broker restart, failed send). Marks them queued now, so it is one extra message per
+    period; a duplicate is harmless, the claim decides. Returns how many."""
+    now = timezone.now()
+    stale = Q(**{f"{enqueued_field}__lt": now - after}) | Q(**{f"{enqueued_field}__isnull": True})
+    with transaction.atomic():
+        lost = list(
+            kind.objects.select_for_update(skip_locked=True).filter(waiting, stale).values_list("pk", flat=True)
+        )
+        kind.objects.filter(pk__in=lost).update(**{enqueued_field: now})
+        for pk in lost:
+            send(pk)
+    return len(lost)
+
+
+def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: bool = False) -> float:
+    """Exponential back-off: base x 2^(attempt-1) seconds, at most ``cap``. With ``jitter`` a random point
+    in the upper half of that, so retries of many jobs spread out."""
+    ceiling = min(base * 2 ** min(max(attempt - 1, 0), _MAX_EXPONENT), cap)
+    if not jitter:
+        return ceiling
+    return ceiling / 2 + random.uniform(0, ceiling / 2)

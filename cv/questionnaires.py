@@ -1,0 +1,191 @@
+"""Writes of the CV app about questionnaires and their CV files: create, change and delete a questionnaire,
+read an uploaded CV under the rules that keep hostile files from stalling the service."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from core import redis_safety
+from core.exceptions import DomainError
+from core.models import User
+from core.quotas import quota_consume, quota_release
+from cv.docx_text import extract_resume_text
+from cv.models import JOB_FIELDS, CVQuestionnaire
+from cv.pdf_text import CVFileError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExtractedResume:
+    content: bytes
+    text: str
+    pages: int
+    extension: str = "pdf"
+
+
+class UploadInProgress(DomainError):
+    status_code = 429
+    default_code = "upload_in_progress"
+    default_detail = "Another of your CV uploads is still being read. Wait until it finishes, then try again."
+
+
+def resume_validate(*, upload: UploadedFile) -> ExtractedResume:
+    """Check an uploaded CV and read its text; refuses with a field error that says what is wrong."""
+    try:
+        text, pages, extension = extract_resume_text(upload)
+    except CVFileError as exc:
+        raise _resume_refused(exc) from exc
+    upload.seek(0)
+    return ExtractedResume(content=upload.read(), text=text, pages=pages, extension=extension)
+
+
+def _resume_refused(exc: CVFileError) -> ValidationError:
+    return ValidationError({"resume": [ValidationError(exc.message, code=exc.code)]})
+
+
+def _upload_parse_key(user_id: int) -> str:
+    return f"cvimprover:upload_parse:{user_id}"
+
+
+def _with_parsed_upload(*, user: User, upload: UploadedFile, scopes: tuple[str, ...], work):
+    """Read an uploaded CV under the rules that keep hostile files from stalling the service, then ``work(resume)``.
+
+    - One parse per person at a time: a second upload while one is being read is a 429 `upload_in_progress`
+      (a Redis lock that expires by itself; with Redis down the upload is a 503 and costs nothing).
+    - The quota units (``scopes``, "uploads" among them) are taken and committed before the file is parsed,
+      so parsing is paid for even when it is refused. The upload unit counts the attempt: it is kept when the
+      file was parsed and refused (too complex, damaged, no text...), and given back when it was refused
+      before any parsing (empty, not a PDF, too large) or when nothing was parsed at all. Every other unit
+      (the questionnaire's) is given back whenever no questionnaire results.
+    """
+    ttl = settings.CV_EXTRACT_TIMEOUT + 15
+    with redis_safety.exclusive(
+        _upload_parse_key(user.pk), ttl_seconds=ttl, busy=UploadInProgress, what="the CV upload lock"
+    ):
+        with transaction.atomic():
+            days = {scope: quota_consume(user=user, scope=scope) for scope in scopes}
+        keep_upload_unit = False
+        try:
+            try:
+                resume = resume_validate(upload=upload)
+            except ValidationError as exc:
+                cause = exc.__cause__
+                keep_upload_unit = isinstance(cause, CVFileError) and cause.parsed
+                raise
+            return work(resume)
+        except BaseException:
+            for scope, day in days.items():
+                if not (scope == "uploads" and keep_upload_unit):
+                    quota_release(user=user, scope=scope, day=day)
+            raise
+
+
+def _delete_files_on_commit(*names: str) -> None:
+    from django.core.files.storage import default_storage
+
+    def delete() -> None:
+        for name in names:
+            if name:
+                default_storage.delete(name)
+
+    transaction.on_commit(delete, robust=True)
+
+
+def _save_with_resume(questionnaire: CVQuestionnaire, resume: ExtractedResume | None) -> None:
+    """Save the row, writing the CV file first if there is one; a failure deletes the file written."""
+    if resume is None:
+        questionnaire.save()
+        return
+    questionnaire.resume_text = resume.text
+    questionnaire.resume_pages = resume.pages
+    questionnaire.resume.save(f"cv.{resume.extension}", ContentFile(resume.content), save=False)
+    try:
+        questionnaire.save()
+    except BaseException:
+        questionnaire.resume.storage.delete(questionnaire.resume.name)
+        raise
+
+
+def _atomic_with_file_cleanup(work):
+    """Run ``work`` in a transaction; if it does not commit, delete any CV file it wrote.
+
+    Nested in an outer transaction that rolls back later, a written file is left behind; the cleanup
+    command removes such orphans.
+    """
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            return work(written)
+    except BaseException:
+        from django.core.files.storage import default_storage
+
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def questionnaire_create(*, user: User, data: dict, upload: UploadedFile | None = None) -> CVQuestionnaire:
+    """Create a questionnaire (one unit of the daily questionnaires quota; a CV costs an upload unit too)."""
+
+    def save(resume: ExtractedResume | None, *, take_quota: bool):
+        def work(written: list[str]) -> CVQuestionnaire:
+            if take_quota:
+                quota_consume(user=user, scope="questionnaires")
+            questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in JOB_FIELDS})
+            _save_with_resume(questionnaire, resume)
+            if resume is not None:
+                written.append(questionnaire.resume.name)
+            return questionnaire
+
+        return _atomic_with_file_cleanup(work)
+
+    if upload is None:
+        questionnaire = save(None, take_quota=True)
+    else:
+        questionnaire = _with_parsed_upload(
+            user=user,
+            upload=upload,
+            scopes=("questionnaires", "uploads"),
+            work=lambda resume: save(resume, take_quota=False),
+        )
+    logger.info("questionnaire created id=%s user_id=%s with_cv=%s", questionnaire.pk, user.pk, upload is not None)
+    return questionnaire
+
+
+def questionnaire_update(
+    *, questionnaire: CVQuestionnaire, data: dict, upload: UploadedFile | None = None
+) -> CVQuestionnaire:
+    """Change a questionnaire; a new CV (one upload unit) replaces the old file, deleted once committed."""
+
+    def save(resume: ExtractedResume | None) -> CVQuestionnaire:
+        def work(written: list[str]) -> CVQuestionnaire:
+            old_file = questionnaire.resume.name if resume is not None else ""
+            for field, value in data.items():
+                if field in JOB_FIELDS:
+                    setattr(questionnaire, field, value)
+            _save_with_resume(questionnaire, resume)
+            if resume is not None:
+                written.append(questionnaire.resume.name)
+            if old_file:
+                _delete_files_on_commit(old_file)
+            return questionnaire
+
+        return _atomic_with_file_cleanup(work)
+
+    if upload is None:
+        return save(None)
+    return _with_parsed_upload(user=questionnaire.user, upload=upload, scopes=("uploads",), work=save)
+
+
+@transaction.atomic
+def questionnaire_delete(*, questionnaire: CVQuestionnaire) -> None:
+    # The CV file goes with the row (cv.signals deletes it after the commit).
+    questionnaire.delete()
