@@ -13,17 +13,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
-import subprocess
 import sys
 import zipfile
-from pathlib import Path
 from typing import IO
 
 from lxml import etree
 
-from cv.pdf_text import MAX_TEXT_CHARS, CVFileError, extract_cv_text
+from cv.pdf_text import MAX_TEXT_CHARS, CVFileError, extract_cv_text, parse_in_child
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +41,6 @@ _READ_CHUNK = 64 * 1024
 _MIN_LETTERS = 40
 _WORDS_PER_PAGE = 500
 _CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _MACRO_PART = re.compile(r"(^|/)vba(Project\.bin|Data\.xml|ProjectSignature\.bin)$", re.IGNORECASE)
 _MACRO_CONTENT_TYPE = re.compile(r"macroEnabled|vbaProject|ms-office\.activeX", re.IGNORECASE)
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
@@ -294,30 +290,7 @@ def extract_docx_text(
     if not data.startswith(ZIP_MAGIC):
         raise _not_word()
     check_container(data)
-    cpu_seconds = max(int(timeout), 1)
-    try:
-        child = subprocess.run(
-            [sys.executable, "-m", "cv.docx_text", str(max_pages), str(cpu_seconds)],
-            input=data,
-            capture_output=True,
-            timeout=timeout,
-            cwd=_PROJECT_ROOT,
-            env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(_PROJECT_ROOT), "LC_ALL": "C.UTF-8"},
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        logger.info("docx upload refused: parsing took longer than %ss", timeout)
-        raise _too_complex() from exc
-    try:
-        result = json.loads(child.stdout)
-    except ValueError:
-        result = None
-    if child.returncode != 0 or not isinstance(result, dict):
-        logger.info("docx upload refused: parser exited with %s", child.returncode)
-        raise _too_complex()
-    if "code" in result:
-        raise CVFileError(result["message"], result["code"])
-    return result["text"], result["pages"]
+    return parse_in_child("cv.docx_text", data, max_pages=max_pages, timeout=timeout, too_complex=_too_complex)
 
 
 def _head(upload: IO[bytes] | bytes, size: int = 1024) -> bytes:

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -130,30 +131,41 @@ def _too_complex() -> CVFileError:
 
 
 def _parse_isolated(data: bytes, *, max_pages: int, timeout: float) -> tuple[str, int]:
+    return parse_in_child("cv.pdf_text", data, max_pages=max_pages, timeout=timeout, too_complex=_too_complex)
+
+
+def parse_in_child(
+    module: str, data: bytes, *, max_pages: int, timeout: float, too_complex: Callable[[], CVFileError]
+) -> tuple[str, int]:
+    """Run ``python -m module <max_pages> <cpu seconds>`` on ``data`` and return its (text, pages).
+
+    The module's ``_child_main`` reads the file from stdin under CPU and memory limits and prints one JSON
+    object: ``{"text", "pages"}`` or ``{"code", "message"}`` (a CVFileError). A child that runs out of time,
+    is killed by a limit or crashes means the file cannot be read safely: ``too_complex()``.
+    """
     cpu_seconds = max(int(timeout), 1)
     try:
         # Our own interpreter and module, no shell: the file travels on stdin, never in argv.
         child = subprocess.run(
-            [sys.executable, "-m", "cv.pdf_text", str(max_pages), str(cpu_seconds)],
+            [sys.executable, "-m", module, str(max_pages), str(cpu_seconds)],
             input=data,
             capture_output=True,
             timeout=timeout,
             cwd=_PROJECT_ROOT,
-            # Nothing from the parent's environment (secrets included) is needed to parse a PDF.
+            # Nothing from the parent's environment (secrets included) is needed to parse a file.
             env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(_PROJECT_ROOT), "LC_ALL": "C.UTF-8"},
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        logger.info("cv upload refused: parsing took longer than %ss", timeout)
-        raise _too_complex() from exc
+        logger.info("cv upload refused: %s took longer than %ss", module, timeout)
+        raise too_complex() from exc
     try:
         result = json.loads(child.stdout)
     except ValueError:
         result = None
     if child.returncode != 0 or not isinstance(result, dict):
-        # Killed by its CPU or memory limit (or crashed): either way the file cannot be read safely.
-        logger.info("cv upload refused: parser exited with %s", child.returncode)
-        raise _too_complex()
+        logger.info("cv upload refused: %s exited with %s", module, child.returncode)
+        raise too_complex()
     if "code" in result:
         raise CVFileError(result["message"], result["code"])
     return result["text"], result["pages"]
