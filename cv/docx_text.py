@@ -11,7 +11,6 @@ memory limits like the PDF parser's. Refusals are ``CVFileError``s with a messag
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 import sys
@@ -20,7 +19,7 @@ from typing import IO
 
 from lxml import etree
 
-from cv.pdf_text import MAX_TEXT_CHARS, CVFileError, extract_cv_text, parse_in_child
+from cv.pdf_text import MAX_TEXT_CHARS, CVFileError, child_main, extract_cv_text, parse_in_child
 
 logger = logging.getLogger(__name__)
 
@@ -341,21 +340,7 @@ def extract_resume_text(upload: IO[bytes] | bytes) -> tuple[str, int, str]:
 
 def _child_main(argv: list[str]) -> int:
     """``python -m cv.docx_text MAX_PAGES CPU_SECONDS`` < file.docx: print the result as JSON."""
-    import resource
-
-    max_pages, cpu_seconds = int(argv[0]), int(argv[1])
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (_CHILD_MEMORY_BYTES, _CHILD_MEMORY_BYTES))
-    data = sys.stdin.buffer.read()
-    try:
-        text, pages = _parse(data, max_pages=max_pages)
-        result: dict = {"text": text, "pages": pages}
-    except CVFileError as exc:
-        result = {"code": exc.code, "message": exc.message}
-    except MemoryError:
-        return 3
-    sys.stdout.write(json.dumps(result))
-    return 0
+    return child_main(argv, _parse, memory_bytes=_CHILD_MEMORY_BYTES)
 
 
 if __name__ == "__main__":

@@ -247,16 +247,16 @@ def _unreadable(data: bytes) -> CVFileError:
     )
 
 
-def _child_main(argv: list[str]) -> int:
-    """``python -m cv.pdf_text MAX_PAGES CPU_SECONDS`` < file.pdf: print the result as JSON."""
+def child_main(argv: list[str], parse: Callable[..., tuple[str, int]], *, memory_bytes: int) -> int:
+    """The child side of ``parse_in_child``: limit CPU and memory, parse stdin, print the result as JSON."""
     import resource
 
     max_pages, cpu_seconds = int(argv[0]), int(argv[1])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (_CHILD_MEMORY_BYTES, _CHILD_MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     data = sys.stdin.buffer.read()
     try:
-        text, pages = _parse(data, max_pages=max_pages)
+        text, pages = parse(data, max_pages=max_pages)
         result: dict = {"text": text, "pages": pages}
     except CVFileError as exc:
         result = {"code": exc.code, "message": exc.message}
@@ -264,6 +264,11 @@ def _child_main(argv: list[str]) -> int:
         return 3
     sys.stdout.write(json.dumps(result))
     return 0
+
+
+def _child_main(argv: list[str]) -> int:
+    """``python -m cv.pdf_text MAX_PAGES CPU_SECONDS`` < file.pdf: print the result as JSON."""
+    return child_main(argv, _parse, memory_bytes=_CHILD_MEMORY_BYTES)
 
 
 if __name__ == "__main__":
