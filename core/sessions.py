@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -41,13 +40,23 @@ def session_open(*, user: User) -> RefreshToken:
     return RefreshToken.for_user(user)
 
 
-def token_user(token: Token, *, users: QuerySet[User] | None = None) -> User:
+def _claimed_id(claim: object) -> int | None:
+    """The primary key a token names: simplejwt writes it as a string of digits (older tokens as an int)."""
+    if isinstance(claim, int) and not isinstance(claim, bool):
+        return claim
+    if isinstance(claim, str) and claim.isascii() and claim.isdigit() and len(claim) < 19:
+        return int(claim)
+    return None
+
+
+def token_user(token: Token, *, find: Callable[[int], User | None] | None = None) -> User:
     """The user a validated token belongs to, or a 401: the account was deleted, or the password changed
-    since the token was issued (refresh and verify check what authentication checks). `users` is where to
-    look (a queryset that loads more with the user)."""
-    user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
-    users = User.objects.all() if users is None else users
-    user = users.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first() if user_id is not None else None
+    since the token was issued (refresh and verify check what authentication checks). `find` looks the user
+    up by primary key (authentication's lookup loads more with the user)."""
+    user_id = _claimed_id(token.payload.get(jwt_settings.USER_ID_CLAIM))
+    user = None
+    if user_id is not None:
+        user = find(user_id) if find is not None else User.objects.filter(pk=user_id).first()
     if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
         raise AuthenticationFailed("No active account found for the given token.", code="user_not_found")
     if jwt_settings.CHECK_REVOKE_TOKEN and token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
