@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 CACHE_KEY = "plans:catalogue:v1"
 # A safety net only: every change to a plan drops the entry at once.
 CACHE_SECONDS = 300
+# Counts this process's plan changes, so a catalogue kept on a user object is not used after one.
+_generation = 0
 
 
 def _build() -> list[dict[str, Any]]:
@@ -67,28 +69,44 @@ def plans_catalogue(*, billing: str | None = None, current_plan_id: int | None =
     ]
 
 
-def current_plan_id(user) -> int | None:
-    """The id of the plan whose limits apply to `user` (their active paid plan, else Free), without a query."""
+def _entries_for(user) -> list[dict[str, Any]]:
+    """The catalogue, read at most once per user object. Authentication loads the user anew for each request,
+    so a request (its throttle, its quota and its profile) reads the shared cache once, the way Django's
+    ModelBackend keeps a user's permissions on the user. A plan change in this process drops it at once."""
+    memo = getattr(user, "_plan_catalogue", None)
+    if memo is not None and memo[0] == _generation:
+        return memo[1]
     entries = _entries()
-    ids = {entry["data"]["id"] for entry in entries}
-    if user.plan_id in ids:
-        return user.plan_id
-    return next((entry["data"]["id"] for entry in entries if entry["data"]["slug"] == Plan.Slug.FREE), None)
+    try:
+        user._plan_catalogue = (_generation, entries)
+    except AttributeError:  # AnonymousUser and other objects that take no attributes
+        pass
+    return entries
+
+
+def current_plan_entry(user) -> dict[str, Any] | None:
+    """The plan whose limits apply to `user` (their active paid plan, else Free) as the catalogue shows it,
+    with `is_current`; None if no plan is seeded."""
+    entries = _entries_for(user)
+    entry = next((entry for entry in entries if entry["data"]["id"] == user.plan_id), None)
+    if entry is None:
+        entry = next((entry for entry in entries if entry["data"]["slug"] == Plan.Slug.FREE), None)
+    return None if entry is None else {**entry["data"], "is_current": True}
+
+
+def current_plan_id(user) -> int | None:
+    """The id of the plan whose limits apply to `user`, without a query."""
+    entry = current_plan_entry(user)
+    return None if entry is None else entry["id"]
 
 
 def current_limit(user, scope: str) -> int | None:
-    """The limit of `scope` in the plan that applies to `user`, from the catalogue (None if not seeded)."""
-    current = current_plan_id(user)
-    entry = plan_entry(current) if current is not None else None
+    """The limit of `scope` in the plan that applies to `user` (None if no plan is seeded): from their plan
+    when it was loaded with them and is active (authentication loads it), else from the catalogue."""
+    if user.plan_id is not None and type(user).plan.is_cached(user) and user.plan.is_active:
+        return user.plan.limit_for(scope)
+    entry = current_plan_entry(user)
     return None if entry is None else entry["limits"][LIMIT_FIELD_BY_SCOPE[scope]]
-
-
-def plan_entry(plan_id: int) -> dict[str, Any] | None:
-    """One active plan as the catalogue shows it (for the profile), or None if it is not in the catalogue."""
-    for entry in _entries():
-        if entry["data"]["id"] == plan_id:
-            return {**entry["data"], "is_current": True}
-    return None
 
 
 def _drop() -> None:
@@ -105,6 +123,8 @@ def _plan_changed(created: bool = False, **kwargs: Any) -> None:
     # Dropped now, so this process never serves the old plan, and again after commit, so a concurrent
     # reader that rebuilt the entry from the not-yet-committed state does not keep it. A new plan (the
     # Free plan created on first use, a plan added in the admin) is only missing until then: one drop.
+    global _generation
+    _generation += 1
     _drop()
     if not created:
         transaction.on_commit(_drop)

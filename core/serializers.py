@@ -19,8 +19,9 @@ from core.billing import selectors as billing_selectors
 from core.billing.serializers import AmountField
 from core.emails import clean_email
 from core.login_limits import password_reset_mail_allowed
+from core.model_serializer import ModelSerializer
 from core.models import Plan
-from core.plan_catalogue import current_plan_id, plan_entry
+from core.plan_catalogue import current_plan_entry
 from core.plans import LIMIT_FIELDS, plan_for
 from core.sessions import token_user
 
@@ -41,7 +42,7 @@ PlanLimitsSerializer = type(
 )
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(ModelSerializer):
     limits = serializers.SerializerMethodField()
     monthly_price = serializers.SerializerMethodField()
     yearly_price = serializers.SerializerMethodField()
@@ -87,7 +88,7 @@ class SubscriptionSummarySerializer(serializers.Serializer):
     cancel_at_period_end = serializers.BooleanField()
 
 
-class UserDetailsSerializer(serializers.ModelSerializer):
+class UserDetailsSerializer(ModelSerializer):
     """The profile the SPA shows on every page: no Stripe call, two queries. Changing the email needs the
     current password: the email is where password resets go, so it is the key to the account."""
 
@@ -107,8 +108,7 @@ class UserDetailsSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PlanSerializer)
     def get_plan(self, user) -> dict:
-        current = current_plan_id(user)
-        entry = plan_entry(current) if current is not None else None
+        entry = current_plan_entry(user)
         if entry is None:  # no Free plan seeded yet: plan_for creates it
             plan = plan_for(user)
             entry = PlanSerializer(plan, context={"current_plan": plan}).data
