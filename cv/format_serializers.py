@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.model_serializer import ModelSerializer
 from cv import letters
 from cv.exports import FORMATS
 from cv.models import CoverLetter
@@ -40,7 +41,7 @@ class CoverLetterCreateSerializer(serializers.Serializer):
     )
 
 
-class CoverLetterSerializer(serializers.ModelSerializer):
+class CoverLetterSerializer(ModelSerializer):
     verification = serializers.SerializerMethodField()
 
     class Meta:

@@ -5,6 +5,7 @@ from typing import cast
 import nh3
 from rest_framework import serializers
 
+from core.model_serializer import ModelSerializer
 from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 from cv.verification import FLAGGED, KINDS, VERIFIED
 
@@ -31,7 +32,7 @@ class PlainTextField(serializers.CharField):
         return super().to_internal_value(strip_html(str(data)) if isinstance(data, str) else data)
 
 
-class QuestionnaireSerializer(serializers.ModelSerializer):
+class QuestionnaireSerializer(ModelSerializer):
     position = PlainTextField(max_length=200)
     industry = PlainTextField(max_length=200, required=False, allow_blank=True)
     location = PlainTextField(max_length=200, required=False, allow_blank=True)
@@ -79,7 +80,7 @@ class VerificationSerializer(serializers.Serializer):
     )
 
 
-class AIResponseSerializer(serializers.ModelSerializer):
+class AIResponseSerializer(ModelSerializer):
     # None until the analysis has succeeded.
     verification = VerificationSerializer(read_only=True, allow_null=True)
 

@@ -1,6 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from core.model_serializer import ModelSerializer
 from pdf.models import Document
 from pdf.rendering import TEMPLATES
 
@@ -11,7 +12,7 @@ class TemplateSerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class DocumentSerializer(ModelSerializer):
     download_url = serializers.SerializerMethodField()
 
     class Meta:

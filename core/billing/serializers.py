@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.billing.currencies import amount_display
+from core.model_serializer import ModelSerializer
 from core.models import Invoice, Plan, Subscription
 
 
@@ -36,13 +37,13 @@ class VerifySessionInput(serializers.Serializer):
     session_id = serializers.RegexField(r"^cs_[A-Za-z0-9_]{1,250}$", max_length=255)
 
 
-class SubscriptionPlanOutput(serializers.ModelSerializer):
+class SubscriptionPlanOutput(ModelSerializer):
     class Meta:
         model = Plan
         fields = ["id", "slug", "name"]
 
 
-class SubscriptionOutput(serializers.ModelSerializer):
+class SubscriptionOutput(ModelSerializer):
     plan = SubscriptionPlanOutput(allow_null=True)
     plan_name = serializers.SerializerMethodField()
     interval = serializers.CharField(allow_null=True)
@@ -68,7 +69,7 @@ class VerifySessionOutput(serializers.Serializer):
     subscription = SubscriptionOutput(allow_null=True)
 
 
-class InvoiceOutput(serializers.ModelSerializer):
+class InvoiceOutput(ModelSerializer):
     amount = AmountField(source="amount_due")
     amount_paid = AmountField()
     created = serializers.DateTimeField(source="stripe_created")
