@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
 from core.quotas import api_calls_exceeded, api_calls_key
@@ -61,6 +62,9 @@ return {0, 0}
 """
 
 
+_script = Script(None, _SCRIPT.encode())  # type: ignore[arg-type]  # the client is given at each call
+
+
 @dataclass(frozen=True)
 class Limit:
     key: str
@@ -72,10 +76,11 @@ class Limit:
 @fail_open(default=(0, 0), what="checking rate limits")
 def _take(limits: list[Limit]) -> tuple[int, int]:
     client = get_redis_connection("default")
-    args: list[object] = [int(time.time() * 1000), uuid.uuid4().hex]
+    args: list[str | int] = [int(time.time() * 1000), uuid.uuid4().hex]
     for limit in limits:
         args += [limit.kind, limit.limit, limit.window_ms]
-    refused, wait_ms = client.eval(_SCRIPT, len(limits), *(limit.key for limit in limits), *args)
+    # EVALSHA, with the script sent again only if Redis does not know it (after a restart or SCRIPT FLUSH).
+    refused, wait_ms = _script(keys=[limit.key for limit in limits], args=args, client=client)
     return int(refused), int(wait_ms)
 
 
