@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from core.tests.factories import UserFactory
+from testing.helpers import bearer_client
 from testing.workers import start_worker, stop_worker
 
 
@@ -43,14 +44,6 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return UserFactory.create()
-
-
-def bearer_client(user) -> APIClient:
-    from rest_framework_simplejwt.tokens import RefreshToken
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 from typing import ClassVar, Self
 
@@ -88,6 +89,10 @@ class User(AbstractUser):
     # Null means the Free plan (see core.plans.plan_for); a paid plan is set by the subscription.
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="users")
     stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # A new random value in the same transaction as any change to a list the person reads (their
+    # questionnaires), so a cached page of that list is never served after the change: the version is part
+    # of the page's key. Random, not a counter: a restored or recreated database cannot meet old pages.
+    lists_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     objects: ClassVar[UserManager[Self]] = UserManager()
 

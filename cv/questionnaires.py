@@ -14,6 +14,7 @@ from django.db import transaction
 
 from core import redis_safety
 from core.exceptions import DomainError
+from core.list_pages import lists_changed
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from cv.docx_text import extract_resume_text
@@ -137,6 +138,7 @@ def questionnaire_create(*, user: User, data: dict, upload: UploadedFile | None 
 
     def save(resume: ExtractedResume | None, *, take_quota: bool):
         def work(written: list[str]) -> CVQuestionnaire:
+            lists_changed(user_id=user.pk)  # first: the user row is locked before the questionnaire's
             if take_quota:
                 quota_consume(user=user, scope="questionnaires")
             questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in JOB_FIELDS})
@@ -167,6 +169,7 @@ def questionnaire_update(
 
     def save(resume: ExtractedResume | None) -> CVQuestionnaire:
         def work(written: list[str]) -> CVQuestionnaire:
+            lists_changed(user_id=questionnaire.user_id)  # first: the user row before the questionnaire's
             old_file = questionnaire.resume.name if resume is not None else ""
             for field, value in data.items():
                 if field in JOB_FIELDS:
@@ -188,4 +191,5 @@ def questionnaire_update(
 @transaction.atomic
 def questionnaire_delete(*, questionnaire: CVQuestionnaire) -> None:
     # The CV file goes with the row (cv.signals deletes it after the commit).
+    lists_changed(user_id=questionnaire.user_id)  # first: the user row before the questionnaire's
     questionnaire.delete()

@@ -1,8 +1,20 @@
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from core.list_pages import lists_changed
+from core.models import User
 from cv.models import CVQuestionnaire
+
+
+@receiver(post_save, sender=CVQuestionnaire, dispatch_uid="cv_questionnaire_saved_list_changed")
+@receiver(post_delete, sender=CVQuestionnaire, dispatch_uid="cv_questionnaire_deleted_list_changed")
+def questionnaire_list_changed(sender, instance: CVQuestionnaire, origin=None, **kwargs) -> None:
+    """Every change to a questionnaire (the API, the admin, retention) retires the cached pages of its
+    owner's list. Not when the owner's account is being deleted along with it: the row goes too."""
+    if getattr(origin, "model", type(origin)) is User:
+        return
+    lists_changed(user_id=instance.user_id)
 
 
 @receiver(post_delete, sender=CVQuestionnaire, dispatch_uid="cv_questionnaire_delete_resume_file")

@@ -6,6 +6,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.authentication import signed_in_user
+from core.list_pages import cached_page
 from core.parsers import JSONParser
 from core.throttles import WORK
 from cv import selectors, services
@@ -33,6 +34,13 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
 
     def get_serializer_class(self):
         return QuestionnaireListSerializer if self.action == "list" else QuestionnaireSerializer
+
+    def list(self, request, *args, **kwargs):
+        # Read on every visit to the dashboard, changed a few times a day: the page is cached per version.
+        def build():
+            return super(QuestionnaireViewSet, self).list(request, *args, **kwargs).data
+
+        return Response(cached_page(request, name="questionnaires", build=build))
 
     def _validated(self, serializer) -> tuple[dict, UploadedFile | None]:
         serializer.is_valid(raise_exception=True)
