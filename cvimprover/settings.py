@@ -101,10 +101,14 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://127.0.0.1:5432/cvimprover")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, without a health check on a connection used a moment ago (cvimprover/db/base.py).
+    DATABASES["default"]["ENGINE"] = "cvimprover.db"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://localhost:6379/0")
-# The cache holds only rate-limit counters: with Redis down it fails open (core.redis_safety), so reads and
-# sign-in keep working; short timeouts so a Redis that does not answer costs little.
+# The cache holds what can be rebuilt (the plan catalogue, pages of a person's lists): with Redis down it
+# fails open (core.redis_safety), so reads and sign-in keep working; short timeouts so a Redis that does not
+# answer costs little.
 CACHES = {
     "default": {
         "BACKEND": "core.redis_safety.FailOpenRedisCache",
