@@ -123,3 +123,15 @@ def test_fields_with_children_get_children_of_their_own():
     assert tags.child.parent is tags
     assert first.fields["username"].validators == second.fields["username"].validators  # the unique check
     assert WithChildren(data={"username": "ok-name", "tags": ["a"]}).is_valid()
+
+
+def test_a_statement_run_again_and_again_is_prepared_once():
+    from django.db import connection
+
+    user = UserFactory.create()
+    for _ in range(6):
+        signed_in_users.get(user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "core_user"' in statement and "core_subscription" in statement for statement in prepared)
