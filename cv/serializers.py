@@ -5,6 +5,7 @@ from typing import cast
 import nh3
 from rest_framework import serializers
 
+from core.compiled_lookup import CompiledLookup
 from core.model_serializer import ModelSerializer
 from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 from cv.verification import FLAGGED, KINDS, VERIFIED
@@ -104,12 +105,36 @@ class AIResponseSerializer(ModelSerializer):
         read_only_fields = fields
 
 
+# Every analysis request looks its questionnaire up by id: the SQL is compiled once.
+_questionnaires = CompiledLookup(lambda: CVQuestionnaire.objects.all())
+_BIGINT_MAX = 2**63 - 1
+
+
+class OwnQuestionnaireField(serializers.PrimaryKeyRelatedField):
+    """A questionnaire of the person `owner_id` by id. Another person's is indistinguishable from one that
+    does not exist; the messages are DRF's own."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=CVQuestionnaire.objects.none(), **kwargs)
+        self.owner_id: int | None = None
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            pk = int(data)
+        except ValueError:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        questionnaire = _questionnaires.get(pk) if 0 < pk <= _BIGINT_MAX else None
+        if questionnaire is None or questionnaire.user_id != self.owner_id:
+            self.fail("does_not_exist", pk_value=data)
+        return questionnaire
+
+
 class AIResponseCreateSerializer(serializers.Serializer):
-    questionnaire = serializers.PrimaryKeyRelatedField(queryset=CVQuestionnaire.objects.none())
+    questionnaire = OwnQuestionnaireField()
     prompt = PlainTextField(max_length=PROMPT_MAX, required=False, allow_blank=True, default="")
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # Another person's questionnaire is indistinguishable from one that does not exist.
-        questionnaire = cast(serializers.PrimaryKeyRelatedField, self.fields["questionnaire"])
-        questionnaire.queryset = CVQuestionnaire.objects.filter(user=user)
+        cast(OwnQuestionnaireField, self.fields["questionnaire"]).owner_id = user.pk if user is not None else None

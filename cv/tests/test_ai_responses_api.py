@@ -51,8 +51,35 @@ def test_another_users_questionnaire_cannot_be_analysed(api_client, other_user, 
     response = api_client.post(URL, {"questionnaire": theirs.pk}, format="json")
 
     assert response.status_code == 400
-    assert "questionnaire" in response.json()
+    assert response.json() == {"questionnaire": [f'Invalid pk "{theirs.pk}" - object does not exist.']}
     assert not AIResponse.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "Incorrect type. Expected pk value, received str."),
+        (True, "Incorrect type. Expected pk value, received bool."),
+        (1.5, "Incorrect type. Expected pk value, received float."),
+        ([1], "Incorrect type. Expected pk value, received list."),
+        (0, 'Invalid pk "0" - object does not exist.'),
+        (-3, 'Invalid pk "-3" - object does not exist.'),
+        (2**70, f'Invalid pk "{2**70}" - object does not exist.'),
+        ("99999999", 'Invalid pk "99999999" - object does not exist.'),
+    ],
+)
+def test_a_questionnaire_id_that_is_not_one_is_refused_with_what_was_wrong(api_client, enqueued, value, message):
+    response = api_client.post(URL, {"questionnaire": value}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"questionnaire": [message]}
+    assert not AIResponse.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_questionnaire_id_may_come_as_a_string(api_client, questionnaire_with_cv, enqueued):
+    response = api_client.post(URL, {"questionnaire": str(questionnaire_with_cv.pk)}, format="json")
+    assert response.status_code == 202, response.content
 
 
 @pytest.mark.django_db
