@@ -53,6 +53,12 @@ LUA_POST = """wrk.method = "POST"
 wrk.body = [[{body}]]
 wrk.headers["Content-Type"] = "application/json"
 """
+# A query string no earlier request had (per wrk thread and request), so no cached page can answer.
+LUA_NEW_QUERY = """local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) n = 0 end
+function request() n = n + 1; return wrk.format(nil, wrk.path .. "?rebuilt=" .. tid .. "-" .. n) end
+"""
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -194,13 +200,19 @@ class Bench:
         self.client.cookies.clear()  # Bearer only: the cookies set by login would sign in "anonymous" calls
         return user.pk, {"Authorization": f"Bearer {access}"}
 
-    def load(self, label: str, path: str, *, headers: dict[str, str] | None = None, post: str | None = None) -> dict:
-        row = self._wrk(path, headers or {}, post) if self.wrk else self._threads(path, headers or {}, post)
+    def load(
+        self, label: str, path: str, *, headers: dict[str, str] | None = None, post: str | None = None,
+        new_query: bool = False,
+    ) -> dict:  # fmt: skip
+        if self.wrk:
+            row = self._wrk(path, headers or {}, post, new_query)
+        else:
+            row = self._threads(path, headers or {}, post, new_query)
         row["label"] = label
         self.rows.append(row)
         return row
 
-    def _wrk(self, path: str, headers: dict[str, str], post: str | None) -> dict:
+    def _wrk(self, path: str, headers: dict[str, str], post: str | None, new_query: bool) -> dict:
         args = [
             self.wrk or "wrk",
             "-t2",
@@ -213,9 +225,9 @@ class Bench:
         for name, value in headers.items():
             args += ["-H", f"{name}: {value}"]
         script = None
-        if post is not None:
+        if post is not None or new_query:
             script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-            script.write(LUA_POST.format(body=post))
+            script.write(LUA_POST.format(body=post) if post is not None else LUA_NEW_QUERY)
             script.close()
             args += ["-s", script.name]
         out = subprocess.run(
@@ -238,10 +250,11 @@ class Bench:
         errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
         return {"rps": rps, "p50": latency(50), "p99": latency(99), "errors": errors, "requests": total}
 
-    def _threads(self, path: str, headers: dict[str, str], post: str | None) -> dict:
+    def _threads(self, path: str, headers: dict[str, str], post: str | None, new_query: bool) -> dict:
         def call(client: httpx.Client) -> int:
             if post is None:
-                return client.get(path, headers=headers).status_code
+                url = f"{path}?rebuilt={uuid.uuid4().hex}" if new_query else path
+                return client.get(url, headers=headers).status_code
             return client.post(path, content=post, headers={**headers, "Content-Type": "application/json"}).status_code
 
         return self.threads(call)
@@ -321,21 +334,22 @@ def questionnaire_rows(user_id: int, count: int) -> None:
 
 def http_figures(bench: Bench, auth: dict[str, str], big_auth: dict[str, str], questionnaire_id: int) -> None:
     enqueue = json.dumps({"questionnaire": questionnaire_id, "prompt": "Tailor my CV."})
-    endpoints: list[tuple[str, str, dict[str, str] | None, str | None]] = [
-        ("`GET /auth/csrf-token/`", "/auth/csrf-token/", None, None),
-        ("`GET /core/plans/` (anonymous)", "/core/plans/", None, None),
-        ("`GET /auth/user/` (Bearer)", "/auth/user/", auth, None),
-        ("`GET /core/rate-limits/status/`", "/core/rate-limits/status/", auth, None),
-        ("`GET /cv/questionnaire/` (50 rows, paginated)", "/cv/questionnaire/", auth, None),
-        ("`GET /cv/questionnaire/` (5,000 rows, paginated)", "/cv/questionnaire/", big_auth, None),
-        ("`POST /cv/ai-responses/` (enqueue only)", "/cv/ai-responses/", auth, enqueue),
+    endpoints: list[tuple[str, str, dict[str, str] | None, str | None, bool]] = [
+        ("`GET /auth/csrf-token/`", "/auth/csrf-token/", None, None, False),
+        ("`GET /core/plans/` (anonymous)", "/core/plans/", None, None, False),
+        ("`GET /auth/user/` (Bearer)", "/auth/user/", auth, None, False),
+        ("`GET /core/rate-limits/status/`", "/core/rate-limits/status/", auth, None, False),
+        ("`GET /cv/questionnaire/` (50 rows, paginated)", "/cv/questionnaire/", auth, None, False),
+        ("`GET /cv/questionnaire/` (5,000 rows, paginated)", "/cv/questionnaire/", big_auth, None, False),
+        ("`GET /cv/questionnaire/` (5,000 rows, page rebuilt each time)", "/cv/questionnaire/", big_auth, None, True),
+        ("`POST /cv/ai-responses/` (enqueue only)", "/cv/ai-responses/", auth, enqueue, False),
     ]
     # Every endpoint once per round, the cheapest view first: a machine whose speed drifts during the run
     # (other work, CPU boost) moves every row of a round alike, so the ratios stay comparable.
     runs: dict[str, list[dict]] = {label: [] for label, *_ in endpoints}
     for _ in range(bench.rounds):
-        for label, path, headers, post in endpoints:
-            runs[label].append(bench.load(label, path, headers=headers, post=post))
+        for label, path, headers, post, new_query in endpoints:
+            runs[label].append(bench.load(label, path, headers=headers, post=post, new_query=new_query))
     bench.rows = [_merged(label, rounds) for label, rounds in runs.items()]
     print_table(f"HTTP, ratio to the cheapest view ({bench.rounds} rounds)", bench.rows, bench.rows[0])
 
