@@ -41,3 +41,16 @@ def development_secret_key(path: Path) -> str:
     finally:
         temporary.unlink(missing_ok=True)
     return path.read_text().strip()
+
+
+# manage.py commands that only read or change the database schema: nothing they do is signed, so they may
+# run on a machine with no configuration (a CI job's `makemigrations --check`) with a throwaway key.
+SCHEMA_COMMANDS = frozenset({"makemigrations", "migrate", "showmigrations", "sqlmigrate"})
+
+
+def runs_schema_command(argv: list[str]) -> bool:
+    return len(argv) > 1 and Path(argv[0]).name == "manage.py" and argv[1] in SCHEMA_COMMANDS
+
+
+def throwaway_secret_key() -> str:
+    return secrets.token_urlsafe(MIN_LENGTH)

@@ -5,6 +5,7 @@ PostgreSQL and Redis on their standard local ports and no `.env` at all; product
 turns on the HTTPS hardening and refuses to start without a real `SECRET_KEY`.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,12 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from cvimprover.secret_key import development_secret_key, is_strong_secret_key
+from cvimprover.secret_key import (
+    development_secret_key,
+    is_strong_secret_key,
+    runs_schema_command,
+    throwaway_secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +34,9 @@ DEBUG = env.bool("DEBUG", default=False)
 # Where development keeps the random key it generated (git-ignored; never used when SECRET_KEY is set).
 SECRET_KEY_FILE = env.path("SECRET_KEY_FILE", default=BASE_DIR / ".secret_key")
 SECRET_KEY = env.str("SECRET_KEY", default="") or (development_secret_key(Path(SECRET_KEY_FILE)) if DEBUG else "")
+if not DEBUG and not SECRET_KEY and runs_schema_command(sys.argv):
+    # makemigrations, migrate...: they sign nothing, and no server or worker ever starts with this key.
+    SECRET_KEY = throwaway_secret_key()
 if not DEBUG and not is_strong_secret_key(SECRET_KEY):
     raise ImproperlyConfigured(
         "DEBUG=False (the default) needs a real SECRET_KEY in the environment: at least 50 random characters, "

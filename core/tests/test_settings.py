@@ -138,6 +138,18 @@ def test_debug_is_off_by_default_and_then_a_secret_key_is_required(tmp_path):
     assert result.stdout.split()[-1] == "False"
 
 
+def test_schema_commands_run_without_configuration_and_nothing_else_does(tmp_path):
+    """`manage.py makemigrations --check` on a machine with no configuration (a CI job) answers; a command that
+    could sign something, or serve, still refuses without a real key."""
+    result = manage(tmp_path, "makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+    refused = manage(tmp_path, "check")
+    assert refused.returncode != 0
+    assert "needs a real SECRET_KEY" in refused.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
 @pytest.mark.parametrize(
     "key",
     ["x" * 64, "short-but-random-Zq8", "django-insecure-" + secrets.token_urlsafe(50)],
