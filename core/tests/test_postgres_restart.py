@@ -16,7 +16,9 @@ import requests
 from testing.servers import PostgresCluster, gunicorn_server
 from testing.workers import worker_env
 
-pytestmark = pytest.mark.worker
+# django_db: so the test database exists even when this test runs alone (pytest-django creates only the
+# databases the collected tests ask for), and the dump copies it, never the development database.
+pytestmark = [pytest.mark.worker, pytest.mark.django_db]
 
 
 @pytest.fixture
