@@ -135,3 +135,50 @@ def test_a_statement_run_again_and_again_is_prepared_once():
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any('FROM "core_user"' in statement and "core_subscription" in statement for statement in prepared)
+
+
+def test_a_verified_access_token_is_refused_once_it_expires():
+    import time
+
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    user = UserFactory.create()
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=dt.timedelta(seconds=2))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/auth/user/").status_code == 200
+    assert client.get("/auth/user/").status_code == 200  # the kept verification
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.1)
+    refused = client.get("/auth/user/")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "token_not_valid"
+
+
+def test_a_verified_access_token_still_meets_a_password_change_and_a_deleted_account():
+    from testing.helpers import bearer_client
+
+    user = UserFactory.create()
+    client = bearer_client(user)
+    assert client.get("/auth/user/").status_code == 200
+    user.set_password("An-entirely-new-password-7")
+    user.save()
+    assert client.get("/auth/user/").status_code == 401
+    other = UserFactory.create()
+    client = bearer_client(other)
+    assert client.get("/auth/user/").status_code == 200
+    other.delete()
+    assert client.get("/auth/user/").status_code == 401
+
+
+def test_a_token_with_a_forged_signature_is_refused_even_when_its_claims_were_seen():
+    from testing.helpers import bearer_client
+
+    user = UserFactory.create()
+    client = bearer_client(user)
+    assert client.get("/auth/user/").status_code == 200
+    header, payload, signature = client._credentials["HTTP_AUTHORIZATION"].removeprefix("Bearer ").split(".")
+    forged = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {header}.{payload}.{forged}")
+    assert client.get("/auth/user/").status_code == 401
