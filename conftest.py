@@ -38,6 +38,9 @@ def tmp_media(settings, tmp_path):
 
 @pytest.fixture
 def user(db):
+    from core.plans import free_plan
+
+    free_plan()  # as seed_plans leaves it on a running site: requests never create a plan
     return UserFactory.create()
 
 

@@ -1,30 +1,43 @@
 """The public plan catalogue: every active plan as `/core/plans/` and the profile show it.
 
 Plans change rarely (an admin edit, `seed_plans`, a `price.*`/`product.*` webhook) and are read on every
-page of the SPA, so the serialized catalogue is kept in the shared cache and dropped whenever a Plan row is
-saved, updated or deleted (`Plan.save()`, `delete()` and queryset `update()` all announce it). A cache that
-cannot be reached is skipped: the catalogue is then built from the database, as it would be on a miss.
+page of the SPA, so each process keeps the catalogue it built, labelled with the catalogue's shared
+*generation*: a random token in Redis, replaced once a change to a Plan row is committed (`Plan.save()`,
+`delete()` and queryset `update()` all announce it). A process uses its copy only while the token it reads
+is the one the copy was built under, so no process serves a plan after a change was committed; and a copy
+is only kept when built outside a transaction, so none holds a change that was rolled back. The rate-limit
+check reads the token in its own Redis round trip (`core.throttles`): a request pays no call for it.
+
+With Redis unreachable the token cannot be read and the catalogue is built from the database for each read.
+A change made while Redis was unreachable cannot replace the token, so as a safety net a copy is also
+rebuilt once it is `COPY_SECONDS` old.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from typing import Any
 
-from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django_redis import get_redis_connection
 
 from core.models import LIMIT_FIELD_BY_SCOPE, Plan, plans_updated
+from core.redis_safety import fail_open
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "plans:catalogue:v1"
-# A safety net only: every change to a plan drops the entry at once.
-CACHE_SECONDS = 300
+GENERATION_KEY = "cvimprover:plans:generation"
+COPY_SECONDS = 300
 # Counts this process's plan changes, so a catalogue kept on a user object is not used after one.
 _generation = 0
+# This process's catalogue: (the shared token, this process's count of changes, when it was built, entries).
+_copy: tuple[str, int, float, list[dict[str, Any]]] | None = None
+# The token has not been read for this request (as opposed to None: Redis could not be asked).
+UNREAD = object()
 
 
 def _build() -> list[dict[str, Any]]:
@@ -45,38 +58,62 @@ def _build() -> list[dict[str, Any]]:
     return entries
 
 
-def _entries() -> list[dict[str, Any]]:
-    try:
-        entries = cache.get(CACHE_KEY)
-    except Exception as exc:  # the cache is an optimisation: an outage must not fail a read
-        logger.warning("plan catalogue cache unavailable: %s", type(exc).__name__)
+@fail_open(default=None, what="reading the plan catalogue's generation")
+def shared_generation(missing_read: bool = False) -> str | None:
+    """The catalogue's current token, set now if Redis has none (a first start, a flushed Redis). None when
+    Redis cannot be reached. `missing_read`: the caller already read the key and found nothing."""
+    client = get_redis_connection("default")
+    token = None if missing_read else client.get(GENERATION_KEY)
+    if token is None:
+        client.set(GENERATION_KEY, uuid.uuid4().hex, nx=True)
+        token = client.get(GENERATION_KEY)
+    return None if token is None else token.decode()
+
+
+def _entries(token: str | object | None = UNREAD) -> list[dict[str, Any]]:
+    global _copy
+    if token is UNREAD:
+        token = shared_generation()
+    if token is None:  # Redis is unreachable: nothing tells whether a copy is current
         return _build()
-    if entries is None:
-        entries = _build()
-        try:
-            cache.set(CACHE_KEY, entries, CACHE_SECONDS)
-        except Exception as exc:
-            logger.warning("plan catalogue cache unavailable: %s", type(exc).__name__)
+    copy = _copy
+    if copy is not None and copy[0] == token and copy[1] == _generation and time.monotonic() - copy[2] < COPY_SECONDS:
+        return copy[3]
+    local = _generation
+    entries = _build()
+    if not connection.in_atomic_block:  # what a transaction reads may still be rolled back
+        _copy = (str(token), local, time.monotonic(), entries)
     return entries
 
 
-def plans_catalogue(*, billing: str | None = None, current_plan_id: int | None = None) -> list[dict[str, Any]]:
-    """Active plans, cheapest first; with `billing`, only those sold with that interval (Free always is)."""
+def generation_read(user, token: bytes | None) -> None:
+    """Keep on the request's user the catalogue token read with the rate limits (None: the key is missing)."""
+    try:
+        user._plan_catalogue_token = token.decode() if token is not None else shared_generation(missing_read=True)
+    except AttributeError:  # objects that take no attributes
+        pass
+
+
+def plans_catalogue(
+    *, viewer=None, billing: str | None = None, current_plan_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Active plans, cheapest first; with `billing`, only those sold with that interval (Free always is).
+    `viewer`: the request's user, signed in or not, whose request may already have read the token."""
     return [
         {**entry["data"], "is_current": entry["data"]["id"] == current_plan_id}
-        for entry in _entries()
+        for entry in (_entries() if viewer is None else _entries_for(viewer))
         if billing is None or entry["sells"][billing]
     ]
 
 
 def _entries_for(user) -> list[dict[str, Any]]:
-    """The catalogue, read at most once per user object. Authentication loads the user anew for each request,
-    so a request (its throttle, its quota and its profile) reads the shared cache once, the way Django's
+    """The catalogue, looked up at most once per user object. Authentication loads the user anew for each
+    request, so a request (its throttle, its quota and its profile) checks the token once, the way Django's
     ModelBackend keeps a user's permissions on the user. A plan change in this process drops it at once."""
     memo = getattr(user, "_plan_catalogue", None)
     if memo is not None and memo[0] == _generation:
         return memo[1]
-    entries = _entries()
+    entries = _entries(getattr(user, "_plan_catalogue_token", UNREAD))
     try:
         user._plan_catalogue = (_generation, entries)
     except AttributeError:  # AnonymousUser and other objects that take no attributes
@@ -109,22 +146,17 @@ def current_limit(user, scope: str) -> int | None:
     return None if entry is None else entry["limits"][LIMIT_FIELD_BY_SCOPE[scope]]
 
 
-def _drop() -> None:
-    try:
-        cache.delete(CACHE_KEY)
-    except Exception as exc:
-        logger.warning("plan catalogue cache unavailable, entry expires in %s s: %s", CACHE_SECONDS, exc)
+@fail_open(default=None, what="announcing a plan change")
+def _new_generation() -> None:
+    get_redis_connection("default").set(GENERATION_KEY, uuid.uuid4().hex)
 
 
 @receiver(plans_updated, sender=Plan, dispatch_uid="plan_catalogue_updated")
 @receiver(post_save, sender=Plan, dispatch_uid="plan_catalogue_saved")
 @receiver(post_delete, sender=Plan, dispatch_uid="plan_catalogue_deleted")
-def _plan_changed(created: bool = False, **kwargs: Any) -> None:
-    # Dropped now, so this process never serves the old plan, and again after commit, so a concurrent
-    # reader that rebuilt the entry from the not-yet-committed state does not keep it. A new plan (the
-    # Free plan created on first use, a plan added in the admin) is only missing until then: one drop.
+def _plan_changed(**kwargs: Any) -> None:
+    # This process drops its copy now: its own transaction sees the change (and keeps no copy built inside
+    # it). Other processes see the change once it is committed, so that is when the token is replaced.
     global _generation
     _generation += 1
-    _drop()
-    if not created:
-        transaction.on_commit(_drop)
+    transaction.on_commit(_new_generation)

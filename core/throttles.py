@@ -1,5 +1,6 @@
 """Rate limits: the anonymous per-address rate, a signed-in person's burst rate and the plan's API calls per
-hour, all counted in one Redis round trip per request.
+hour, all counted in one Redis round trip per request, which also reads the plan catalogue's generation
+(core.plan_catalogue), so the catalogue costs the request no call of its own.
 
 Each app says which of its views are work (`throttle_scope = WORK` on the view): those count against the
 plan's API calls per hour; session and profile reads the SPA makes on every page only against the burst
@@ -24,6 +25,7 @@ from django_redis import get_redis_connection
 from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
+from core.plan_catalogue import GENERATION_KEY, UNREAD, current_limit, generation_read
 from core.quotas import api_calls_exceeded, api_calls_key
 from core.redis_safety import fail_open
 
@@ -31,25 +33,28 @@ from core.redis_safety import fail_open
 WORK = "work"
 API_CALLS_TTL_MS = 3700 * 1000
 
-# KEYS: one per limit. ARGV: now (ms), a unique member for this request, then per key its kind ("log" or
-# "count"), limit and window (ms). Returns {0, 0} when every limit allows the request (and counts it
-# everywhere), else {index of the refusing key, milliseconds until it allows one more (-1 for a counter)}.
+# KEYS: one per limit, then a key to read. ARGV: now (ms), a unique member for this request, then per limit
+# its kind ("log" or "count"), limit and window (ms). Returns {0, 0, value} when every limit allows the
+# request (and counts it everywhere), else {index of the refusing key, milliseconds until it allows one
+# more (-1 for a counter), value}; value is the last key's (nil if it has none).
 _SCRIPT = """
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
-for i = 1, #KEYS do
+local limits = #KEYS - 1
+local value = redis.call('GET', KEYS[#KEYS])
+for i = 1, limits do
   local kind, limit, window = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
   if kind == 'log' then
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
     if redis.call('ZCARD', KEYS[i]) >= limit then
       local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2]
-      return {i, math.max(1, tonumber(oldest) + window - now)}
+      return {i, math.max(1, tonumber(oldest) + window - now), value}
     end
   elseif tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
-    return {i, -1}
+    return {i, -1, value}
   end
 end
-for i = 1, #KEYS do
+for i = 1, limits do
   local kind, window = ARGV[3 * i], tonumber(ARGV[3 * i + 2])
   if kind == 'log' then
     redis.call('ZADD', KEYS[i], now, member)
@@ -58,7 +63,7 @@ for i = 1, #KEYS do
   end
   redis.call('PEXPIRE', KEYS[i], window)
 end
-return {0, 0}
+return {0, 0, value}
 """
 
 
@@ -73,15 +78,17 @@ class Limit:
     window_ms: int
 
 
-@fail_open(default=(0, 0), what="checking rate limits")
-def _take(limits: list[Limit]) -> tuple[int, int]:
+@fail_open(default=(0, 0, UNREAD), what="checking rate limits")
+def _take(limits: list[Limit]) -> tuple[int, int, bytes | None]:
+    """Count the request against `limits`; also returns the catalogue generation read in the same call."""
     client = get_redis_connection("default")
     args: list[str | int] = [int(time.time() * 1000), uuid.uuid4().hex]
     for limit in limits:
         args += [limit.kind, limit.limit, limit.window_ms]
+    keys = [limit.key for limit in limits] + [GENERATION_KEY]
     # EVALSHA, with the script sent again only if Redis does not know it (after a restart or SCRIPT FLUSH).
-    refused, wait_ms = _script(keys=[limit.key for limit in limits], args=args, client=client)
-    return int(refused), int(wait_ms)
+    refused, wait_ms, *value = _script(keys=keys, args=args, client=client)
+    return int(refused), int(wait_ms), value[0] if value else None
 
 
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -112,7 +119,9 @@ class RequestThrottle(BaseThrottle):
         else:
             count, window_ms = _rate("anon")
             limits = [Limit(f"cvimprover:rl:anon:{self.get_ident(request)}", "log", count, window_ms)]
-        refused, wait_ms = _take(limits)
+        refused, wait_ms, generation = _take(limits)
+        if generation is not UNREAD:
+            generation_read(user, generation)
         if refused == 0:
             return True
         if limits[refused - 1].kind == "count":
@@ -126,7 +135,6 @@ class RequestThrottle(BaseThrottle):
 
 def _plan_api_calls(user) -> int:
     """The hourly API calls of the plan that applies to `user`, from the cached plan catalogue."""
-    from core.plan_catalogue import current_limit
     from core.plans import plan_for
 
     limit = current_limit(user, "api_calls")

@@ -254,7 +254,7 @@ class PlanListView(APIView):
         if billing not in (None, "", "monthly", "yearly"):
             return Response({"billing": ["Must be 'monthly' or 'yearly'."]}, status=status.HTTP_400_BAD_REQUEST)
         current = current_plan_id(request.user) if request.user.is_authenticated else None
-        return single_page(plans_catalogue(billing=billing or None, current_plan_id=current))
+        return single_page(plans_catalogue(viewer=request.user, billing=billing or None, current_plan_id=current))
 
 
 class HealthView(APIView):

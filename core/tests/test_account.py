@@ -26,6 +26,8 @@ def test_account_deletion_needs_csrf_with_cookie_auth(user):
     assert User.objects.filter(pk=user.pk).exists()
 
 
+# Committed rows, as a request sees them: a catalogue read inside a transaction is not kept (it could roll back).
+@pytest.mark.django_db(transaction=True)
 def test_profile_is_one_query_and_no_network(user, api_client, django_assert_num_queries):
     free_plan()  # seeded, as on a real installation
     assert api_client.get("/auth/user/").status_code == 200  # fills the plan catalogue cache
@@ -35,6 +37,8 @@ def test_profile_is_one_query_and_no_network(user, api_client, django_assert_num
     assert body["plan"]["slug"] == "free" and body["subscription"] is None
 
 
+# Committed rows, as a request sees them: a catalogue read inside a transaction is not kept (it could roll back).
+@pytest.mark.django_db(transaction=True)
 def test_profile_shows_the_live_subscription_loaded_with_the_user(user, api_client, django_assert_num_queries):
     import datetime as dt
 

@@ -26,6 +26,8 @@ def positions(client, url: str = URL) -> list[str]:
     return [row["position"] for row in body["results"]]
 
 
+# Committed rows, as a request sees them: a catalogue read inside a transaction is not kept (it could roll back).
+@pytest.mark.django_db(transaction=True)
 def test_a_repeated_read_is_the_user_lookup_alone(api_client, user, django_assert_num_queries):
     QuestionnaireFactory.create_batch(3, user=user)
     free_plan()  # seeded, as on a real installation
