@@ -393,6 +393,8 @@ BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 
 # Celery on Redis: separate queues so a slow LLM never delays webhooks or PDFs.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "cvimprover.broker:Transport"  # kombu's, reusing its publishing client
 CELERY_RESULT_BACKEND = None  # the database row is the truth, not a result backend
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
