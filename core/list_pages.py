@@ -5,22 +5,65 @@ with a new random value in the change's own transaction (`lists_changed`). Authe
 version with the user, so a request that starts after a change commits can only find pages built after
 it: a page is never stale, and no cache entry has to be found and dropped. Pages of older versions expire
 by themselves. With the cache unreachable, every page is built from the database, as on a miss.
+
+A page is kept as the JSON it is sent as, in the shared cache and, since its key names one version of it,
+also in the process that served it (at most `LOCAL_BYTES` of them, the least recently used dropped first):
+a repeated read costs neither a Redis round trip nor encoding. Answers in another form (the browsable API,
+indented JSON) are built each time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
+from django.http import HttpResponse
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from core.authentication import signed_in_user
 from core.models import User
+from core.renderers import JSONRenderer
 
 PAGE_SECONDS = 600
+LOCAL_BYTES = 16 * 1024 * 1024
+
+
+class _RecentPages:
+    """The pages this process served last, by cache key (a key never names two different pages), at most
+    `limit` bytes of them."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._bytes = 0
+        self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._pages.get(key)
+            if body is not None:
+                self._pages.move_to_end(key)
+            return body
+
+    def keep(self, key: str, body: bytes) -> None:
+        if len(body) > self._limit // 16:  # a very large page would push out many others
+            return
+        with self._lock:
+            previous = self._pages.pop(key, None)
+            self._bytes += len(body) - (len(previous) if previous is not None else 0)
+            self._pages[key] = body
+            while self._bytes > self._limit:
+                _, dropped = self._pages.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+recent_pages = _RecentPages(LOCAL_BYTES)
 
 
 def lists_changed(*, user_id: int) -> None:
@@ -28,14 +71,20 @@ def lists_changed(*, user_id: int) -> None:
     User.objects.filter(pk=user_id).update(lists_version=uuid.uuid4())
 
 
-def cached_page(request: Request, *, name: str, build: Callable[[], Any]) -> Any:
-    """The page of the list `name` that `request` asks for: from the cache, or `build()` and kept."""
+def cached_page(request: Request, *, name: str, build: Callable[[], Any]) -> HttpResponse | Response:
+    """The answer to `request` for a page of the list `name`: kept, or `build()` (the page's data) and kept."""
+    renderer = request.accepted_renderer
+    if type(renderer) is not JSONRenderer or request.accepted_media_type != renderer.media_type:
+        return Response(build())
     user = signed_in_user(request)
     # The whole URL: the page, its size and the host all shape the answer (its next and previous links).
     url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
-    key = f"lists:{name}:{user.pk}:{user.lists_version}:{url}"
-    page = cache.get(key)
-    if page is None:
-        page = build()
-        cache.set(key, page, PAGE_SECONDS)
-    return page
+    key = f"lists:{name}:json:{user.pk}:{user.lists_version}:{url}"
+    body = recent_pages.get(key)
+    if body is None:
+        body = cache.get(key)
+        if body is None:
+            body = renderer.render(build(), renderer.media_type)
+            cache.set(key, body, PAGE_SECONDS)
+        recent_pages.keep(key, body)
+    return HttpResponse(body, content_type=renderer.media_type)

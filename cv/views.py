@@ -40,7 +40,7 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
         def build():
             return super(QuestionnaireViewSet, self).list(request, *args, **kwargs).data
 
-        return Response(cached_page(request, name="questionnaires", build=build))
+        return cached_page(request, name="questionnaires", build=build)
 
     def _validated(self, serializer) -> tuple[dict, UploadedFile | None]:
         serializer.is_valid(raise_exception=True)

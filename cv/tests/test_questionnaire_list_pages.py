@@ -88,3 +88,79 @@ def test_deleting_an_account_with_questionnaires(api_client, user):
     user_delete(user=user)
     assert not CVQuestionnaire.objects.filter(user_id=user.pk).exists()
     assert api_client.get(URL).status_code == 401
+
+
+def test_a_kept_page_is_the_answer_a_fresh_build_gives(api_client, user, settings):
+    from django.core.cache import cache
+
+    from core.list_pages import recent_pages
+
+    QuestionnaireFactory.create_batch(3, user=user, position="Engineer \u2028 of \u00e9l\u00e8ves")
+    built = api_client.get(URL)
+    from_this_process = api_client.get(URL)
+    recent_pages._pages.clear()  # as another web process would find it: in the shared cache only
+    recent_pages._bytes = 0
+    from_shared_cache = api_client.get(URL)
+    cache.clear()
+    recent_pages._pages.clear()
+    recent_pages._bytes = 0
+    rebuilt = api_client.get(URL)
+    for response in (from_this_process, from_shared_cache, rebuilt):
+        assert response.status_code == 200
+        assert response.content == built.content
+        assert response["Content-Type"] == built["Content-Type"] == "application/json"
+        assert response["Vary"] == built["Vary"]
+    assert b"\\u2028" in built.content
+
+
+def test_an_indented_answer_is_built_for_the_asker(api_client, user):
+    QuestionnaireFactory.create_batch(2, user=user)
+    compact = api_client.get(URL)
+    indented = api_client.get(URL, HTTP_ACCEPT="application/json; indent=2")
+    assert indented.status_code == 200
+    assert indented.content.startswith(b'{\n  "count": 2')
+    assert indented.json() == compact.json()
+
+
+def test_the_pages_kept_in_a_process_stay_within_their_byte_limit():
+    from core.list_pages import _RecentPages
+
+    pages = _RecentPages(limit=1600)
+    for n in range(20):
+        pages.keep(f"page-{n}", bytes(100))
+    assert pages._bytes == 1600 and len(pages._pages) == 16
+    assert pages.get("page-3") is None and pages.get("page-19") == bytes(100)
+    pages.keep("too-big", bytes(101))  # over a sixteenth of the limit: not kept
+    assert pages.get("too-big") is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_change_through_one_web_process_shows_in_every_other_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from testing.servers import gunicorn_server
+
+    free_plan()
+    user = UserFactory.create()
+    questionnaire = QuestionnaireFactory.create(user=user, position="Before")
+    headers = {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+    with gunicorn_server(workers=2, log_path=tmp_path / "gunicorn.log") as web:
+
+        def listed() -> set[str]:
+            # Enough reads at once that both workers answer (and keep the page).
+            def read(_):
+                return requests.get(f"{web.url}{URL}", headers=headers, timeout=10).json()["results"][0]["position"]
+
+            with ThreadPoolExecutor(max_workers=6) as pool:
+                return set(pool.map(read, range(30)))
+
+        assert listed() == {"Before"}
+        patched = requests.patch(
+            f"{web.url}{URL}{questionnaire.pk}/", json={"position": "After"}, headers=headers, timeout=10
+        )
+        assert patched.status_code == 200
+        assert listed() == {"After"}
