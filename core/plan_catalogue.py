@@ -49,6 +49,7 @@ def _build() -> list[dict[str, Any]]:
         entries.append(
             {
                 "data": dict(data),
+                "order": plan.order,
                 "sells": {
                     interval: plan.slug == Plan.Slug.FREE or bool(plan.price_for(interval)[0])
                     for interval in Plan.Interval.values
@@ -121,14 +122,29 @@ def _entries_for(user) -> list[dict[str, Any]]:
     return entries
 
 
-def current_plan_entry(user) -> dict[str, Any] | None:
-    """The plan whose limits apply to `user` (their active paid plan, else Free) as the catalogue shows it,
-    with `is_current`; None if no plan is seeded."""
-    entries = _entries_for(user)
+def _current(entries: list[dict[str, Any]], user) -> dict[str, Any] | None:
     entry = next((entry for entry in entries if entry["data"]["id"] == user.plan_id), None)
     if entry is None:
         entry = next((entry for entry in entries if entry["data"]["slug"] == Plan.Slug.FREE), None)
+    return entry
+
+
+def current_plan_entry(user) -> dict[str, Any] | None:
+    """The plan whose limits apply to `user` (their active paid plan, else Free) as the catalogue shows it,
+    with `is_current`; None if no plan is seeded."""
+    entry = _current(_entries_for(user), user)
     return None if entry is None else {**entry["data"], "is_current": True}
+
+
+def current_plan_and_upgrade(user) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The plan that applies to `user` and the next active plan up from it (core.plans' plan_for and
+    upgrade_for), as the catalogue shows them; None if no plan is seeded."""
+    entries = _entries_for(user)
+    current = _current(entries, user)
+    if current is None:
+        return None
+    upgrade = next((entry["data"] for entry in entries if entry["order"] > current["order"]), None)
+    return current["data"], upgrade
 
 
 def current_plan_id(user) -> int | None:

@@ -16,9 +16,9 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from core.exceptions import QuotaExceeded
-from core.models import Plan, QuotaUsage, User
-from core.plan_catalogue import current_limit
-from core.plans import plan_for, upgrade_for
+from core.models import LIMIT_FIELD_BY_SCOPE, Plan, QuotaUsage, User
+from core.plan_catalogue import current_limit, current_plan_and_upgrade
+from core.plans import free_plan, plan_for, upgrade_for
 from core.redis_safety import fail_open
 
 DAILY_SCOPES = ("ai_responses", "questionnaires", "uploads")
@@ -72,6 +72,9 @@ ON CONFLICT (user_id, scope, day) DO UPDATE SET used = core_quotausage.used + 1
 WHERE core_quotausage.used < %s
 RETURNING used
 """
+
+# Read on every visit of the usage meter: plain SQL, as the ORM's queryset cost several times the query.
+_DAY_USAGE = "SELECT scope, used FROM core_quotausage WHERE user_id = %s AND day = %s"
 
 
 def quota_consume(*, user: User, scope: str) -> dt.date:
@@ -164,26 +167,39 @@ class QuotaStatus(TypedDict):
 
 
 def quota_status_for(*, user: User) -> QuotaStatus:
-    plan = plan_for(user)
-    usages = dict(QuotaUsage.objects.filter(user=user, day=_today()).values_list("scope", "used"))
+    found = current_plan_and_upgrade(user)
+    if found is None:  # no plan seeded yet: the Free plan is created on first use
+        free_plan()
+        found = current_plan_and_upgrade(user)
+    assert found is not None  # the catalogue holds the Free plan now
+    plan, upgrade = found
+    limits = plan["limits"]
+    with connection.cursor() as cursor:
+        cursor.execute(_DAY_USAGE, [user.pk, _today()])
+        usages = dict(cursor.fetchall())
     scopes = {
-        scope: ScopeStatus(limit=plan.limit_for(scope), used=usages.get(scope, 0), reset_at=next_daily_reset())
+        scope: ScopeStatus(
+            limit=limits[LIMIT_FIELD_BY_SCOPE[scope]], used=usages.get(scope, 0), reset_at=next_daily_reset()
+        )
         for scope in DAILY_SCOPES
     }
     scopes["api_calls"] = ScopeStatus(
-        limit=plan.api_calls_per_hour, used=api_calls_used(user=user), reset_at=next_hourly_reset()
+        limit=limits["api_calls_per_hour"], used=api_calls_used(user=user), reset_at=next_hourly_reset()
     )
-    upgrade = upgrade_for(plan)
     pressed = [scope for scope, s in scopes.items() if s.status != "ok"]
     recommendation: UpgradeRecommendation | None = None
     if upgrade is not None:
         recommendation = {
             "recommended": bool(pressed),
-            "plan": {"id": upgrade.id, "slug": upgrade.slug, "name": upgrade.name},
+            "plan": {"id": upgrade["id"], "slug": upgrade["slug"], "name": upgrade["name"]},
             "reason": (
                 f"You are close to or at your limit for {', '.join(SCOPE_LABELS[s] for s in pressed)}."
                 if pressed
                 else "Your current limits fit your usage."
             ),
         }
-    return {"plan": {"id": plan.id, "slug": plan.slug, "name": plan.name}, "scopes": scopes, "upgrade": recommendation}
+    return {
+        "plan": {"id": plan["id"], "slug": plan["slug"], "name": plan["name"]},
+        "scopes": scopes,
+        "upgrade": recommendation,
+    }

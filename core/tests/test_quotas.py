@@ -82,3 +82,17 @@ def test_rate_limit_status_shows_every_scope(user, api_client):
     assert set(body["scopes"]) == {"ai_responses", "questionnaires", "uploads", "api_calls"}
     assert body["upgrade"]["plan"]["slug"] == "basic"
     assert body["scopes"]["api_calls"]["limit"] == 100
+
+
+@pytest.mark.django_db(transaction=True)  # committed plans, so the catalogue is kept as on a running site
+def test_rate_limit_status_is_the_user_and_the_day_usage(api_client, user, django_assert_num_queries):
+    PlanFactory.create(slug="basic", order=1)
+    PlanFactory.create(slug="inactive-middle", order=1, is_active=False)
+    PlanFactory.create(slug="pro", order=2)
+    assert api_client.get("/core/rate-limits/status/").json()["upgrade"]["plan"]["slug"] == "basic"
+    with django_assert_num_queries(2):  # the user (with their plan), today's usage; plans from the catalogue
+        body = api_client.get("/core/rate-limits/status/").json()
+    assert body["plan"]["slug"] == "free" and body["upgrade"]["plan"]["slug"] == "basic"
+    user.plan = Plan.objects.get(slug="pro")
+    user.save()
+    assert api_client.get("/core/rate-limits/status/").json()["upgrade"] is None  # nothing above Pro here
