@@ -19,7 +19,7 @@ from core.billing import selectors as billing_selectors
 from core.billing.serializers import AmountField
 from core.emails import clean_email
 from core.login_limits import password_reset_mail_allowed
-from core.model_serializer import ModelSerializer
+from core.model_serializer import ModelSerializer, Serializer
 from core.models import Plan
 from core.plan_catalogue import current_plan_entry
 from core.plans import LIMIT_FIELDS, plan_for
@@ -28,7 +28,7 @@ from core.sessions import token_user
 User = get_user_model()
 
 
-class PriceSerializer(serializers.Serializer):
+class PriceSerializer(Serializer):
     amount = AmountField()
     currency = serializers.CharField()
     interval = serializers.ChoiceField(choices=Plan.Interval.choices)
@@ -81,7 +81,7 @@ class PlanSerializer(ModelSerializer):
         return current is not None and current.pk == plan.pk
 
 
-class SubscriptionSummarySerializer(serializers.Serializer):
+class SubscriptionSummarySerializer(Serializer):
     status = serializers.CharField()
     interval = serializers.CharField(allow_null=True)
     current_period_end = serializers.DateTimeField(allow_null=True)
@@ -232,16 +232,16 @@ class TokenVerifySerializer(BaseTokenVerifySerializer):
         return data
 
 
-class CsrfTokenSerializer(serializers.Serializer):
+class CsrfTokenSerializer(Serializer):
     csrfToken = serializers.CharField()  # the SPA's existing field name
 
 
-class HealthSerializer(serializers.Serializer):
+class HealthSerializer(Serializer):
     overall = serializers.ChoiceField(choices=["ok", "degraded", "down"])
     services = serializers.DictField(child=serializers.CharField())
 
 
-class ScopeStatusSerializer(serializers.Serializer):
+class ScopeStatusSerializer(Serializer):
     limit = serializers.IntegerField()
     used = serializers.IntegerField()
     remaining = serializers.IntegerField()
@@ -250,7 +250,7 @@ class ScopeStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "warning", "exceeded"])
 
 
-class RateLimitStatusSerializer(serializers.Serializer):
+class RateLimitStatusSerializer(Serializer):
     plan = serializers.DictField()
     scopes = serializers.DictField(child=ScopeStatusSerializer())
     upgrade = serializers.DictField(allow_null=True)

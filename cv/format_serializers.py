@@ -1,23 +1,23 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.model_serializer import ModelSerializer
+from core.model_serializer import ModelSerializer, Serializer
 from cv import letters
 from cv.exports import FORMATS
 from cv.models import CoverLetter
 from cv.serializers import VerificationSerializer
 
 
-class ExportQuerySerializer(serializers.Serializer):
+class ExportQuerySerializer(Serializer):
     format = serializers.ChoiceField(choices=list(FORMATS), default="md")
 
 
-class DiffLineSerializer(serializers.Serializer):
+class DiffLineSerializer(Serializer):
     op = serializers.ChoiceField(choices=["equal", "insert", "delete"])
     text = serializers.CharField()
 
 
-class DiffStatsSerializer(serializers.Serializer):
+class DiffStatsSerializer(Serializer):
     unchanged = serializers.IntegerField()
     inserted = serializers.IntegerField()
     deleted = serializers.IntegerField()
@@ -26,12 +26,12 @@ class DiffStatsSerializer(serializers.Serializer):
     similarity = serializers.FloatField(help_text="0 to 1: how much of the text stayed the same.")
 
 
-class DiffSerializer(serializers.Serializer):
+class DiffSerializer(Serializer):
     lines = DiffLineSerializer(many=True)
     stats = DiffStatsSerializer()
 
 
-class CoverLetterCreateSerializer(serializers.Serializer):
+class CoverLetterCreateSerializer(Serializer):
     tone = serializers.ChoiceField(choices=CoverLetter.Tone.choices, default=CoverLetter.Tone.FORMAL)
     words = serializers.IntegerField(
         min_value=letters.WORDS_MIN,

@@ -6,7 +6,7 @@ import nh3
 from rest_framework import serializers
 
 from core.compiled_lookup import CompiledLookup
-from core.model_serializer import ModelSerializer
+from core.model_serializer import ModelSerializer, Serializer
 from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 from cv.verification import FLAGGED, KINDS, VERIFIED
 
@@ -67,12 +67,12 @@ class QuestionnaireListSerializer(QuestionnaireSerializer):
         fields = [f for f in QuestionnaireSerializer.Meta.fields if f not in ("resume", "resume_text")]
 
 
-class UnsupportedClaimSerializer(serializers.Serializer):
+class UnsupportedClaimSerializer(Serializer):
     kind = serializers.ChoiceField(choices=KINDS, read_only=True)
     text = serializers.CharField(read_only=True, help_text="The claim as the improved CV states it.")
 
 
-class VerificationSerializer(serializers.Serializer):
+class VerificationSerializer(Serializer):
     """The truthfulness check of the improved CV against the uploaded CV and the person's request."""
 
     status = serializers.ChoiceField(choices=(VERIFIED, FLAGGED), read_only=True)
@@ -131,7 +131,7 @@ class OwnQuestionnaireField(serializers.PrimaryKeyRelatedField):
         return questionnaire
 
 
-class AIResponseCreateSerializer(serializers.Serializer):
+class AIResponseCreateSerializer(Serializer):
     questionnaire = OwnQuestionnaireField()
     prompt = PlainTextField(max_length=PROMPT_MAX, required=False, allow_blank=True, default="")
 

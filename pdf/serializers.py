@@ -1,12 +1,12 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from core.model_serializer import ModelSerializer
+from core.model_serializer import ModelSerializer, Serializer
 from pdf.models import Document
 from pdf.rendering import TEMPLATES
 
 
-class TemplateSerializer(serializers.Serializer):
+class TemplateSerializer(Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
@@ -40,5 +40,5 @@ class DocumentSerializer(ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class GeneratePdfInputSerializer(serializers.Serializer):
+class GeneratePdfInputSerializer(Serializer):
     template = serializers.ChoiceField(choices=sorted(TEMPLATES), required=False)

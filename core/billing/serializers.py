@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.billing.currencies import amount_display
-from core.model_serializer import ModelSerializer
+from core.model_serializer import ModelSerializer, Serializer
 from core.models import Invoice, Plan, Subscription
 
 
@@ -24,16 +24,16 @@ class AmountField(serializers.Field):
         return amount_display(amount, currency)
 
 
-class PlanChoiceInput(serializers.Serializer):
+class PlanChoiceInput(Serializer):
     plan_id = serializers.IntegerField(min_value=1)
     billing = serializers.ChoiceField(choices=Plan.Interval.choices, default=Plan.Interval.MONTHLY)
 
 
-class UrlOutput(serializers.Serializer):
+class UrlOutput(Serializer):
     url = serializers.URLField()
 
 
-class VerifySessionInput(serializers.Serializer):
+class VerifySessionInput(Serializer):
     session_id = serializers.RegexField(r"^cs_[A-Za-z0-9_]{1,250}$", max_length=255)
 
 
@@ -64,7 +64,7 @@ class SubscriptionOutput(ModelSerializer):
         return data
 
 
-class VerifySessionOutput(serializers.Serializer):
+class VerifySessionOutput(Serializer):
     success = serializers.BooleanField()
     subscription = SubscriptionOutput(allow_null=True)
 

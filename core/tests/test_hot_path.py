@@ -184,3 +184,18 @@ def test_a_token_with_a_forged_signature_is_refused_even_when_its_claims_were_se
     forged = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {header}.{payload}.{forged}")
     assert client.get("/auth/user/").status_code == 401
+
+
+def test_plain_serializers_give_each_instance_fields_of_its_own():
+    from cv.serializers import AIResponseCreateSerializer
+    from cv.tests.factories import QuestionnaireFactory
+
+    owner, stranger = UserFactory.create(), UserFactory.create()
+    questionnaire = QuestionnaireFactory.create(user=owner, resume_text="Jane Doe")
+    mine = AIResponseCreateSerializer(data={"questionnaire": questionnaire.pk}, user=owner)
+    theirs = AIResponseCreateSerializer(data={"questionnaire": questionnaire.pk}, user=stranger)
+    assert mine.fields["questionnaire"] is not theirs.fields["questionnaire"]
+    assert mine.is_valid(), mine.errors
+    assert not theirs.is_valid()
+    assert theirs.errors["questionnaire"][0].code == "does_not_exist"
+    assert mine.fields["questionnaire"].parent is mine and theirs.fields["questionnaire"].parent is theirs
