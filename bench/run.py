@@ -15,7 +15,9 @@ numbers depend on the machine. It prints:
 - the Stripe webhook against the Python client's own ceiling (signing every event needs a Python client),
 - analysis end to end with an instant model, and the overhead outside the model at 1 and 20 at once,
 - PDF rendering against bare WeasyPrint on the same HTML, and render/extraction time by page count,
-- list latency at 50 and 5,000 rows.
+- list latency at 50 and 5,000 rows,
+- CPU per request by kind of process (gunicorn, PostgreSQL, Redis, wrk), read from /proc (`--only cpu`,
+  not in the default run).
 """
 
 from __future__ import annotations
@@ -366,6 +368,49 @@ def _merged(label: str, rounds: list[dict]) -> dict:
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids(pattern: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def cpu_figures(bench: Bench, auth: dict[str, str], questionnaire_id: int) -> None:
+    """CPU per request of each kind of process, under the same load as the endpoint table (wrk)."""
+    workers = [int(pid) for pid in subprocess.run(
+        ["pgrep", "-P", str(bench.stack.procs[0].pid)], capture_output=True, text=True
+    ).stdout.split()]  # fmt: skip
+    enqueue = json.dumps({"questionnaire": questionnaire_id, "prompt": "Tailor my CV."})
+    endpoints = [
+        ("`GET /auth/csrf-token/`", "/auth/csrf-token/", None, None),
+        ("`GET /auth/user/`", "/auth/user/", auth, None),
+        ("questionnaire list, 50 rows", "/cv/questionnaire/", auth, None),
+        ("`POST /cv/ai-responses/`", "/cv/ai-responses/", auth, enqueue),
+    ]
+    print("\nCPU per request (ms), by kind of process, from /proc\n")
+    print("| request | gunicorn | PostgreSQL | Redis | wrk | all |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, path, headers, post in endpoints:
+        groups = {"gunicorn": workers, "postgres": _pids("postgres"), "redis": _pids("redis-server")}
+        before = {name: sum(_cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
+        started = os.times()
+        row = bench.load(label, path, headers=headers, post=post)
+        ended = os.times()
+        requests = max(row["requests"], 1)
+        ms = {name: 1000 * (sum(_cpu_seconds(pid) for pid in pids) - before[name]) / requests
+              for name, pids in groups.items()}  # fmt: skip
+        children = (ended.children_user + ended.children_system) - (started.children_user + started.children_system)
+        ms["wrk"] = 1000 * children / requests
+        print(f"| {label} | " + " | ".join(f"{value:.2f}" for value in ms.values()) + f" | {sum(ms.values()):.2f} |")
+
+
 def webhook_figures(bench: Bench) -> None:
     ceiling = bench.threads(lambda client: client.get("/auth/csrf-token/").status_code)
     ceiling["label"] = "`GET /auth/csrf-token/` (Python client)"
@@ -518,6 +563,8 @@ def main() -> None:
         sections = set(args.only.split(","))
         if "http" in sections:
             http_figures(bench, auth, big_auth, questionnaire_id)
+        if "cpu" in sections:
+            cpu_figures(bench, auth, questionnaire_id)
         if "webhook" in sections:
             webhook_figures(bench)
         if "pipeline" in sections:
