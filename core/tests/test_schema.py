@@ -24,3 +24,21 @@ def test_schema_documents_bearer_and_cookie_authentication():
     schemes = schema["components"]["securitySchemes"]
     assert schemes["jwtHeaderAuth"]["scheme"] == "bearer"
     assert schemes["jwtCookieAuth"] == {"type": "apiKey", "in": "cookie", "name": "access-token"}
+
+
+def test_every_operation_documents_the_errors_it_can_give():
+    schema = APIClient().get("/schema/", HTTP_ACCEPT="application/json").json()
+    paths = schema["paths"]
+    create = paths["/cv/questionnaire/"]["post"]["responses"]
+    assert {"201", "401", "429", "503"} <= set(create)
+    assert create["429"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    error = schema["components"]["schemas"]["Error"]
+    assert sorted(error["required"]) == ["code", "detail"]
+    plans = paths["/core/plans/"]["get"]["responses"]
+    assert "401" not in plans and {"429", "503"} <= set(plans)  # anyone may read the plans
+    webhook = paths["/core/payments/webhook/stripe/"]["post"]["responses"]
+    assert "429" not in webhook and "401" not in webhook  # Stripe is neither signed in nor rate-limited
+    login_locked = paths["/auth/login/"]["post"]["responses"]["429"]["content"]["application/json"]["schema"]
+    assert login_locked != {"$ref": "#/components/schemas/Error"}  # its own answer is kept
+    health = paths["/core/health/"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+    assert health == {"$ref": "#/components/schemas/Health"}
