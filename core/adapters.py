@@ -1,8 +1,13 @@
+import hashlib
+import re
+import time
+
 import jwt
 import requests
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 
 from core.emails import clean_email
@@ -54,6 +59,50 @@ def _google_get(name: str, **kwargs) -> requests.Response:
     return response
 
 
+# Google's signing keys are kept as long as its answer says (Cache-Control max-age, a few hours), at most
+# KEYS_SECONDS_MAX. A key id not among them makes us ask Google again, at most once per KEYS_REFETCH_SECONDS:
+# Google publishes a key before signing with it, and a stream of made-up key ids must not become a stream
+# of requests to Google.
+KEYS_SECONDS_DEFAULT = 3600
+KEYS_SECONDS_MAX = 6 * 3600
+KEYS_REFETCH_SECONDS = 60
+_MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
+def _keys_cache_key() -> str:
+    return "google:certs:" + hashlib.sha256(google_url("certs").encode()).hexdigest()[:16]
+
+
+def _fetch_keys() -> dict:
+    response = _google_get("certs")
+    try:
+        keys = response.json()
+    except ValueError as exc:
+        raise requests.ConnectionError("Google's keys were not JSON") from exc
+    match = _MAX_AGE.search(response.headers.get("Cache-Control", ""))
+    seconds = min(int(match.group(1)), KEYS_SECONDS_MAX) if match else KEYS_SECONDS_DEFAULT
+    if response.status_code == 200 and seconds > 0:
+        cache.set(_keys_cache_key(), (time.time(), keys), seconds)  # a cache that is down skips this
+    return keys
+
+
+def google_signing_key(kid: str) -> jwt.PyJWK | None:
+    """Google's public key with this id, from the kept set or Google; None if Google has no such key."""
+    kept = cache.get(_keys_cache_key())
+    keys = kept[1] if kept is not None else _fetch_keys()
+    found = _key_in(keys, kid)
+    if found is None and kept is not None and time.time() - kept[0] >= KEYS_REFETCH_SECONDS:
+        found = _key_in(_fetch_keys(), kid)
+    return found
+
+
+def _key_in(keys: object, kid: str) -> jwt.PyJWK | None:
+    try:
+        return jwt.PyJWKSet.from_dict(keys)[kid]  # type: ignore[arg-type]  # anything else raises below
+    except (ValueError, KeyError, TypeError, AttributeError, jwt.PyJWKSetError):
+        return None
+
+
 def _verified_email(claims: dict) -> dict:
     # Google sends a boolean in ID tokens and userinfo, the string "true" from tokeninfo.
     if str(claims.get("email_verified")).lower() != "true" or not claims.get("email"):
@@ -72,11 +121,9 @@ def google_id_token_claims(id_token: str, *, client_id: str) -> dict:
         raise GoogleTokenRefused("This is not a Google ID token.") from exc
     if not isinstance(kid, str):
         raise GoogleTokenRefused("This ID token is not signed with one of Google's keys.")
-    keys = _google_get("certs")
-    try:
-        key = jwt.PyJWKSet.from_dict(keys.json())[kid]
-    except (ValueError, KeyError, jwt.PyJWKSetError) as exc:
-        raise GoogleTokenRefused("This ID token is not signed with one of Google's keys.") from exc
+    key = google_signing_key(kid)
+    if key is None:
+        raise GoogleTokenRefused("This ID token is not signed with one of Google's keys.")
     try:
         claims = jwt.decode(
             id_token,

@@ -66,6 +66,13 @@ class FakeGoogle:
         self._access_tokens: dict[str, _Grant] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        # Google answers its keys with Cache-Control: public, max-age=<a few hours>.
+        self.certs_max_age: int | None = 21_600
+
+    def rotate_key(self) -> None:
+        """Sign with a new key from now on, and publish only that one."""
+        self.key = new_signing_key()
+        self.kid = secrets.token_hex(8)
 
     def start(self) -> Self:
         fake: FakeGoogle = self
@@ -205,6 +212,11 @@ class FakeGoogle:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         return 200, {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
+    def response_headers(self, path: str) -> dict[str, str]:
+        if path == "/oauth2/v3/certs" and self.certs_max_age is not None:
+            return {"Cache-Control": f"public, max-age={self.certs_max_age}, must-revalidate, no-transform"}
+        return {}
+
 
 class _Handler(BaseHTTPRequestHandler):
     google: FakeGoogle
@@ -219,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in self.google.response_headers(urlsplit(self.path).path).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 

@@ -148,3 +148,41 @@ def test_google_sign_in_never_enters_an_existing_account_with_the_same_email(goo
     mallory = User.objects.get(username="mallory")
     assert not SocialAccount.objects.filter(user=mallory).exists()
     assert mallory.has_usable_password()
+
+
+def test_googles_keys_are_fetched_once_and_kept_as_long_as_google_says(google):
+    assert_signed_in_as(sign_in({"id_token": google.id_token(GRACE)}), "grace@example.com")
+    assert_signed_in_as(sign_in({"id_token": google.id_token(GRACE)}), "grace@example.com")
+    assert google.paths().count("/oauth2/v3/certs") == 1
+
+
+def test_a_made_up_key_id_does_not_make_us_ask_google_again(google):
+    assert_signed_in_as(sign_in({"id_token": google.id_token(GRACE)}), "grace@example.com")
+    for n in range(3):
+        refused = sign_in({"id_token": google.id_token(GRACE, kid=f"made-up-{n}")})
+        assert refused.status_code == 400 and refused.json()["code"] == "google_token_invalid"
+    assert google.paths().count("/oauth2/v3/certs") == 1
+
+
+def test_a_new_google_key_is_fetched_once_the_kept_keys_are_a_minute_old(google, monkeypatch):
+    from core import adapters
+
+    assert_signed_in_as(sign_in({"id_token": google.id_token(GRACE)}), "grace@example.com")
+    google.rotate_key()
+    monkeypatch.setattr(adapters, "KEYS_REFETCH_SECONDS", 0)  # as if the keys were kept a minute ago
+    assert_signed_in_as(sign_in({"id_token": google.id_token(GRACE)}), "grace@example.com")
+    assert google.paths().count("/oauth2/v3/certs") == 2
+
+
+def test_with_the_cache_down_every_sign_in_fetches_the_keys_and_works(google, settings):
+    from core import redis_safety
+    from testing.servers import free_port
+
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    redis_safety.breaker.reset()
+    try:
+        assert_signed_in_as(sign_in({"id_token": google.id_token(GRACE)}), "grace@example.com")
+        assert_signed_in_as(sign_in({"id_token": google.id_token(GRACE)}), "grace@example.com")
+    finally:
+        redis_safety.breaker.reset()
+    assert google.paths().count("/oauth2/v3/certs") == 2
