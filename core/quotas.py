@@ -8,7 +8,7 @@ a job that fails after its request committed gives it back with `quota_release`.
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from django.db import connection
 from django.db.models import F
@@ -18,7 +18,7 @@ from django_redis import get_redis_connection
 from core.exceptions import QuotaExceeded
 from core.models import LIMIT_FIELD_BY_SCOPE, Plan, QuotaUsage, User
 from core.plan_catalogue import current_limit, current_plan_and_upgrade
-from core.plans import free_plan, plan_for, upgrade_for
+from core.plans import plan_for, upgrade_for
 from core.redis_safety import fail_open
 
 DAILY_SCOPES = ("ai_responses", "questionnaires", "uploads")
@@ -166,40 +166,65 @@ class QuotaStatus(TypedDict):
     upgrade: UpgradeRecommendation | None
 
 
-def quota_status_for(*, user: User) -> QuotaStatus:
+def _ref(plan: dict | Plan | None) -> PlanRef | None:
+    if plan is None:
+        return None
+    if isinstance(plan, Plan):
+        return {"id": plan.id, "slug": plan.slug, "name": plan.name}
+    return {"id": plan["id"], "slug": plan["slug"], "name": plan["name"]}
+
+
+def _applying_plan(user: User) -> tuple[PlanRef, dict[str, int], PlanRef | None]:
+    """The plan whose limits apply to `user` (plan_for), its limit by scope, and the next plan up
+    (upgrade_for): from the catalogue when it holds that plan, else from the database (an inactive Free
+    plan, a plan this process's copy does not have yet)."""
     found = current_plan_and_upgrade(user)
-    if found is None:  # no plan seeded yet: the Free plan is created on first use
-        free_plan()
-        found = current_plan_and_upgrade(user)
-    assert found is not None  # the catalogue holds the Free plan now
-    plan, upgrade = found
-    limits = plan["limits"]
+    if found is not None and _is_applying(user, found[0]):
+        plan, upgrade = found
+        limits = {scope: plan["limits"][field] for scope, field in LIMIT_FIELD_BY_SCOPE.items()}
+        return cast(PlanRef, _ref(plan)), limits, _ref(upgrade)
+    row = plan_for(user)
+    return (
+        cast(PlanRef, _ref(row)),
+        {scope: row.limit_for(scope) for scope in LIMIT_FIELD_BY_SCOPE},
+        _ref(upgrade_for(row)),
+    )
+
+
+def _is_applying(user: User, entry: dict) -> bool:
+    """Whether the catalogue's answer is the plan plan_for would give, without a query."""
+    if entry["id"] == user.plan_id:
+        return True  # their own plan, and active: the catalogue holds only active plans
+    if entry["slug"] != Plan.Slug.FREE:
+        return False
+    # Free applies to someone without a plan, or whose plan (loaded with them) is no longer active.
+    if user.plan_id is None:
+        return True
+    return type(user).plan.is_cached(user) and user.plan is not None and not user.plan.is_active
+
+
+def quota_status_for(*, user: User) -> QuotaStatus:
+    plan, limits, upgrade = _applying_plan(user)
     with connection.cursor() as cursor:
         cursor.execute(_DAY_USAGE, [user.pk, _today()])
         usages = dict(cursor.fetchall())
     scopes = {
-        scope: ScopeStatus(
-            limit=limits[LIMIT_FIELD_BY_SCOPE[scope]], used=usages.get(scope, 0), reset_at=next_daily_reset()
-        )
+        scope: ScopeStatus(limit=limits[scope], used=usages.get(scope, 0), reset_at=next_daily_reset())
         for scope in DAILY_SCOPES
     }
     scopes["api_calls"] = ScopeStatus(
-        limit=limits["api_calls_per_hour"], used=api_calls_used(user=user), reset_at=next_hourly_reset()
+        limit=limits["api_calls"], used=api_calls_used(user=user), reset_at=next_hourly_reset()
     )
     pressed = [scope for scope, s in scopes.items() if s.status != "ok"]
     recommendation: UpgradeRecommendation | None = None
     if upgrade is not None:
         recommendation = {
             "recommended": bool(pressed),
-            "plan": {"id": upgrade["id"], "slug": upgrade["slug"], "name": upgrade["name"]},
+            "plan": upgrade,
             "reason": (
                 f"You are close to or at your limit for {', '.join(SCOPE_LABELS[s] for s in pressed)}."
                 if pressed
                 else "Your current limits fit your usage."
             ),
         }
-    return {
-        "plan": {"id": plan["id"], "slug": plan["slug"], "name": plan["name"]},
-        "scopes": scopes,
-        "upgrade": recommendation,
-    }
+    return {"plan": plan, "scopes": scopes, "upgrade": recommendation}

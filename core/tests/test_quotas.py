@@ -96,3 +96,33 @@ def test_rate_limit_status_is_the_user_and_the_day_usage(api_client, user, djang
     user.plan = Plan.objects.get(slug="pro")
     user.save()
     assert api_client.get("/core/rate-limits/status/").json()["upgrade"] is None  # nothing above Pro here
+
+
+@pytest.mark.django_db
+def test_rate_limit_status_with_the_free_plan_hidden_from_the_catalogue(user, api_client):
+    from core.plans import free_plan
+
+    PlanFactory.create(slug="basic", order=1)
+    Plan.objects.filter(pk=free_plan().pk).update(is_active=False)  # not offered any more, still applies
+    body = api_client.get("/core/rate-limits/status/")
+    assert body.status_code == 200
+    assert body.json()["plan"]["slug"] == "free"
+    assert body.json()["scopes"]["ai_responses"]["limit"] == 3
+    assert body.json()["upgrade"]["plan"]["slug"] == "basic"
+
+
+@pytest.mark.django_db
+def test_rate_limit_status_of_a_plan_the_catalogue_does_not_have_yet(user, api_client, monkeypatch):
+    from core import plan_catalogue
+
+    pro = PlanFactory.create(slug="pro", order=2, ai_responses_per_day=40)
+    user.plan = pro
+    user.save()
+    # As in a process whose copy was built before Pro existed and whose token was not replaced.
+    monkeypatch.setattr(
+        plan_catalogue,
+        "_entries_for",
+        lambda viewer: [e for e in plan_catalogue._build() if e["data"]["slug"] != "pro"],
+    )
+    body = api_client.get("/core/rate-limits/status/").json()
+    assert body["plan"]["slug"] == "pro" and body["scopes"]["ai_responses"]["limit"] == 40
