@@ -27,8 +27,8 @@ def _admin():
 
 
 def _next_request() -> None:
-    """What Django does when a request starts and ends: the next query checks the connection again."""
-    connection.health_check_done = False  # type: ignore[attr-defined]  # not in django-stubs
+    """What Django does when a request ends and the next starts: the next query checks the connection again."""
+    connection.close_if_unusable_or_obsolete()
 
 
 def test_a_healthy_idle_connection_is_checked_without_a_query():
@@ -42,6 +42,21 @@ def test_a_healthy_idle_connection_is_checked_without_a_query():
         last = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0]
     assert last == "SELECT 'the last query before the check'"  # no SELECT 1 was sent
     assert _backend_pid() == pid  # and the connection was kept
+
+
+def _last_query(pid: int) -> str:
+    with _admin() as admin:
+        return admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0]
+
+
+def test_a_connection_quiet_for_longer_than_a_moment_is_checked_with_a_query(monkeypatch):
+    from cvimprover.postgresql import base
+
+    monkeypatch.setattr(base, "QUIET_SECONDS", 0.0)  # every connection counts as idle for a while
+    pid = _backend_pid()
+    _next_request()
+    connection.close_if_health_check_failed()
+    assert _last_query(pid) == "SELECT 1"  # Django's own check: a replaced host answers it with a reset
 
 
 def test_a_connection_the_server_ended_is_replaced_before_the_next_query():
