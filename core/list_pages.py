@@ -7,15 +7,16 @@ it: a page is never stale, and no cache entry has to be found and dropped. Pages
 by themselves. With the cache unreachable, every page is built from the database, as on a miss.
 
 A page is kept as the JSON it is sent as, in the shared cache and, since its key names one version of it,
-also in the process that served it (at most `LOCAL_BYTES` of them, the least recently used dropped first):
-a repeated read costs neither a Redis round trip nor encoding. Answers in another form (the browsable API,
-indented JSON) are built each time.
+also in the process that served it (at most `LOCAL_BYTES` of them, the least recently used dropped first,
+none for longer than in Redis): a repeated read costs neither a Redis round trip nor encoding. Answers in
+another form (the browsable API, indented JSON) are built each time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,31 +37,46 @@ LOCAL_BYTES = 16 * 1024 * 1024
 
 class _RecentPages:
     """The pages this process served last, by cache key (a key never names two different pages), at most
-    `limit` bytes of them."""
+    `limit` bytes of them, each for `seconds` at most (a page written by an older release of the code is
+    not kept longer than Redis keeps it)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, seconds: float = PAGE_SECONDS) -> None:
         self._limit = limit
+        self._seconds = seconds
         self._bytes = 0
-        self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._pages: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
-            body = self._pages.get(key)
-            if body is not None:
-                self._pages.move_to_end(key)
-            return body
+            kept = self._pages.get(key)
+            if kept is None:
+                return None
+            if time.monotonic() >= kept[0]:
+                self._drop(key)
+                return None
+            self._pages.move_to_end(key)
+            return kept[1]
 
     def keep(self, key: str, body: bytes) -> None:
         if len(body) > self._limit // 16:  # a very large page would push out many others
             return
         with self._lock:
-            previous = self._pages.pop(key, None)
-            self._bytes += len(body) - (len(previous) if previous is not None else 0)
-            self._pages[key] = body
+            self._drop(key)
+            self._pages[key] = (time.monotonic() + self._seconds, body)
+            self._bytes += len(body)
             while self._bytes > self._limit:
-                _, dropped = self._pages.popitem(last=False)
-                self._bytes -= len(dropped)
+                self._drop(next(iter(self._pages)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self._bytes = 0
+
+    def _drop(self, key: str) -> None:
+        kept = self._pages.pop(key, None)
+        if kept is not None:
+            self._bytes -= len(kept[1])
 
 
 recent_pages = _RecentPages(LOCAL_BYTES)

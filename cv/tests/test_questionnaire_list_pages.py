@@ -98,12 +98,10 @@ def test_a_kept_page_is_the_answer_a_fresh_build_gives(api_client, user, setting
     QuestionnaireFactory.create_batch(3, user=user, position="Engineer \u2028 of \u00e9l\u00e8ves")
     built = api_client.get(URL)
     from_this_process = api_client.get(URL)
-    recent_pages._pages.clear()  # as another web process would find it: in the shared cache only
-    recent_pages._bytes = 0
+    recent_pages.clear()  # as another web process would find it: in the shared cache only
     from_shared_cache = api_client.get(URL)
     cache.clear()
-    recent_pages._pages.clear()
-    recent_pages._bytes = 0
+    recent_pages.clear()
     rebuilt = api_client.get(URL)
     for response in (from_this_process, from_shared_cache, rebuilt):
         assert response.status_code == 200
@@ -132,6 +130,18 @@ def test_the_pages_kept_in_a_process_stay_within_their_byte_limit():
     assert pages.get("page-3") is None and pages.get("page-19") == bytes(100)
     pages.keep("too-big", bytes(101))  # over a sixteenth of the limit: not kept
     assert pages.get("too-big") is None
+
+
+def test_a_page_kept_in_the_process_is_not_kept_longer_than_in_redis():
+    import time
+
+    from core.list_pages import _RecentPages
+
+    pages = _RecentPages(limit=1600, seconds=0.05)
+    pages.keep("page", b"{}")
+    assert pages.get("page") == b"{}"
+    time.sleep(0.06)
+    assert pages.get("page") is None and pages._bytes == 0
 
 
 @pytest.mark.django_db(transaction=True)
