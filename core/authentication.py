@@ -34,7 +34,8 @@ class VerifiedTokens:
         if token is None:
             return None
         if time.time() >= token.payload["exp"]:  # past its expiry: verified afresh, and refused
-            self._tokens.pop(raw, None)
+            with self._lock:
+                self._tokens.pop(raw, None)
             return None
         fresh = copy.copy(token)
         fresh.payload = dict(token.payload)

@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any
 
+import redis
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -61,14 +62,21 @@ def _build() -> list[dict[str, Any]]:
 
 @fail_open(default=None, what="reading the plan catalogue's generation")
 def shared_generation(missing_read: bool = False) -> str | None:
-    """The catalogue's current token, set now if Redis has none (a first start, a flushed Redis). None when
-    Redis cannot be reached. `missing_read`: the caller already read the key and found nothing."""
+    """The catalogue's current token, set now if Redis has none (a first start, a flushed Redis) or holds
+    something else under its key. None when Redis cannot be reached. `missing_read`: the caller already
+    read the key and found no token."""
     client = get_redis_connection("default")
-    token = None if missing_read else client.get(GENERATION_KEY)
-    if token is None:
-        client.set(GENERATION_KEY, uuid.uuid4().hex, nx=True)
-        token = client.get(GENERATION_KEY)
-    return None if token is None else token.decode()
+    if not missing_read:
+        try:
+            token = client.get(GENERATION_KEY)
+        except redis.ResponseError:  # not a string: replaced below
+            token = None
+        if token is not None:
+            return token.decode()
+    # Any new token is correct: no copy was built under it, so at worst processes rebuild once more.
+    token = uuid.uuid4().hex
+    client.set(GENERATION_KEY, token)
+    return token
 
 
 def _entries(token: str | object | None = UNREAD) -> list[dict[str, Any]]:

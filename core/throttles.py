@@ -41,7 +41,8 @@ _SCRIPT = """
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local limits = #KEYS - 1
-local value = redis.call('GET', KEYS[#KEYS])
+local value = redis.pcall('GET', KEYS[#KEYS])
+if type(value) == 'table' and value.err then value = false end  -- not a string: read as missing
 for i = 1, limits do
   local kind, limit, window = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
   if kind == 'log' then

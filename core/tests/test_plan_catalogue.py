@@ -98,3 +98,16 @@ def test_a_change_read_inside_a_transaction_that_rolls_back_is_never_served():
         raise RuntimeError("the rest of the change failed")
     assert free_ai_limit() == 3
     assert APIClient().get("/core/plans/").json()["results"][0]["limits"]["ai_responses_per_day"] == 3
+
+
+@pytest.mark.django_db
+def test_a_generation_key_of_the_wrong_type_does_not_switch_the_rate_limits_off(user, api_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user_burst": "2/min"},
+    }
+    _seed()
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(GENERATION_KEY)
+    client.rpush(GENERATION_KEY, "not a string")
+    assert [api_client.get("/auth/user/").status_code for _ in range(3)] == [200, 200, 429]
