@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
 
+from core.billing.currencies import amount_display
 from core.models import Invoice, Plan, QuotaUsage, StripeEvent, Subscription, User
 from core.plans import LIMIT_FIELDS
 
@@ -21,15 +22,29 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
+def _money(amount, currency: str) -> str:
+    """An amount with its currency's own decimals, as people read it: "5.00 USD", "500 JPY", "1.250 KWD"."""
+    shown = amount_display(amount, currency)
+    return "-" if shown is None else f"{shown} {currency.upper()}"
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "slug", "order", "is_active", *LIMIT_FIELDS, "monthly_amount", "yearly_amount", "currency",
+        "name", "slug", "order", "is_active", *LIMIT_FIELDS, "monthly_price", "yearly_price",
     ]  # fmt: skip
     list_editable = ["is_active"]
     list_filter = ["is_active", "currency"]
     search_fields = ["name", "slug", "stripe_price_monthly", "stripe_price_yearly", "stripe_product_id"]
     ordering = ["order"]
+
+    @admin.display(description="monthly", ordering="monthly_amount")
+    def monthly_price(self, plan: Plan) -> str:
+        return _money(plan.monthly_amount, plan.currency)
+
+    @admin.display(description="yearly", ordering="yearly_amount")
+    def yearly_price(self, plan: Plan) -> str:
+        return _money(plan.yearly_amount, plan.currency)
 
 
 @admin.register(QuotaUsage)
@@ -61,9 +76,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         "stripe_invoice_id",
         "user",
         "status",
-        "amount_due",
-        "amount_paid",
-        "currency",
+        "due",
+        "paid",
         "stripe_created",
     ]
     list_filter = ["status", "currency"]
@@ -71,6 +85,14 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user", "subscription"]
     date_hierarchy = "stripe_created"
+
+    @admin.display(description="amount due", ordering="amount_due")
+    def due(self, invoice: Invoice) -> str:
+        return _money(invoice.amount_due, invoice.currency)
+
+    @admin.display(description="amount paid", ordering="amount_paid")
+    def paid(self, invoice: Invoice) -> str:
+        return _money(invoice.amount_paid, invoice.currency)
 
 
 @admin.register(StripeEvent)

@@ -40,3 +40,21 @@ def test_event_admin_shows_the_payload_read_only_and_processes_again(
     assert event.status == StripeEvent.Status.FAILED
     assert event.next_attempt_at is not None
     assert len(callbacks) == 1
+
+
+def test_admin_lists_show_amounts_with_their_currencys_decimals(admin_client, user):
+    from decimal import Decimal
+
+    from core.models import Invoice
+    from core.tests.factories import PlanFactory
+
+    PlanFactory.create(slug="basic", order=1, monthly_amount=Decimal("5"), currency="usd")
+    PlanFactory.create(slug="gulf", order=2, monthly_amount=Decimal("1.25"), currency="kwd")
+    Invoice.objects.create(
+        user=user, stripe_invoice_id="in_yen", status="paid", currency="jpy", amount_due=Decimal("500"),
+        amount_paid=Decimal("500"), stripe_created="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    plans = admin_client.get("/admin/core/plan/").content.decode()
+    assert "5.00 USD" in plans and "1.250 KWD" in plans and "5.000" not in plans
+    invoices = admin_client.get("/admin/core/invoice/").content.decode()
+    assert "500 JPY" in invoices and "500.000" not in invoices
