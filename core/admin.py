@@ -22,10 +22,16 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
-def _money(amount, currency: str) -> str:
-    """An amount with its currency's own decimals, as people read it: "5.00 USD", "500 JPY", "1.250 KWD"."""
-    shown = amount_display(amount, currency)
-    return "-" if shown is None else f"{shown} {currency.upper()}"
+def _money_column(field: str, description: str):
+    """A list column showing the amount `field` with its currency's own decimals, as people read it ("5.00
+    USD", "500 JPY", "1.250 KWD"), sorted by the amount."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, row) -> str:
+        shown = amount_display(getattr(row, field), row.currency)
+        return "-" if shown is None else f"{shown} {row.currency.upper()}"
+
+    return column
 
 
 @admin.register(Plan)
@@ -38,13 +44,8 @@ class PlanAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "stripe_price_monthly", "stripe_price_yearly", "stripe_product_id"]
     ordering = ["order"]
 
-    @admin.display(description="monthly", ordering="monthly_amount")
-    def monthly_price(self, plan: Plan) -> str:
-        return _money(plan.monthly_amount, plan.currency)
-
-    @admin.display(description="yearly", ordering="yearly_amount")
-    def yearly_price(self, plan: Plan) -> str:
-        return _money(plan.yearly_amount, plan.currency)
+    monthly_price = _money_column("monthly_amount", "monthly")
+    yearly_price = _money_column("yearly_amount", "yearly")
 
 
 @admin.register(QuotaUsage)
@@ -86,13 +87,8 @@ class InvoiceAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "subscription"]
     date_hierarchy = "stripe_created"
 
-    @admin.display(description="amount due", ordering="amount_due")
-    def due(self, invoice: Invoice) -> str:
-        return _money(invoice.amount_due, invoice.currency)
-
-    @admin.display(description="amount paid", ordering="amount_paid")
-    def paid(self, invoice: Invoice) -> str:
-        return _money(invoice.amount_paid, invoice.currency)
+    due = _money_column("amount_due", "amount due")
+    paid = _money_column("amount_paid", "amount paid")
 
 
 @admin.register(StripeEvent)
