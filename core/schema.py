@@ -23,11 +23,12 @@ class ErrorSerializer(serializers.Serializer):
 _SIGN_IN = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token is no longer valid.")
 _LIMITED = OpenApiResponse(ErrorSerializer, description="A rate limit or a plan's quota was reached.")
 _DOWN = OpenApiResponse(ErrorSerializer, description="A service the request needs (database, Redis) is down.")
+_MISSING = OpenApiResponse(ErrorSerializer, description="No such object, or not one of the caller's own.")
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's, adding 401 where sign-in is required, 429 where rate limits apply and 503 to every
-    operation, unless the operation documents that answer itself."""
+    """drf-spectacular's, adding 401 where sign-in is required, 404 where the path names an object, 429 where
+    rate limits apply and 503 to every operation, unless the operation documents that answer itself."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -36,6 +37,8 @@ class AutoSchema(SpectacularAutoSchema):
             errors["429"] = _LIMITED
         if not all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             errors["401"] = _SIGN_IN
+        if "{" in self.path:
+            errors["404"] = _MISSING
         for code, answer in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(answer, code, direction=direction)

@@ -34,6 +34,9 @@ def test_every_operation_documents_the_errors_it_can_give():
     assert create["429"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     error = schema["components"]["schemas"]["Error"]
     assert sorted(error["required"]) == ["code", "detail"]
+    detail = paths["/cv/questionnaire/{id}/"]["get"]["responses"]
+    assert detail["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "404" not in paths["/cv/questionnaire/"]["get"]["responses"]
     plans = paths["/core/plans/"]["get"]["responses"]
     assert "401" not in plans and {"429", "503"} <= set(plans)  # anyone may read the plans
     webhook = paths["/core/payments/webhook/stripe/"]["post"]["responses"]
