@@ -15,7 +15,6 @@ rebuilt once it is `COPY_SECONDS` old.
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from typing import Any
@@ -28,8 +27,6 @@ from django_redis import get_redis_connection
 
 from core.models import LIMIT_FIELD_BY_SCOPE, Plan, plans_updated
 from core.redis_safety import fail_open
-
-logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "cvimprover:plans:generation"
 COPY_SECONDS = 300
@@ -99,7 +96,7 @@ def generation_read(user, token: bytes | None) -> None:
     """Keep on the request's user the catalogue token read with the rate limits (None: the key is missing)."""
     try:
         user._plan_catalogue_token = token.decode() if token is not None else shared_generation(missing_read=True)
-    except AttributeError:  # objects that take no attributes
+    except AttributeError:  # an object that takes no attributes
         pass
 
 
@@ -125,7 +122,7 @@ def _entries_for(user) -> list[dict[str, Any]]:
     entries = _entries(getattr(user, "_plan_catalogue_token", UNREAD))
     try:
         user._plan_catalogue = (_generation, entries)
-    except AttributeError:  # AnonymousUser and other objects that take no attributes
+    except AttributeError:  # an object that takes no attributes
         pass
     return entries
 
