@@ -117,7 +117,8 @@ class QuotaUsage(models.Model):
     the last unit; a failed job gives its unit back.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="quota_usages")
+    # db_index=False: the unique (user, scope, day) index leads with the user and serves lookups by it.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="quota_usages", db_index=False)
     scope = models.CharField(max_length=32)
     day = models.DateField()
     used = models.PositiveIntegerField(default=0)
@@ -178,7 +179,8 @@ class Subscription(models.Model):
 class Invoice(models.Model):
     """A Stripe invoice of a user (their payment history). Amounts are in the currency's main unit."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invoices")
+    # db_index=False: the (user, -stripe_created) index leads with the user and serves lookups by it.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invoices", db_index=False)
     subscription = models.ForeignKey(
         Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
     )
@@ -223,7 +225,8 @@ class StripeEvent(models.Model):
     livemode = models.BooleanField(default=False)
     stripe_created = models.DateTimeField()
     payload = models.JSONField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    # No index of its own: the (status, next_attempt_at) index below leads with it.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     note = models.CharField(max_length=255, blank=True, help_text="What processing did, or why it was ignored.")

@@ -27,8 +27,14 @@ class Document(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pdf_documents")
-    ai_response = models.ForeignKey("cv.AIResponse", on_delete=models.CASCADE, related_name="pdf_documents")
+    # db_index=False: the (user, -created_at) index and the unique (ai_response, template, content_hash) one
+    # lead with these columns and serve every lookup by them.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pdf_documents", db_index=False
+    )
+    ai_response = models.ForeignKey(
+        "cv.AIResponse", on_delete=models.CASCADE, related_name="pdf_documents", db_index=False
+    )
     # Set when the document is a cover letter (written from ``ai_response``) rather than the improved CV.
     cover_letter = models.ForeignKey(
         "cv.CoverLetter", on_delete=models.CASCADE, null=True, blank=True, related_name="pdf_documents"
