@@ -17,7 +17,9 @@ numbers depend on the machine. It prints:
 - PDF rendering against bare WeasyPrint on the same HTML, and render/extraction time by page count,
 - list latency at 50 and 5,000 rows,
 - CPU per request by kind of process (gunicorn, PostgreSQL, Redis, wrk), read from /proc (`--only cpu`,
-  not in the default run).
+  not in the default run),
+- the enqueue beside stripped versions of itself, the most its ratio could reach (`--only floor`, not in
+  the default run; bench/enqueue_floor.py).
 """
 
 from __future__ import annotations
@@ -122,14 +124,19 @@ class Stack:
         self.manage("migrate", "--noinput")
         self.manage("seed_plans")
         self.log = open(self.workdir / "stack.log", "ab")
-        log = self.log
-        self.procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "cvimprover.wsgi:application", "-c", "cvimprover/gunicorn.py",
-                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )
+        self.serve()
+
+    def serve(self, app: str = "cvimprover.wsgi:application", **env: str) -> None:
+        """Start gunicorn (procs[0]) serving `app`, replacing the one running, and wait for it to answer."""
+        if self.procs:
+            self.procs[0].terminate()
+            self.procs[0].wait(timeout=20)
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", app, "-c", "cvimprover/gunicorn.py",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers)],
+            cwd=ROOT, env={**self.env, **env}, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        self.procs[:1] = [web]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -411,6 +418,34 @@ def cpu_figures(bench: Bench, auth: dict[str, str], questionnaire_id: int) -> No
         print(f"| {label} | " + " | ".join(f"{value:.2f}" for value in ms.values()) + f" | {sum(ms.values()):.2f} |")
 
 
+def floor_figures(bench: Bench, auth: dict[str, str], questionnaire_id: int) -> None:
+    """The real enqueue beside the stripped ones of bench/enqueue_floor.py, each with the cheapest view of the
+    same server: how far the enqueue's ratio could go on this stack."""
+    enqueue = json.dumps({"questionnaire": questionnaire_id, "prompt": "Tailor my CV."})
+    JSON = "application/json"
+    variants = [
+        ("the real enqueue", ""),
+        ("one statement, Celery's message", "statement"),
+        ("one statement, a bare LPUSH", "push"),
+    ]
+    print(f"\nThe enqueue's floor (bench/enqueue_floor.py; {bench.rounds} rounds, ratio to the cheapest view "
+          "of the same server)\n")  # fmt: skip
+    print("| enqueue | csrf req/s | enqueue req/s | p99 ms | errors | ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, variant in variants:
+        bench.stack.serve("bench.enqueue_floor:application", BENCH_ENQUEUE_FLOOR=variant)
+        for _ in range(50):  # warm the workers: connections, prepared statements, the catalogue
+            bench.client.post("/cv/ai-responses/", content=enqueue, headers={**auth, "Content-Type": JSON})
+        cheapest, measured = [], []
+        for _ in range(bench.rounds):
+            cheapest.append(bench.load("csrf", "/auth/csrf-token/"))
+            measured.append(bench.load(label, "/cv/ai-responses/", headers=auth, post=enqueue))
+        base, row = _merged("csrf", cheapest), _merged(label, measured)
+        print(f"| {label} | {base['rps']:.0f} | {row['rps']:.0f} | {row['p99']:.1f} | "
+              f"{row['errors']}/{row['requests']} | {row['rps'] / base['rps']:.2f} |")  # fmt: skip
+    bench.stack.serve()
+
+
 def webhook_figures(bench: Bench) -> None:
     ceiling = bench.threads(lambda client: client.get("/auth/csrf-token/").status_code)
     ceiling["label"] = "`GET /auth/csrf-token/` (Python client)"
@@ -565,6 +600,8 @@ def main() -> None:
             http_figures(bench, auth, big_auth, questionnaire_id)
         if "cpu" in sections:
             cpu_figures(bench, auth, questionnaire_id)
+        if "floor" in sections:
+            floor_figures(bench, auth, questionnaire_id)
         if "webhook" in sections:
             webhook_figures(bench)
         if "pipeline" in sections:

@@ -1,0 +1,91 @@
+"""The enqueue stripped to what no design on this stack can leave out, to measure how far its ratio could go.
+
+Not the product, and served only by `bench/run.py --only floor`: this module's application is the real one
+with `POST /cv/ai-responses/` replaced, as `BENCH_ENQUEUE_FLOOR` says, by
+- `statement`: DRF's authentication, rate limit and JSON parsing as in the real view; then the quota unit and
+  the job row in one SQL statement (no transaction block, no serializers, no checks of the input), the job
+  queued with Celery, and the answer encoded by hand;
+- `push`: the same, with a bare LPUSH of a placeholder instead of Celery's message (no worker could run it).
+
+Whatever the real enqueue does beyond these costs more, so their ratios are the most it could reach.
+"""
+
+import os
+
+from cvimprover.wsgi import application
+
+__all__ = ["application"]
+
+VARIANT = os.environ.get("BENCH_ENQUEUE_FLOOR", "")
+
+
+def _install() -> None:
+    """Replace the view's create (imports here: Django is set up once the application is)."""
+    import orjson
+    from django.db import connection
+    from django.http import HttpResponse
+    from django.utils import timezone
+    from django_redis import get_redis_connection
+
+    from core.quotas import _today
+    from cv import services, views
+    from cv.models import AIResponse
+
+    def _insert_statement() -> tuple[str, dict]:
+        """The quota unit and the row in one statement; the row's columns and defaults are the model's."""
+        template = AIResponse(questionnaire_id=0, user_id=0)
+        columns, values = [], []
+        for field in AIResponse._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            columns.append(field.column)
+            values.append(f"%({field.attname})s")
+        defaults = {
+            field.attname: field.get_db_prep_save(getattr(template, field.attname), connection)
+            for field in AIResponse._meta.concrete_fields
+        }
+        sql = f"""
+            WITH unit AS (
+                INSERT INTO core_quotausage (user_id, scope, day, used) VALUES (%(user_id)s, 'ai_responses', %(day)s, 1)
+                ON CONFLICT (user_id, scope, day) DO UPDATE SET used = core_quotausage.used + 1
+                WHERE core_quotausage.used < %(limit)s
+                RETURNING day
+            )
+            INSERT INTO cv_airesponse ({", ".join(columns)}) SELECT {", ".join(values)} FROM unit RETURNING id
+        """  # noqa: S608 (the model's own column names)
+        return sql, defaults
+
+    def _create(self, request, *args, **kwargs):
+        data = request.data
+        now, day = timezone.now(), _today()
+        params = {
+            **defaults,
+            "questionnaire_id": data["questionnaire"],
+            "user_id": request.user.pk,
+            "prompt": data.get("prompt", ""),
+            "created_at": now,
+            "enqueued_at": now,
+            "quota_day": day,
+            "day": day,
+            "limit": 10**9,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            response_id = cursor.fetchone()[0]
+        if VARIANT == "push":
+            get_redis_connection("default").lpush("bench:floor", response_id)
+        else:
+            services._send_analysis(response_id)
+        body = {
+            "id": response_id, "questionnaire": data["questionnaire"], "prompt": params["prompt"], "status": "pending",
+            "improved_cv": "", "changes": [], "match_report": None, "verification": None, "model": "", "error": "",
+            "created_at": now.isoformat(), "started_at": None, "finished_at": None,
+        }  # fmt: skip
+        return HttpResponse(orjson.dumps(body), status=202, content_type="application/json")
+
+    sql, defaults = _insert_statement()
+    views.AIResponseViewSet.create = _create  # type: ignore[method-assign]
+
+
+if VARIANT:
+    _install()
