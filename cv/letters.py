@@ -21,11 +21,12 @@ from core import jobs
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
-from cv import llm, matching, offline, verification
+from cv import claims, llm, matching, offline
 from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
 from cv.jobs import LETTER_JOB
 from cv.jsonresume import to_json_resume
+from cv.llm_answers import strip_reasoning
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 from cv.selectors import cv_markdown_of
 from cv.services import PENDING_REQUEUE_AFTER, RunOutcome, retry_delay
@@ -234,7 +235,7 @@ def write_with_llm(
     if not isinstance(letter, str):
         # A model that ignores the format still wrote a letter: take its text as the Markdown.
         letter = answer.text if answer.data is None else ""
-    letter = llm.strip_reasoning(letter).strip()
+    letter = strip_reasoning(letter).strip()
     if not letter:
         raise llm.LLMPermanentError("The AI service's answer did not contain a letter.", code="bad_answer")
     return WrittenLetter(letter=letter[:MAX_LETTER_CHARS], model=answer.model)
@@ -254,9 +255,9 @@ def _letter_claims(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not _COURTESY_LINE.match(line.strip()))
 
 
-def _check(letter: CoverLetter, text: str) -> verification.Verification:
+def _check(letter: CoverLetter, text: str) -> claims.Verification:
     questionnaire = letter.ai_response.questionnaire
-    return verification.verify_rewrite(
+    return claims.verify_rewrite(
         source_text=questionnaire.resume_text,
         request_text=_support_text(letter),
         improved_text=_letter_claims(text),
@@ -277,7 +278,7 @@ def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[Writt
     except Exception:
         logger.exception("truthfulness check crashed for cover letter id=%s", letter.pk)
         return written, None
-    if first.status == verification.VERIFIED:
+    if first.status == claims.VERIFIED:
         return written, first.as_dict()
     logger.info("cover letter flagged id=%s claims=%s: asking for a repair", letter.pk, len(first.unsupported))
     _extend_lease(letter)
@@ -314,7 +315,7 @@ def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:
         return verify_letter(letter=letter, written=written)
     text = write_offline(questionnaire=questionnaire, cv_markdown=cv_markdown, tone=letter.tone, words=letter.words)
     # The offline writer states only what the uploaded CV states: verified by construction.
-    return WrittenLetter(letter=text, model=OFFLINE_MODEL), verification.verified()
+    return WrittenLetter(letter=text, model=OFFLINE_MODEL), claims.verified()
 
 
 def _enqueue_on_commit(letter_id: int) -> None:

@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from core.compiled_lookup import CompiledLookup
 from core.model_serializer import ModelSerializer, Serializer
+from cv.claims import FLAGGED, KINDS, VERIFIED
 from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
-from cv.verification import FLAGGED, KINDS, VERIFIED
 
 JOB_DESCRIPTION_MAX = 5000
 PROMPT_MAX = 2000

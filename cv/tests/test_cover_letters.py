@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from core.models import QuotaUsage
-from cv import letters, matching, verification
+from cv import claims, letters, matching
 from cv.models import CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
@@ -175,7 +175,7 @@ def test_offline_letter_states_only_what_the_uploaded_cv_states(analysis, tone):
     assert salutation in letter and closing in letter
     assert letter.rstrip().endswith("Jane Doe")
     # The CV's own truthfulness check agrees that the offline letter claims nothing new.
-    checked = verification.verify_rewrite(
+    checked = claims.verify_rewrite(
         source_text=questionnaire.resume_text,
         request_text=f"Applying for: {questionnaire.position}, {questionnaire.industry}",
         improved_text=letters._letter_claims(letter),

@@ -4,7 +4,7 @@ import socket
 import pytest
 from django.core.cache import cache
 
-from cv import llm
+from cv import llm, llm_answers
 from testing.fake_openai import (
     DEFAULT_IMPROVED_CV,
     DEFAULT_THOUGHT,
@@ -80,7 +80,8 @@ def test_json_inside_a_code_fence_is_accepted(llm_settings, fake_openai):
 
 
 def test_json_with_chatter_around_it_is_accepted():
-    improved, changes = llm.parse_answer('Sure! Here it is:\n{"improved_cv": "# A\nline", "changes": "one"}\nBye')
+    answer = 'Sure! Here it is:\n{"improved_cv": "# A\nline", "changes": "one"}\nBye'
+    improved, changes = llm_answers.parse_answer(answer)
 
     assert improved == "# A\nline"
     assert changes == ["one"]
@@ -376,8 +377,8 @@ def test_markdown_cv_in_a_fence_and_plain_text_headings_are_read():
     fenced = f"Here you go:\n\n```markdown\n{DEFAULT_IMPROVED_CV}\n```\n\nGood luck!"
     plain = "Jane Doe\nBackend engineer\n\nEXPERIENCE\nAcme Ltd, Developer (2019-2024)\n\nEDUCATION\nBSc, Leeds"
 
-    assert llm.parse_answer(fenced) == (DEFAULT_IMPROVED_CV, [])
-    assert llm.parse_answer(plain) == (plain, [])
+    assert llm_answers.parse_answer(fenced) == (DEFAULT_IMPROVED_CV, [])
+    assert llm_answers.parse_answer(plain) == (plain, [])
 
 
 @pytest.mark.parametrize(
@@ -392,7 +393,7 @@ def test_markdown_cv_in_a_fence_and_plain_text_headings_are_read():
     ],
 )
 def test_reasoning_is_dropped_before_the_answer_is_read(content):
-    assert llm.parse_answer(content) == ("# Jane", ["Tightened."])
+    assert llm_answers.parse_answer(content) == ("# Jane", ["Tightened."])
 
 
 def test_reasoning_models_answer_is_stored_without_its_thinking(llm_settings, fake_openai):
