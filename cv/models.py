@@ -138,7 +138,11 @@ class CoverLetter(models.Model):
         WARM = "warm", "Warm"
         DIRECT = "direct", "Direct"
 
-    Status = AIResponse.Status
+    class Status(models.TextChoices):  # its own, as every job kind's (core.jobs): a letter may grow a state
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
 
     ai_response = models.ForeignKey(AIResponse, on_delete=models.CASCADE, related_name="cover_letters")
     user = models.ForeignKey(
