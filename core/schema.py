@@ -3,7 +3,8 @@ operation documents the error answers it can give besides its own."""
 
 from drf_spectacular.contrib.rest_auth import SimpleJWTCookieScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -25,14 +26,35 @@ _LIMITED = OpenApiResponse(ErrorSerializer, description="A rate limit or a plan'
 _DOWN = OpenApiResponse(ErrorSerializer, description="A service the request needs (database, Redis) is down.")
 _MISSING = OpenApiResponse(ErrorSerializer, description="No such object, or not one of the caller's own.")
 
+# What a 400 holds (core.exceptions): the messages of each field in error, or of the request as a whole.
+_INVALID = ResolvedComponent(
+    name="ValidationError",
+    type=ResolvedComponent.SCHEMA,
+    object="ValidationError",
+    schema={
+        "type": "object",
+        "description": (
+            "One key per field in error, each with its list of messages, e.g. "
+            '`{"prompt": ["Ensure this field has no more than 2000 characters."]}`; `non_field_errors` for the '
+            "request as a whole, and a nested field's errors nested the same way. A request refused for "
+            "another reason has `detail` and `code` instead, as other errors do."
+        ),
+        "additionalProperties": {"anyOf": [{"type": "array"}, {"type": "object"}, {"type": "string"}]},
+    },
+)
+
 
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's, adding 401 where sign-in is required, 404 where the path names an object, 429 where
-    rate limits apply and 503 to every operation, unless the operation documents that answer itself."""
+    """drf-spectacular's, adding 400 where the operation reads a body or query parameters, 401 where sign-in is
+    required, 404 where the path names an object, 429 where rate limits apply and 503 to every operation,
+    unless the operation documents that answer itself."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         errors = {"503": _DOWN}
+        if self.method in ("POST", "PUT", "PATCH") or self._reads_query_parameters():
+            self.registry.register_on_missing(_INVALID)
+            errors["400"] = OpenApiResponse(_INVALID.ref, description="The request is not valid; it says why.")
         if self.view.get_throttles():
             errors["429"] = _LIMITED
         if not all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
@@ -43,3 +65,7 @@ class AutoSchema(SpectacularAutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(answer, code, direction=direction)
         return responses
+
+    def _reads_query_parameters(self) -> bool:
+        parameters = self.get_override_parameters()
+        return any(isinstance(p, OpenApiParameter) and p.location == OpenApiParameter.QUERY for p in parameters)

@@ -45,3 +45,31 @@ def test_every_operation_documents_the_errors_it_can_give():
     assert login_locked != {"$ref": "#/components/schemas/Error"}  # its own answer is kept
     health = paths["/core/health/"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
     assert health == {"$ref": "#/components/schemas/Health"}
+
+
+def test_operations_that_read_input_document_the_validation_error():
+    schema = APIClient().get("/schema/", HTTP_ACCEPT="application/json").json()
+    paths = schema["paths"]
+    invalid = {"$ref": "#/components/schemas/ValidationError"}
+    for path, method in [
+        ("/cv/ai-responses/", "post"),
+        ("/cv/questionnaire/", "post"),
+        ("/cv/questionnaire/{id}/", "patch"),
+        ("/cv/ai-responses/", "get"),  # ?questionnaire= must be a whole number
+    ]:
+        assert paths[path][method]["responses"]["400"]["content"]["application/json"]["schema"] == invalid, path
+    assert "400" not in paths["/cv/questionnaire/{id}/"]["get"]["responses"]  # it reads nothing to refuse
+    component = schema["components"]["schemas"]["ValidationError"]
+    assert component["type"] == "object" and "additionalProperties" in component
+
+
+def test_a_validation_error_answer_has_the_documented_shape(api_client):
+    """The body of a real 400 fits the ValidationError schema: field names to lists of messages."""
+    import jsonschema
+
+    schema = APIClient().get("/schema/", HTTP_ACCEPT="application/json").json()["components"]["schemas"]
+    response = api_client.post("/cv/ai-responses/", {"questionnaire": "nope", "prompt": "Tailor it."}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"questionnaire"} and all(isinstance(m, str) for m in body["questionnaire"])
+    jsonschema.validate(body, schema["ValidationError"])
