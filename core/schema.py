@@ -45,14 +45,15 @@ _INVALID = ResolvedComponent(
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's, adding 400 where the operation reads a body or query parameters, 401 where sign-in is
-    required, 404 where the path names an object, 429 where rate limits apply and 503 to every operation,
-    unless the operation documents that answer itself."""
+    """drf-spectacular's, adding 400 where the operation reads a request body or query parameters, 401 where
+    sign-in is required, 404 where the path names an object, 429 where rate limits apply and 503 to every
+    operation, unless the operation documents that answer itself."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         errors = {"503": _DOWN}
-        if self.method in ("POST", "PUT", "PATCH") or self._reads_query_parameters():
+        reads_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+        if reads_body or self._reads_query_parameters():
             self.registry.register_on_missing(_INVALID)
             errors["400"] = OpenApiResponse(_INVALID.ref, description="The request is not valid; it says why.")
         if self.view.get_throttles():

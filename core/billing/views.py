@@ -3,7 +3,7 @@ service or selector, serialize. Writes count against the plan's API calls (`thro
 
 `POST /core/payments/webhook/stripe/` is Stripe's door: verify, store, answer; processing runs in a task."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import BaseParser
@@ -22,6 +22,7 @@ from core.billing.serializers import (
     VerifySessionOutput,
 )
 from core.exceptions import NotFound
+from core.schema import ErrorSerializer
 from core.throttles import WORK
 
 
@@ -53,7 +54,13 @@ class CheckoutSessionVerifyView(APIView):
 class BillingPortalView(APIView):
     throttle_scope = WORK
 
-    @extend_schema(request=None, responses=UrlOutput)
+    @extend_schema(
+        request=None,
+        responses={
+            200: UrlOutput,
+            400: OpenApiResponse(ErrorSerializer, description="No billing account yet (`no_billing_account`)."),
+        },
+    )
     def post(self, request):
         return Response({"url": services.portal_session_create(user=request.user)})
 

@@ -59,6 +59,10 @@ def test_operations_that_read_input_document_the_validation_error():
     ]:
         assert paths[path][method]["responses"]["400"]["content"]["application/json"]["schema"] == invalid, path
     assert "400" not in paths["/cv/questionnaire/{id}/"]["get"]["responses"]  # it reads nothing to refuse
+    for path in ("/core/subscription/cancel/", "/core/subscription/resume/"):
+        assert "400" not in paths[path]["post"]["responses"], path  # a POST without a body
+    portal = paths["/core/billing/portal/"]["post"]["responses"]["400"]  # no body, but no billing account yet
+    assert portal["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     component = schema["components"]["schemas"]["ValidationError"]
     assert component["type"] == "object" and "additionalProperties" in component
 
