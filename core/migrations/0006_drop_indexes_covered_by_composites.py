@@ -38,19 +38,35 @@ class Migration(migrations.Migration):
             database_operations=[
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "core_invoice_user_id_4373c1a8"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_invoice_user_id_4373c1a8" ON "core_invoice" ("user_id")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "core_invoice_user_id_4373c1a8"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_invoice_user_id_4373c1a8" ON "core_invoice" ("user_id")',
+                    ],
                 ),
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "core_quotausage_user_id_921d0032"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_quotausage_user_id_921d0032" ON "core_quotausage" ("user_id")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "core_quotausage_user_id_921d0032"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_quotausage_user_id_921d0032" ON "core_quotausage" ("user_id")',
+                    ],
                 ),
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "core_stripeevent_status_20eb0c65"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_stripeevent_status_20eb0c65" ON "core_stripeevent" ("status")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "core_stripeevent_status_20eb0c65"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_stripeevent_status_20eb0c65" ON "core_stripeevent" ("status")',
+                    ],
                 ),
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "core_stripeevent_status_20eb0c65_like"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_stripeevent_status_20eb0c65_like" ON "core_stripeevent" ("status" varchar_pattern_ops)',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "core_stripeevent_status_20eb0c65_like"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "core_stripeevent_status_20eb0c65_like" ON "core_stripeevent" ("status" varchar_pattern_ops)',
+                    ],
                 ),
             ],
         ),

@@ -9,10 +9,11 @@ pytestmark = pytest.mark.django_db
 
 OWN_APPS = ("core", "cv", "pdf")
 
-# Every index of the project's tables: its name, its table, and its key columns with their operator classes
-# (an index with a pattern operator class answers other queries than a plain one on the same column).
+# Every index of the project's tables: its name, its table, and its access method and key columns with their
+# operator classes (a hash index, or one with a pattern operator class, answers other queries than a plain
+# btree on the same column).
 _INDEXES = """
-SELECT i.relname, t.relname, x.indisunique, x.indpred IS NOT NULL,
+SELECT i.relname, t.relname, x.indisunique, x.indpred IS NOT NULL, i.relam,
        array(
          SELECT pg_get_indexdef(x.indexrelid, k, true) || ' ' || c.opcname
          FROM generate_series(1, x.indnkeyatts) AS k JOIN pg_opclass c ON c.oid = x.indclass[k - 1]
@@ -35,11 +36,11 @@ def _indexes():
 def test_no_index_is_the_leading_part_of_another():
     indexes = _indexes()
     redundant = []
-    for name, table, unique, partial, columns in indexes:
+    for name, table, unique, partial, method, columns in indexes:
         if unique or partial:  # a constraint, or an index for some rows only: not replaceable by another
             continue
-        for other, other_table, _, other_partial, other_columns in indexes:
-            leads = other_columns[: len(columns)] == columns
+        for other, other_table, _, other_partial, other_method, other_columns in indexes:
+            leads = other_method == method and other_columns[: len(columns)] == columns
             if other != name and other_table == table and not other_partial and leads:
                 redundant.append(f"{name} {columns} is served by {other} {other_columns}")
     assert redundant == []

@@ -39,15 +39,27 @@ class Migration(migrations.Migration):
             database_operations=[
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "cv_airesponse_user_id_74a7b6af"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "cv_airesponse_user_id_74a7b6af" ON "cv_airesponse" ("user_id")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "cv_airesponse_user_id_74a7b6af"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "cv_airesponse_user_id_74a7b6af" ON "cv_airesponse" ("user_id")',
+                    ],
                 ),
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "cv_coverletter_user_id_e0ae8161"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "cv_coverletter_user_id_e0ae8161" ON "cv_coverletter" ("user_id")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "cv_coverletter_user_id_e0ae8161"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "cv_coverletter_user_id_e0ae8161" ON "cv_coverletter" ("user_id")',
+                    ],
                 ),
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "cv_cvquestionnaire_user_id_f5a90d98"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "cv_cvquestionnaire_user_id_f5a90d98" ON "cv_cvquestionnaire" ("user_id")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "cv_cvquestionnaire_user_id_f5a90d98"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "cv_cvquestionnaire_user_id_f5a90d98" ON "cv_cvquestionnaire" ("user_id")',
+                    ],
                 ),
             ],
         ),

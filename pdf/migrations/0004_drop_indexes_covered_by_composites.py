@@ -35,11 +35,19 @@ class Migration(migrations.Migration):
             database_operations=[
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "pdf_document_ai_response_id_a20b8154"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "pdf_document_ai_response_id_a20b8154" ON "pdf_document" ("ai_response_id")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "pdf_document_ai_response_id_a20b8154"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "pdf_document_ai_response_id_a20b8154" ON "pdf_document" ("ai_response_id")',
+                    ],
                 ),
                 migrations.RunSQL(
                     'DROP INDEX CONCURRENTLY IF EXISTS "pdf_document_user_id_18300369"',
-                    reverse_sql='CREATE INDEX CONCURRENTLY IF NOT EXISTS "pdf_document_user_id_18300369" ON "pdf_document" ("user_id")',
+                    reverse_sql=[
+                        # an index left invalid by an interrupted build would otherwise be kept as it is
+                        'DROP INDEX CONCURRENTLY IF EXISTS "pdf_document_user_id_18300369"',
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "pdf_document_user_id_18300369" ON "pdf_document" ("user_id")',
+                    ],
                 ),
             ],
         ),
