@@ -130,7 +130,11 @@ class Stack:
         """Start gunicorn (procs[0]) serving `app`, replacing the one running, and wait for it to answer."""
         if self.procs:
             self.procs[0].terminate()
-            self.procs[0].wait(timeout=20)
+            try:
+                self.procs[0].wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.procs[0].kill()
+                self.procs[0].wait()
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", app, "-c", "cvimprover/gunicorn.py",
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers)],

@@ -10,7 +10,7 @@ the strongest form the server accepts: a strict JSON schema, else JSON-object mo
 A server that refuses a form with a 400 is asked again at once in the next one, inside the same call (a
 refusal is not an attempt and not a failure), and the form that worked is remembered per base URL and model
 for a while. Whatever comes back is read by cv.llm_answers: reasoning blocks are dropped first and a CV in plain
-Markdown is accepted. The errors are cv.llm_errors', also importable from here.
+Markdown is accepted. The errors live in cv.llm_errors and can be imported from here too.
 
 Doors for other features: ``complete_cv`` (a conversation in, an improved CV out; the truthfulness repair
 round calls it again with one more instruction) and ``complete_json`` (a system prompt, user content and a
