@@ -6,7 +6,10 @@ page of the SPA, so each process keeps the catalogue it built, labelled with the
 `delete()` and queryset `update()` all announce it). A process uses its copy only while the token it reads
 is the one the copy was built under, so no process serves a plan after a change was committed; and a copy
 is only kept when built outside a transaction, so none holds a change that was rolled back. The rate-limit
-check reads the token in its own Redis round trip (`core.throttles`): a request pays no call for it.
+check reads the token in its own Redis round trip (`core.throttles`): a request pays no call for it. A work
+request whose hourly limit comes from the catalogue (a Free user's) needs the limit before that round trip,
+so it takes it from this process's copy and the round trip counts the request only if the token is still
+the copy's (`limit_before_token`); otherwise the request is counted again with the current catalogue.
 
 With Redis unreachable the token cannot be read and the catalogue is built from the database for each read.
 A change made while Redis was unreachable cannot replace the token, so as a safety net a copy is also
@@ -93,9 +96,23 @@ def _entries(token: str | object | None = UNREAD) -> list[dict[str, Any]]:
 
 
 def generation_read(user, token: bytes | None) -> None:
-    """Keep on the request's user the catalogue token read with the rate limits (None: the key is missing)."""
+    """Keep on the request's user the catalogue token read with the rate limits (None: the key is missing).
+    What the request took from a copy under another token (limit_before_token) is dropped."""
     try:
-        user._plan_catalogue_token = token.decode() if token is not None else shared_generation(missing_read=True)
+        read = token.decode() if token is not None else shared_generation(missing_read=True)
+        if getattr(user, "_plan_catalogue_token", UNREAD) != read:
+            user.__dict__.pop("_plan_catalogue", None)
+        user._plan_catalogue_token = read
+    except AttributeError:  # an object that takes no attributes
+        pass
+
+
+def generation_unknown(user) -> None:
+    """Redis could not be asked for the token after all: the request reads the catalogue from the database,
+    not from a copy it assumed (limit_before_token), as every read does while Redis is unreachable."""
+    try:
+        user.__dict__.pop("_plan_catalogue", None)
+        user._plan_catalogue_token = None
     except AttributeError:  # an object that takes no attributes
         pass
 
@@ -158,13 +175,41 @@ def current_plan_id(user) -> int | None:
     return None if entry is None else entry["id"]
 
 
+def _loaded_plan(user) -> Plan | None:
+    """The user's plan when it was loaded with them and is active (authentication loads it)."""
+    if user.plan_id is not None and type(user).plan.is_cached(user) and user.plan.is_active:
+        return user.plan
+    return None
+
+
 def current_limit(user, scope: str) -> int | None:
     """The limit of `scope` in the plan that applies to `user` (None if no plan is seeded): from their plan
-    when it was loaded with them and is active (authentication loads it), else from the catalogue."""
-    if user.plan_id is not None and type(user).plan.is_cached(user) and user.plan.is_active:
-        return user.plan.limit_for(scope)
+    when it was loaded with them and is active, else from the catalogue."""
+    plan = _loaded_plan(user)
+    if plan is not None:
+        return plan.limit_for(scope)
     entry = current_plan_entry(user)
     return None if entry is None else entry["limits"][LIMIT_FIELD_BY_SCOPE[scope]]
+
+
+def limit_before_token(user, scope: str) -> tuple[int | None, str]:
+    """`current_limit`, for a request that has not read the catalogue token yet and is about to (the rate
+    limits): with the limit, the token it assumes, or "" if it assumed none.
+
+    A limit from the catalogue comes from this process's copy without asking Redis, and the token returned
+    is the copy's: the caller must count the request only if Redis still holds that token, in the same
+    round trip that reads it, and pass what it read to `generation_read` (core.throttles does both).
+    """
+    if _loaded_plan(user) is not None or getattr(user, "_plan_catalogue_token", UNREAD) is not UNREAD:
+        return current_limit(user, scope), ""
+    copy = _copy
+    if copy is None or copy[1] != _generation or time.monotonic() - copy[2] >= COPY_SECONDS:
+        return current_limit(user, scope), ""  # no copy to assume: the catalogue asks Redis itself
+    try:
+        user._plan_catalogue_token = copy[0]
+    except AttributeError:  # an object that takes no attributes
+        return current_limit(user, scope), ""
+    return current_limit(user, scope), copy[0]
 
 
 @fail_open(default=None, what="announcing a plan change")

@@ -1,6 +1,7 @@
 """Rate limits: the anonymous per-address rate, a signed-in person's burst rate and the plan's API calls per
 hour, all counted in one Redis round trip per request, which also reads the plan catalogue's generation
-(core.plan_catalogue), so the catalogue costs the request no call of its own.
+(core.plan_catalogue), so the catalogue costs the request no call of its own. A plan's hourly limit taken
+from this process's copy of the catalogue is counted against only while the generation is still the copy's.
 
 Each app says which of its views are work (`throttle_scope = WORK` on the view): those count against the
 plan's API calls per hour; session and profile reads the SPA makes on every page only against the burst
@@ -25,7 +26,7 @@ from django_redis import get_redis_connection
 from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
-from core.plan_catalogue import GENERATION_KEY, UNREAD, current_limit, generation_read
+from core.plan_catalogue import GENERATION_KEY, UNREAD, generation_read, generation_unknown, limit_before_token
 from core.quotas import api_calls_exceeded, api_calls_key
 from core.redis_safety import fail_open
 
@@ -33,18 +34,21 @@ from core.redis_safety import fail_open
 WORK = "work"
 API_CALLS_TTL_MS = 3700 * 1000
 
-# KEYS: one per limit, then a key to read. ARGV: now (ms), a unique member for this request, then per limit
-# its kind ("log" or "count"), limit and window (ms). Returns {0, 0, value} when every limit allows the
-# request (and counts it everywhere), else {index of the refusing key, milliseconds until it allows one
-# more (-1 for a counter), value}; value is the last key's (nil if it has none).
+# KEYS: one per limit, then a key to read. ARGV: now (ms), a unique member for this request, the value the
+# limits assume the last key holds ("" for none), then per limit its kind ("log" or "count"), limit and
+# window (ms). Returns {0, 0, value} when every limit allows the request (and counts it everywhere), {-1, 0,
+# value} when the last key does not hold the value assumed (nothing is counted), else {index of the
+# refusing key, milliseconds until it allows one more (-1 for a counter), value}; value is the last key's
+# (false if it has none).
 _SCRIPT = """
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local limits = #KEYS - 1
 local value = redis.pcall('GET', KEYS[#KEYS])
 if type(value) == 'table' and value.err then value = false end  -- not a string: read as missing
+if ARGV[3] ~= '' and value ~= ARGV[3] then return {-1, 0, value} end
 for i = 1, limits do
-  local kind, limit, window = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
+  local kind, limit, window = ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2]), tonumber(ARGV[3 * i + 3])
   if kind == 'log' then
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
     if redis.call('ZCARD', KEYS[i]) >= limit then
@@ -56,7 +60,7 @@ for i = 1, limits do
   end
 end
 for i = 1, limits do
-  local kind, window = ARGV[3 * i], tonumber(ARGV[3 * i + 2])
+  local kind, window = ARGV[3 * i + 1], tonumber(ARGV[3 * i + 3])
   if kind == 'log' then
     redis.call('ZADD', KEYS[i], now, member)
   else
@@ -79,11 +83,17 @@ class Limit:
     window_ms: int
 
 
+# _take's answer when the limits assumed a catalogue generation Redis no longer holds.
+STALE = -1
+
+
 @fail_open(default=(0, 0, UNREAD), what="checking rate limits")
-def _take(limits: list[Limit]) -> tuple[int, int, bytes | None]:
-    """Count the request against `limits`; also returns the catalogue generation read in the same call."""
+def _take(limits: list[Limit], assumed_generation: str = "") -> tuple[int, int, bytes | None]:
+    """Count the request against `limits`, unless they were worked out under a catalogue generation
+    (`assumed_generation`) that is no longer the current one (STALE: nothing counted). Also returns the
+    generation read in the same call."""
     client = get_redis_connection("default")
-    args: list[str | int] = [int(time.time() * 1000), uuid.uuid4().hex]
+    args: list[str | int] = [int(time.time() * 1000), uuid.uuid4().hex, assumed_generation]
     for limit in limits:
         args += [limit.kind, limit.limit, limit.window_ms]
     keys = [limit.key for limit in limits] + [GENERATION_KEY]
@@ -113,16 +123,24 @@ class RequestThrottle(BaseThrottle):
         if user and user.is_authenticated:
             count, window_ms = _rate("user_burst")
             limits = [Limit(f"cvimprover:rl:burst:{user.pk}", "log", count, window_ms)]
-            plan_limit = None
+            assumed = ""
             if getattr(view, "throttle_scope", None) == WORK:
-                plan_limit = _plan_api_calls(user)
+                plan_limit, assumed = _plan_api_calls(user)
                 limits.append(Limit(api_calls_key(user.pk), "count", plan_limit, API_CALLS_TTL_MS))
         else:
             count, window_ms = _rate("anon")
             limits = [Limit(f"cvimprover:rl:anon:{self.get_ident(request)}", "log", count, window_ms)]
-        refused, wait_ms, generation = _take(limits)
+            assumed = ""
+        refused, wait_ms, generation = _take(limits, assumed)
         if generation is not UNREAD:
             generation_read(user, generation)
+        elif assumed:  # Redis could not be asked: nothing confirms the copy the limit came from
+            generation_unknown(user)
+        if refused == STALE:  # the plan's limit came from a copy of an older catalogue: again, with the current
+            limits[-1] = Limit(api_calls_key(user.pk), "count", _plan_api_calls(user)[0], API_CALLS_TTL_MS)
+            refused, wait_ms, generation = _take(limits)
+            if generation is not UNREAD:
+                generation_read(user, generation)
         if refused == 0:
             return True
         if limits[refused - 1].kind == "count":
@@ -134,9 +152,10 @@ class RequestThrottle(BaseThrottle):
         return self._wait
 
 
-def _plan_api_calls(user) -> int:
-    """The hourly API calls of the plan that applies to `user`, from the cached plan catalogue."""
+def _plan_api_calls(user) -> tuple[int, str]:
+    """The hourly API calls of the plan that applies to `user`, from the cached plan catalogue, and the
+    catalogue generation that assumes ("" for none: see plan_catalogue.limit_before_token)."""
     from core.plans import plan_for
 
-    limit = current_limit(user, "api_calls")
-    return plan_for(user).api_calls_per_hour if limit is None else limit
+    limit, assumed = limit_before_token(user, "api_calls")
+    return (plan_for(user).api_calls_per_hour if limit is None else limit), assumed

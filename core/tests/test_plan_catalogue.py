@@ -111,3 +111,56 @@ def test_a_generation_key_of_the_wrong_type_does_not_switch_the_rate_limits_off(
     client.delete(GENERATION_KEY)
     client.rpush(GENERATION_KEY, "not a string")
     assert [api_client.get("/auth/user/").status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.django_db(transaction=True)  # a copy is only kept when built outside a transaction
+def test_a_free_users_work_request_reads_no_token_of_its_own(user, api_client, redis_commands):
+    """The plan's hourly limit comes from the process's copy; the rate-limit script checks its token."""
+    _seed()
+    assert api_client.get("/cv/ai-responses/").status_code == 200  # builds the copy
+    redis_commands.clear()
+    assert api_client.get("/cv/ai-responses/").status_code == 200
+    assert redis_commands == ["EVALSHA"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_free_plan_limit_changed_by_another_process_applies_to_the_next_work_request(
+    user, api_client, redis_commands
+):
+    from django.db import connection
+
+    from core.quotas import api_calls_key
+
+    _seed()
+    assert api_client.get("/cv/ai-responses/").status_code == 200  # this process's copy: 100 calls an hour
+    # Another process lowers the Free plan's hourly calls to 2 and announces it: only the token changes here.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE core_plan SET api_calls_per_hour = 2 WHERE slug = 'free'")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.set(GENERATION_KEY, "changed-by-another-process")
+    redis_commands.clear()
+    assert api_client.get("/cv/ai-responses/").status_code == 200  # the second call of the hour
+    assert redis_commands == ["EVALSHA", "EVALSHA"]  # refused as stale, then counted under the new limit
+    refused = api_client.get("/cv/ai-responses/")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "quota_exceeded" and refused.json()["limit"] == 2
+    assert int(client.get(api_calls_key(user.pk))) == 2  # the stale attempt counted nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_assumed_before_redis_turned_out_unreachable_is_not_used(user):
+    """While Redis is unreachable the catalogue is read from the database, also by a request that had
+    assumed this process's copy (a change announced just before the outage is then served at once)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from core import plan_catalogue
+
+    _seed()
+    plan_catalogue.plans_catalogue()  # this process's copy: Free has 3 analyses a day
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE core_plan SET ai_responses_per_day = 7 WHERE slug = 'free'")  # another process
+    request_user = get_user_model().objects.get(pk=user.pk)
+    assert plan_catalogue.limit_before_token(request_user, "ai_responses")[0] == 3  # the copy, assumed
+    plan_catalogue.generation_unknown(request_user)  # the rate-limit round trip could not reach Redis
+    assert plan_catalogue.current_limit(request_user, "ai_responses") == 7
