@@ -5,7 +5,9 @@ with `POST /cv/ai-responses/` replaced, as `BENCH_ENQUEUE_FLOOR` says, by
 - `statement`: DRF's authentication, rate limit and JSON parsing as in the real view; then the quota unit and
   the job row in one SQL statement (no transaction block, no serializers, no checks of the input), the job
   queued with Celery, and the answer encoded by hand;
-- `push`: the same, with a bare LPUSH of a placeholder instead of Celery's message (no worker could run it).
+- `push`: the same, with a bare LPUSH of a placeholder instead of Celery's message (no worker could run it);
+- `plain`: `statement` without DRF: a plain Django view that calls the same authentication and rate-limit
+  classes itself and parses the body with orjson.
 
 Whatever the real enqueue does beyond these costs more, so their ratios are the most it could reach.
 """
@@ -25,10 +27,13 @@ def _install() -> None:
     from django.db import connection
     from django.http import HttpResponse
     from django.utils import timezone
+    from django.views.decorators.csrf import csrf_exempt
     from django_redis import get_redis_connection
 
+    from core.authentication import JWTCookieAuthentication
     from core.quotas import _today
-    from cv import services, views
+    from core.throttles import WORK, RequestThrottle
+    from cv import services, urls, views
     from cv.models import AIResponse
 
     def _insert_statement() -> tuple[str, dict]:
@@ -55,13 +60,12 @@ def _install() -> None:
         """  # noqa: S608 (the model's own column names)
         return sql, defaults
 
-    def _create(self, request, *args, **kwargs):
-        data = request.data
+    def _enqueue(user_id: int, data: dict) -> HttpResponse:
         now, day = timezone.now(), _today()
         params = {
             **defaults,
             "questionnaire_id": data["questionnaire"],
-            "user_id": request.user.pk,
+            "user_id": user_id,
             "prompt": data.get("prompt", ""),
             "created_at": now,
             "enqueued_at": now,
@@ -83,8 +87,34 @@ def _install() -> None:
         }  # fmt: skip
         return HttpResponse(orjson.dumps(body), status=202, content_type="application/json")
 
+    def _create(self, request, *args, **kwargs):
+        return _enqueue(request.user.pk, request.data)
+
+    class _Work:
+        throttle_scope = WORK
+
+    def _plain(original):
+        @csrf_exempt
+        def view(request, *args, **kwargs):
+            if request.method != "POST":
+                return original(request, *args, **kwargs)
+            signed_in = JWTCookieAuthentication().authenticate(request)
+            if signed_in is None:
+                return HttpResponse(status=401)
+            request.user = signed_in[0]
+            if not RequestThrottle().allow_request(request, _Work()):
+                return HttpResponse(status=429)
+            return _enqueue(request.user.pk, orjson.loads(request.body))
+
+        return view
+
     sql, defaults = _insert_statement()
-    views.AIResponseViewSet.create = _create  # type: ignore[method-assign]
+    if VARIANT == "plain":
+        for pattern in urls.urlpatterns:
+            if getattr(pattern, "name", None) == "ai-responses-list":
+                pattern.callback = _plain(pattern.callback)
+    else:
+        views.AIResponseViewSet.create = _create  # type: ignore[method-assign]
 
 
 if VARIANT:
