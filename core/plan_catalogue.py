@@ -79,14 +79,23 @@ def shared_generation(missing_read: bool = False) -> str | None:
     return token
 
 
+def _kept_copy() -> tuple[str, int, float, list[dict[str, Any]]] | None:
+    """This process's copy, unless a plan change in this process or its age rules it out (its token is
+    for the caller to check)."""
+    copy = _copy
+    if copy is None or copy[1] != _generation or time.monotonic() - copy[2] >= COPY_SECONDS:
+        return None
+    return copy
+
+
 def _entries(token: str | object | None = UNREAD) -> list[dict[str, Any]]:
     global _copy
     if token is UNREAD:
         token = shared_generation()
     if token is None:  # Redis is unreachable: nothing tells whether a copy is current
         return _build()
-    copy = _copy
-    if copy is not None and copy[0] == token and copy[1] == _generation and time.monotonic() - copy[2] < COPY_SECONDS:
+    copy = _kept_copy()
+    if copy is not None and copy[0] == token:
         return copy[3]
     local = _generation
     entries = _build()
@@ -200,16 +209,16 @@ def limit_before_token(user, scope: str) -> tuple[int | None, str]:
     is the copy's: the caller must count the request only if Redis still holds that token, in the same
     round trip that reads it, and pass what it read to `generation_read` (core.throttles does both).
     """
-    if _loaded_plan(user) is not None or getattr(user, "_plan_catalogue_token", UNREAD) is not UNREAD:
-        return current_limit(user, scope), ""
-    copy = _copy
-    if copy is None or copy[1] != _generation or time.monotonic() - copy[2] >= COPY_SECONDS:
-        return current_limit(user, scope), ""  # no copy to assume: the catalogue asks Redis itself
-    try:
-        user._plan_catalogue_token = copy[0]
-    except AttributeError:  # an object that takes no attributes
-        return current_limit(user, scope), ""
-    return current_limit(user, scope), copy[0]
+    assumed = ""
+    copy = _kept_copy()
+    # Without a copy to assume, current_limit's catalogue asks Redis for the token itself.
+    if copy is not None and _loaded_plan(user) is None and getattr(user, "_plan_catalogue_token", UNREAD) is UNREAD:
+        try:
+            user._plan_catalogue_token = copy[0]
+            assumed = copy[0]
+        except AttributeError:  # an object that takes no attributes
+            pass
+    return current_limit(user, scope), assumed
 
 
 @fail_open(default=None, what="announcing a plan change")

@@ -132,15 +132,14 @@ class RequestThrottle(BaseThrottle):
             limits = [Limit(f"cvimprover:rl:anon:{self.get_ident(request)}", "log", count, window_ms)]
             assumed = ""
         refused, wait_ms, generation = _take(limits, assumed)
+        if refused == STALE:  # the plan's limit came from a copy of an older catalogue: again, with the current
+            generation_read(user, generation)
+            limits[-1] = Limit(api_calls_key(user.pk), "count", _plan_api_calls(user)[0], API_CALLS_TTL_MS)
+            refused, wait_ms, generation = _take(limits)
         if generation is not UNREAD:
             generation_read(user, generation)
         elif assumed:  # Redis could not be asked: nothing confirms the copy the limit came from
             generation_unknown(user)
-        if refused == STALE:  # the plan's limit came from a copy of an older catalogue: again, with the current
-            limits[-1] = Limit(api_calls_key(user.pk), "count", _plan_api_calls(user)[0], API_CALLS_TTL_MS)
-            refused, wait_ms, generation = _take(limits)
-            if generation is not UNREAD:
-                generation_read(user, generation)
         if refused == 0:
             return True
         if limits[refused - 1].kind == "count":
