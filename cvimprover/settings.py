@@ -360,6 +360,15 @@ JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=int(OPENAI_TIMEOUT) + 3
 
 CV_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CV_MAX_PAGES = 20
+# Bounds on a CV's text, shared by the uploaded CV's extracted text, the model's answer and a person's edit
+# (cv.limits): every operation on a CV (claims check, match report, diff, exports, render) is then bounded by
+# these. A 20-page CV has about 60,000 characters; no real word (a URL included) is longer than 200
+# characters, and no real line longer than 2,000. A request past one of them gets a 400 that names it.
+CV_MAX_TEXT_CHARS = 60_000
+CV_MAX_WORD_CHARS = 200
+CV_MAX_LINE_CHARS = 2_000
+CV_MAX_TABLE_ROWS = 200
+CV_MAX_TABLE_COLUMNS = 12
 # Any request body over this is refused with 413 before it is read (core.middleware): a 10 MB CV plus the
 # multipart framing and the questionnaire's text fields.
 REQUEST_MAX_BODY_BYTES = CV_MAX_UPLOAD_BYTES + 1024 * 1024
