@@ -1,6 +1,8 @@
 import logging
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.sites.models import Site
 from django.db import OperationalError, transaction
 
 from core.billing.services import customer_delete_for_user_deletion
@@ -20,6 +22,15 @@ def user_update(*, user: User, data: dict) -> User:
         setattr(user, field, value)
     user.save(update_fields=list(data) or None)
     return user
+
+
+def site_sync(*, using: str = "default") -> None:
+    """Give the Site row (SITE_ID) the product's name and domain from settings: allauth's mails show them in the
+    subject and the greeting. Run at every migrate (cvimprover.apps), so a fresh database has them too."""
+    Site.objects.using(using).update_or_create(
+        pk=settings.SITE_ID, defaults={"name": settings.SITE_NAME, "domain": settings.SITE_DOMAIN}
+    )
+    Site.objects.clear_cache()
 
 
 # PostgreSQL's deadlock_detected: another app's transaction took its locks in another order.

@@ -8,6 +8,7 @@ turns on the HTTPS hardening and refuses to start without a real `SECRET_KEY`.
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -199,12 +200,20 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax")
 
-# The single-page app on another origin.
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# The single-page app on another origin. Reset and verification links point at it: with DEBUG=False and no
+# FRONTEND_URL they would point at a developer's machine, so the check cvimprover.W002 warns at every start.
+FRONTEND_URL_IS_DEFAULT = not env.str("FRONTEND_URL", default="")
+FRONTEND_URL = (env.str("FRONTEND_URL", default="") or "http://localhost:3000").rstrip("/")
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[FRONTEND_URL])
 CORS_ALLOW_CREDENTIALS = True
 CORS_ALLOW_HEADERS = ["accept", "content-type", "authorization", "x-csrftoken", "x-requested-with"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=CORS_ALLOWED_ORIGINS)
+# The product's name and domain as mails show them ("[CVImprover] ...", "Hello from CVImprover!"): written to
+# the Site row (SITE_ID) at every `manage.py migrate` (cvimprover.apps), a fresh database included.
+SITE_NAME = env.str("SITE_NAME", default="CVImprover")
+SITE_DOMAIN = env.str("SITE_DOMAIN", default="") or urlsplit(FRONTEND_URL).netloc or "localhost"
+if not 0 < len(SITE_NAME) <= 50 or not 0 < len(SITE_DOMAIN) <= 100:
+    raise ImproperlyConfigured("SITE_NAME must have 1 to 50 characters and SITE_DOMAIN 1 to 100.")
 # The SPA reads the CSRF cookie (or /auth/csrf-token/) and echoes it in X-CSRFToken.
 CSRF_COOKIE_HTTPONLY = False
 CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
