@@ -281,6 +281,9 @@ LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default=3)
+# The queue of the account mails (reset, confirmation: core.tasks), sent by a worker so that a request does the
+# same work whether or not the address has an account; tests give their own worker one.
+ACCOUNT_MAIL_QUEUE = "default"
 
 # dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see STACK.md).
 REST_AUTH = {
