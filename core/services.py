@@ -23,15 +23,49 @@ _CONFIRMATIONS_PER_ADDRESS = 3
 
 @transaction.atomic
 def user_update(*, user: User, data: dict) -> User:
-    """Apply validated profile changes. A new email replaces the old allauth addresses (unverified)."""
-    new_email = data.get("email")
+    """Apply validated profile changes.
+
+    A new email under ACCOUNT_EMAIL_VERIFICATION=mandatory is only requested: it is added unverified and a
+    confirmation is mailed to it, while the current address stays primary, so the person can still sign in;
+    confirming the mailed key switches the account to it (core.adapters.AccountAdapter). Otherwise the new
+    address replaces the old one at once (unverified; under "optional" its confirmation is mailed too)."""
+    data = dict(data)
+    new_email = data.pop("email", None)
     if new_email is not None and new_email != user.email:
-        EmailAddress.objects.filter(user=user).delete()
-        EmailAddress.objects.create(user=user, email=new_email, primary=True, verified=False)
+        if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory":
+            _email_change_request(user=user, email=new_email)
+        else:
+            EmailAddress.objects.filter(user=user).delete()
+            EmailAddress.objects.create(user=user, email=new_email, primary=True, verified=False)
+            data["email"] = new_email
+            if settings.ACCOUNT_EMAIL_VERIFICATION == "optional":
+                _email_confirmation_send_on_commit(email=new_email)
     for field, value in data.items():
         setattr(user, field, value)
-    user.save(update_fields=list(data) or None)
+    if data:
+        user.save(update_fields=list(data))
     return user
+
+
+def _email_change_request(*, user: User, email: str) -> None:
+    # One change at a time: an earlier request's address (and the key mailed to it) is dropped.
+    EmailAddress.objects.filter(user=user, verified=False, primary=False).exclude(email__iexact=user.email).delete()
+    EmailAddress.objects.create(user=user, email=email, primary=False, verified=False)
+    _email_confirmation_send_on_commit(email=email)
+    logger.info("email change requested user_id=%s", user.pk)
+
+
+def _email_confirmation_send_on_commit(*, email: str) -> None:
+    from core.tasks import send_email_confirmation
+
+    # After the commit, so the worker sees the address. Should the broker be down, the change is kept and
+    # POST /auth/registration/resend-email/ sends the mail later.
+    transaction.on_commit(
+        lambda: redis_safety.send_task(
+            send_email_confirmation, (), kwargs={"email": email}, queue=settings.ACCOUNT_MAIL_QUEUE
+        ),
+        robust=True,
+    )
 
 
 def email_confirmation_send(*, email: str) -> int:

@@ -314,6 +314,10 @@ if ACCOUNT_EMAIL_VERIFICATION not in ("none", "optional", "mandatory"):
         f"ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory, not {ACCOUNT_EMAIL_VERIFICATION!r}."
     )
 ACCOUNT_ADAPTER = "core.adapters.AccountAdapter"
+# A confirmed address replaces the account's email and the old one is removed (allauth's change-email flow).
+# Under mandatory verification a new email given to PATCH /auth/user/ waits unverified beside the old one,
+# which stays the address to sign in with until the mailed key is posted back (core.services.user_update).
+ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")

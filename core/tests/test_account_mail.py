@@ -1,5 +1,6 @@
 """Account mails (password reset, address confirmation) are sent by a worker, so the request does the same work
-and gives the same answer whether or not an account has the address."""
+and gives the same answer whether or not an account has the address; they name the product, not example.com;
+and a changed email under mandatory verification is confirmed before it replaces the old one."""
 
 import email
 import email.policy
@@ -16,7 +17,7 @@ from rest_framework.test import APIClient
 
 from core.models import User
 from core.tests.factories import UserFactory
-from testing.helpers import TEST_PASSWORD
+from testing.helpers import TEST_PASSWORD, bearer_client
 from testing.workers import start_worker, stop_worker
 
 MAIL_QUEUE = f"core-test-mail-{os.getpid()}"
@@ -161,3 +162,124 @@ def test_a_taken_email_is_told_only_after_the_right_password(user, other_user, a
     assert right.status_code == 400
     assert right.json() == {"email": ["A user with this email address already exists."]}
     assert User.objects.get(pk=user.pk).email == user.email
+
+
+@pytest.fixture
+def mandatory(settings, celery_eager):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    settings.FRONTEND_URL = "http://spa.example.com"
+
+
+@pytest.fixture
+def verified_user(user):
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    return user
+
+
+def sign_in(identifier: str, password: str = TEST_PASSWORD):
+    field = "email" if "@" in identifier else "username"
+    return APIClient().post("/auth/login/", {field: identifier, "password": password}, format="json")
+
+
+def mailed_key(message) -> str:
+    match = re.search(r"http://spa\.example\.com/verify-email/(?P<key>[-:\w]+)", message.body)
+    assert match, message.body
+    return match["key"]
+
+
+@pytest.mark.django_db
+def test_a_changed_email_is_confirmed_before_it_replaces_the_old_one(
+    mandatory, verified_user, django_capture_on_commit_callbacks
+):
+    user = verified_user
+    old = user.email
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bearer_client(user).patch(
+            "/auth/user/", {"email": "New.Address@Example.org", "current_password": TEST_PASSWORD}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["email"] == old
+
+    # A confirmation for the new address; the old one still signs in, and stays the account's email.
+    [message] = mail.outbox
+    assert message.to == ["new.address@example.org"]
+    assert message.subject.startswith("[CVImprover] ")
+    assert sign_in(user.username).status_code == 200
+    assert sign_in(old).status_code == 200
+    assert User.objects.get(pk=user.pk).email == old
+    addresses = {(a.email, a.primary, a.verified) for a in EmailAddress.objects.filter(user=user)}
+    assert addresses == {(old, True, True), ("new.address@example.org", False, False)}
+
+    confirmed = APIClient().post("/auth/registration/verify-email/", {"key": mailed_key(message)}, format="json")
+    assert confirmed.status_code == 200, confirmed.content
+
+    assert User.objects.get(pk=user.pk).email == "new.address@example.org"
+    addresses = {(a.email, a.primary, a.verified) for a in EmailAddress.objects.filter(user=user)}
+    assert addresses == {("new.address@example.org", True, True)}
+    assert sign_in(user.username).status_code == 200
+    assert sign_in("new.address@example.org").status_code == 200
+    assert sign_in(old).status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_second_change_replaces_the_first_and_its_key(mandatory, verified_user, django_capture_on_commit_callbacks):
+    client = bearer_client(verified_user)
+    for address in ("first@example.org", "second@example.org"):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.patch("/auth/user/", {"email": address, "current_password": TEST_PASSWORD}, format="json")
+    first, second = mail.outbox
+
+    stale = APIClient().post("/auth/registration/verify-email/", {"key": mailed_key(first)}, format="json")
+    assert stale.status_code == 404
+    current = APIClient().post("/auth/registration/verify-email/", {"key": mailed_key(second)}, format="json")
+    assert current.status_code == 200
+    assert User.objects.get(pk=verified_user.pk).email == "second@example.org"
+
+
+@pytest.mark.django_db
+def test_an_address_taken_by_another_account_meanwhile_is_not_confirmed(
+    mandatory, verified_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        bearer_client(verified_user).patch(
+            "/auth/user/", {"email": "wanted@example.org", "current_password": TEST_PASSWORD}, format="json"
+        )
+    UserFactory.create(email="wanted@example.org")
+
+    response = APIClient().post("/auth/registration/verify-email/", {"key": mailed_key(mail.outbox[0])}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "email_taken"
+    assert User.objects.get(pk=verified_user.pk).email == verified_user.email
+    assert sign_in(verified_user.username).status_code == 200
+
+
+@pytest.mark.django_db
+def test_without_verification_the_new_email_applies_at_once_and_nothing_is_mailed(
+    user, api_client, settings, django_capture_on_commit_callbacks
+):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "none"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.patch(
+            "/auth/user/", {"email": "moved@example.org", "current_password": TEST_PASSWORD}, format="json"
+        )
+    assert response.status_code == 200
+    assert response.json()["email"] == "moved@example.org"
+    assert mail.outbox == []
+    assert sign_in("moved@example.org").status_code == 200
+
+
+@pytest.mark.django_db
+def test_with_optional_verification_the_new_email_applies_at_once_and_is_mailed_a_link(
+    user, api_client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "optional"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.patch(
+            "/auth/user/", {"email": "moved@example.org", "current_password": TEST_PASSWORD}, format="json"
+        )
+    assert response.status_code == 200
+    assert response.json()["email"] == "moved@example.org"
+    [message] = mail.outbox
+    assert message.to == ["moved@example.org"]
+    assert "/verify-email/" in message.body
+    assert sign_in("moved@example.org").status_code == 200
