@@ -13,13 +13,15 @@ from rest_framework.response import Response
 
 from core import services, views
 from core.parsers import JSONParser
+from core.schema import ErrorSerializer
 
 JSON_ONLY = {"parser_classes": [JSONParser]}
 
 
 # The library's views as they are, documented as they answer: 200 {"detail": "ok"} (drf-spectacular's own
-# description of the resend says 201), 404 for an unknown key.
-@extend_schema(responses={200: RestAuthDetailSerializer, 404: RestAuthDetailSerializer})
+# description of the resend says 201), 404 for an unknown key, 409 email_taken when another account has taken a
+# changed email before its key came back (core.adapters.AccountAdapter.confirm_email).
+@extend_schema(responses={200: RestAuthDetailSerializer, 404: RestAuthDetailSerializer, 409: ErrorSerializer})
 class EmailVerifyView(VerifyEmailView):
     pass
 
