@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 
 from core.emails import clean_email
-from core.exceptions import DomainError
+from core.exceptions import Conflict, DomainError
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -23,10 +23,26 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_email_confirmation_url(self, request, emailconfirmation):
         return f"{settings.FRONTEND_URL}/verify-email/{emailconfirmation.key}"
 
+    def confirm_email(self, request, email_address) -> bool:
+        """Confirming an address. With ACCOUNT_CHANGE_EMAIL (settings) allauth then makes it the account's
+        email and removes the old one: this is how a change requested through PATCH /auth/user/ under mandatory
+        verification completes (core.services.user_update). Refused while another account has the address,
+        which it may have taken since the change was asked for."""
+        from core.models import User
+
+        if User.objects.filter(email__iexact=email_address.email).exclude(pk=email_address.user_id).exists():
+            raise EmailAddressTaken()
+        return super().confirm_email(request, email_address)
+
     def respond_email_verification_sent(self, request, user):
         # allauth would redirect to its own HTML page; the API has none (the SPA shows its own), and
         # dj-rest-auth's sign-up answers the client itself, so this answer is never sent.
         return HttpResponse(status=204)
+
+
+class EmailAddressTaken(Conflict):
+    default_code = "email_taken"
+    default_detail = "Another account uses this email address now, so it cannot be confirmed for yours."
 
 
 # Google's own endpoints; GOOGLE_API_BASE replaces their hosts (tests point it at testing/fake_google.py).

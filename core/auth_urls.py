@@ -4,8 +4,6 @@ Every endpoint here takes JSON bodies only (415 otherwise): a cross-site HTML fo
 form-encoded, multipart or text/plain bodies, so it can never sign a browser in (login CSRF), register,
 or change anything on someone's behalf."""
 
-from allauth.account.models import EmailAddress
-from allauth.core import ratelimit
 from dj_rest_auth.registration.views import RegisterView, ResendEmailVerificationView, VerifyEmailView
 from dj_rest_auth.views import PasswordResetView
 from django.urls import path
@@ -13,15 +11,17 @@ from drf_spectacular.contrib.rest_auth import RestAuthDetailSerializer
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from core import views
+from core import services, views
 from core.parsers import JSONParser
+from core.schema import ErrorSerializer
 
 JSON_ONLY = {"parser_classes": [JSONParser]}
 
 
 # The library's views as they are, documented as they answer: 200 {"detail": "ok"} (drf-spectacular's own
-# description of the resend says 201), 404 for an unknown key.
-@extend_schema(responses={200: RestAuthDetailSerializer, 404: RestAuthDetailSerializer})
+# description of the resend says 201), 404 for an unknown key, 409 email_taken when another account has taken a
+# changed email before its key came back (core.adapters.AccountAdapter.confirm_email).
+@extend_schema(responses={200: RestAuthDetailSerializer, 404: RestAuthDetailSerializer, 409: ErrorSerializer})
 class EmailVerifyView(VerifyEmailView):
     pass
 
@@ -29,16 +29,12 @@ class EmailVerifyView(VerifyEmailView):
 @extend_schema(responses={200: RestAuthDetailSerializer})
 class EmailVerificationResendView(ResendEmailVerificationView):
     """At most one mail per address per ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN (allauth's limit, 3 minutes), so
-    nobody can flood an inbox; the answer is the same either way and reveals nothing."""
+    nobody can flood an inbox; the answer, and the work before it, are the same either way and reveal nothing."""
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"]
-        if ratelimit.consume(request, action="confirm_email", key=email.lower()):
-            address = EmailAddress.objects.filter(email__iexact=email, verified=False).first()
-            if address is not None:
-                address.send_confirmation(request)
+        services.email_confirmation_resend(request=request, email=serializer.validated_data["email"])
         return Response({"detail": "ok"})
 
 

@@ -1,7 +1,9 @@
 import io
 import logging
+import re
 import time
 import uuid
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
@@ -9,16 +11,38 @@ from django.http import JsonResponse
 
 logger = logging.getLogger("cvimprover.request")
 
+# A caller's X-Request-ID is kept only when it is a short token of these characters: anything else (spaces,
+# "=", line breaks, very long values) could forge fields or whole lines in the request log, so it gets a new id.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# The path is logged percent-encoded again (Django hands it over decoded), so a "%0A" or "%20user=1" in a URL
+# stays one field; bounded, since a request line may be several kilobytes long.
+_PATH_SAFE = "/:@!$&'()*+,;-._~"
+_PATH_LOG_CHARS = 512
+
+
+def request_id_for(header: str | None) -> str:
+    """The caller's request id if it is a safe token, otherwise a new one."""
+    if header and _REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex[:16]
+
+
+def loggable_path(path: str) -> str:
+    """The path as one log field: no spaces, control characters or non-ASCII, at most _PATH_LOG_CHARS long."""
+    encoded = quote(path, safe=_PATH_SAFE)
+    return encoded if len(encoded) <= _PATH_LOG_CHARS else encoded[:_PATH_LOG_CHARS] + "..."
+
 
 class RequestLogMiddleware:
     """One line per request: method, path, status, duration, user id and a request id (never bodies,
-    tokens or query strings, which may carry session ids)."""
+    tokens or query strings, which may carry session ids). Every value the caller chose is escaped or
+    replaced first, so a line always has exactly these fields."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        request_id = request_id_for(request.headers.get("X-Request-ID"))
         request.request_id = request_id
         started = time.monotonic()
         response = self.get_response(request)
@@ -27,8 +51,8 @@ class RequestLogMiddleware:
         logger.info(
             "request id=%s method=%s path=%s status=%s ms=%d user=%s",
             request_id,
-            request.method,
-            request.path,
+            loggable_path(request.method),
+            loggable_path(request.path),
             response.status_code,
             (time.monotonic() - started) * 1000,
             user_id,

@@ -5,7 +5,6 @@ from dj_rest_auth.jwt_auth import CookieTokenRefreshSerializer
 from dj_rest_auth.registration.serializers import RegisterSerializer as BaseRegisterSerializer
 from dj_rest_auth.registration.serializers import SocialLoginSerializer
 from dj_rest_auth.serializers import PasswordResetSerializer as BasePasswordResetSerializer
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -18,7 +17,6 @@ from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 from core.billing import selectors as billing_selectors
 from core.billing.serializers import AmountField
 from core.emails import clean_email
-from core.login_limits import password_reset_mail_allowed
 from core.model_serializer import ModelSerializer, Serializer
 from core.models import Plan
 from core.plan_catalogue import current_plan_entry
@@ -120,16 +118,12 @@ class UserDetailsSerializer(ModelSerializer):
         return SubscriptionSummarySerializer(summary).data if summary else None
 
     def validate_email(self, value: str) -> str:
+        # Only the address's own rules here: whether another account has it is told in validate(), after the
+        # password, so a stolen session cannot be used to learn which addresses have accounts.
         try:
-            email = clean_email(value)
+            return clean_email(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
-        others = User.objects.filter(email__iexact=email)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("A user with this email address already exists.")
-        return email
 
     def validate_date_of_birth(self, value):
         if value is None:
@@ -151,6 +145,8 @@ class UserDetailsSerializer(ModelSerializer):
                 raise serializers.ValidationError({"current_password": ["Required to change the email."]})
             if not self.instance.check_password(current_password):
                 raise serializers.ValidationError({"current_password": ["The password is not correct."]})
+            if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+                raise serializers.ValidationError({"email": ["A user with this email address already exists."]})
         return attrs
 
     def update(self, instance, validated_data):
@@ -195,20 +191,20 @@ class GoogleLoginSerializer(SocialLoginSerializer):
 
 
 class PasswordResetSerializer(BasePasswordResetSerializer):
-    """Reset links point at the SPA, which posts uid, token and the new password to /auth/password/reset/confirm/.
-    At most PASSWORD_RESET_MAILS_PER_HOUR mails per address; past it the answer is the same, with no mail."""
+    """Queue a reset mail (core.services.password_reset_request): at most PASSWORD_RESET_MAILS_PER_HOUR per
+    address. The answer, and the work done before it, are the same for every well-formed address, known or not:
+    no account is looked up in the request."""
+
+    def validate_email(self, value: str) -> str:
+        try:
+            return clean_email(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
 
     def save(self):
-        if password_reset_mail_allowed(email=self.validated_data["email"]):
-            super().save()
+        from core.services import password_reset_request
 
-    def get_email_options(self) -> dict:
-        def frontend_url(request, user, temp_key):
-            from allauth.account.utils import user_pk_to_url_str
-
-            return f"{settings.FRONTEND_URL}/reset-password/{user_pk_to_url_str(user)}/{temp_key}"
-
-        return {"url_generator": frontend_url}
+        password_reset_request(email=self.validated_data["email"])
 
 
 class TokenRefreshSerializer(CookieTokenRefreshSerializer):

@@ -8,6 +8,7 @@ turns on the HTTPS hardening and refuses to start without a real `SECRET_KEY`.
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -199,12 +200,20 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax")
 
-# The single-page app on another origin.
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# The single-page app on another origin. Reset and verification links point at it: with DEBUG=False and no
+# FRONTEND_URL they would point at a developer's machine, so the check cvimprover.W002 warns at every start.
+FRONTEND_URL_IS_DEFAULT = not env.str("FRONTEND_URL", default="")
+FRONTEND_URL = (env.str("FRONTEND_URL", default="") or "http://localhost:3000").rstrip("/")
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[FRONTEND_URL])
 CORS_ALLOW_CREDENTIALS = True
 CORS_ALLOW_HEADERS = ["accept", "content-type", "authorization", "x-csrftoken", "x-requested-with"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=CORS_ALLOWED_ORIGINS)
+# The product's name and domain as mails show them ("[CVImprover] ...", "Hello from CVImprover!"): written to
+# the Site row (SITE_ID) at every `manage.py migrate` (cvimprover.apps), a fresh database included.
+SITE_NAME = env.str("SITE_NAME", default="CVImprover")
+SITE_DOMAIN = env.str("SITE_DOMAIN", default="") or urlsplit(FRONTEND_URL).netloc or "localhost"
+if not 0 < len(SITE_NAME) <= 50 or not 0 < len(SITE_DOMAIN) <= 100:
+    raise ImproperlyConfigured("SITE_NAME must have 1 to 50 characters and SITE_DOMAIN 1 to 100.")
 # The SPA reads the CSRF cookie (or /auth/csrf-token/) and echoes it in X-CSRFToken.
 CSRF_COOKIE_HTTPONLY = False
 CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
@@ -272,6 +281,9 @@ LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default=3)
+# The queue of the account mails (reset, confirmation: core.tasks), sent by a worker so that a request does the
+# same work whether or not the address has an account; tests give their own worker one.
+ACCOUNT_MAIL_QUEUE = "default"
 
 # dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see STACK.md).
 REST_AUTH = {
@@ -302,6 +314,10 @@ if ACCOUNT_EMAIL_VERIFICATION not in ("none", "optional", "mandatory"):
         f"ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory, not {ACCOUNT_EMAIL_VERIFICATION!r}."
     )
 ACCOUNT_ADAPTER = "core.adapters.AccountAdapter"
+# A confirmed address replaces the account's email and the old one is removed (allauth's change-email flow).
+# Under mandatory verification a new email given to PATCH /auth/user/ waits unverified beside the old one,
+# which stays the address to sign in with until the mailed key is posted back (core.services.user_update).
+ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")

@@ -148,7 +148,7 @@ def test_password_change_then_login_with_new_password(user, api_client):
     assert login.status_code == 200
 
 
-def test_password_reset_mail_links_to_the_spa_and_confirm_sets_password(user, settings):
+def test_password_reset_mail_links_to_the_spa_and_confirm_sets_password(user, settings, celery_eager):
     response = APIClient().post("/auth/password/reset/", {"email": user.email}, format="json")
     assert response.status_code == 200
     assert len(mail.outbox) == 1

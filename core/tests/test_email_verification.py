@@ -67,7 +67,7 @@ def test_a_wrong_key_is_a_clear_4xx_and_verifies_nothing(mandatory):
     assert login(client).status_code == 400
 
 
-def test_the_link_can_be_sent_again_and_the_new_one_works(mandatory):
+def test_the_link_can_be_sent_again_and_the_new_one_works(mandatory, celery_eager):
     client = APIClient()
     assert register(client).status_code == 201
     mail.outbox.clear()
@@ -95,7 +95,7 @@ def test_without_verification_sign_up_signs_in_at_once(settings):
     assert login(client).status_code == 200
 
 
-def test_resending_is_bounded_per_address(mandatory):
+def test_resending_is_bounded_per_address(mandatory, celery_eager):
     client = APIClient()
     assert register(client).status_code == 201
     mail.outbox.clear()

@@ -118,7 +118,7 @@ def test_the_admin_login_works_and_resets_the_count(user):
     assert [login({"username": user.username}, f"again-{i}").status_code for i in range(5)] == [400] * 5
 
 
-def test_password_reset_mails_are_bounded_per_address_with_the_same_answer(user):
+def test_password_reset_mails_are_bounded_per_address_with_the_same_answer(user, celery_eager):
     answers = [APIClient().post("/auth/password/reset/", {"email": user.email}, format="json") for _ in range(5)]
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1
@@ -129,7 +129,7 @@ def test_password_reset_mails_are_bounded_per_address_with_the_same_answer(user)
     assert len(mail.outbox) == 4
 
 
-def test_a_password_reset_lifts_the_accounts_lock(user, settings):
+def test_a_password_reset_lifts_the_accounts_lock(user, settings, celery_eager):
     for i in range(5):
         login({"username": user.username}, f"guess-{i}")
     assert_locked(login({"username": user.username}, TEST_PASSWORD))
@@ -155,7 +155,7 @@ def _dead_redis_url() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def test_limits_fail_open_with_a_warning_when_redis_is_down(user, settings, caplog, monkeypatch):
+def test_limits_fail_open_with_a_warning_when_redis_is_down(user, settings, caplog, monkeypatch, celery_eager):
     from core import redis_safety
 
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": _dead_redis_url()}}

@@ -101,7 +101,7 @@ def test_password_change_with_a_wrong_old_password_ends_nothing(user):
     assert refresh(tokens["refresh"]).status_code == 200
 
 
-def test_password_reset_ends_every_session(user, settings):
+def test_password_reset_ends_every_session(user, settings, celery_eager):
     _, tokens = sign_in(user)
     assert APIClient().post("/auth/password/reset/", {"email": user.email}, format="json").status_code == 200
     link = next(line for line in mail.outbox[0].body.splitlines() if settings.FRONTEND_URL in line).strip()

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_CONFIG_PREFIXES = ("DEBUG", "SECRET_KEY", "SECURE_", "JWT_AUTH", "EMAIL_", "ACCOUNT_EMAIL", "DJANGO_SETTINGS")
+_CONFIG_PREFIXES = (
+    "DEBUG", "SECRET_KEY", "SECURE_", "JWT_AUTH", "EMAIL_", "ACCOUNT_EMAIL", "DJANGO_SETTINGS", "FRONTEND_URL", "SITE_",
+)  # fmt: skip
 PRINT_HTTPS = (
     "from django.conf import settings as s;"
     "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.REST_AUTH['JWT_AUTH_SECURE'])"
@@ -64,6 +66,7 @@ def production(**extra: str) -> dict[str, str]:
         "SECRET_KEY": strong_key(),
         "ALLOWED_HOSTS": "api.example.com",
         "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+        "FRONTEND_URL": "https://app.example.com",
         **extra,
     }
 
@@ -262,6 +265,36 @@ def test_configured_or_explicit_console_email_does_not_warn(tmp_path, email):
 def test_development_does_not_warn_about_the_console_backend(tmp_path):
     result = manage(tmp_path, "check", DEBUG="True")
     assert "cvimprover.W001" not in result.stdout + result.stderr
+
+
+def test_production_without_frontend_url_warns_at_every_start(tmp_path):
+    env = production()
+    del env["FRONTEND_URL"]
+
+    check = manage(tmp_path, "check", **env)
+    assert "cvimprover.W002" in check.stderr
+    assert "FRONTEND_URL" in check.stderr
+    deploy = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **env)
+    assert deploy.returncode != 0
+
+    # gunicorn and celery never run system checks: the process start itself logs it.
+    started = run_python(tmp_path, "print('started')", **env)
+    assert started.returncode == 0, started.stderr
+    assert "cvimprover.W002" in started.stderr
+
+
+def test_a_set_frontend_url_or_development_does_not_warn_and_names_the_site(tmp_path):
+    code = "from django.conf import settings as s; print(s.FRONTEND_URL, s.SITE_NAME, s.SITE_DOMAIN)"
+    result = run_python(tmp_path, code, **production(FRONTEND_URL="https://app.example.com/"))
+    assert result.returncode == 0, result.stderr
+    assert "cvimprover.W002" not in result.stderr
+    assert result.stdout.split()[-3:] == ["https://app.example.com", "CVImprover", "app.example.com"]
+
+    named = run_python(tmp_path, code, **production(SITE_NAME="CV Studio", SITE_DOMAIN="cv.example.org"))
+    assert named.stdout.strip().endswith("CV Studio cv.example.org")
+
+    development = manage(tmp_path, "check", DEBUG="True")
+    assert "cvimprover.W002" not in development.stdout + development.stderr
 
 
 def test_an_unknown_email_verification_value_refuses_to_start(tmp_path):
