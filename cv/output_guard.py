@@ -366,7 +366,9 @@ def guard_contacts(text: str, own: OwnContacts) -> Guarded:
     findings = _Findings()
     guarded = _replace_written(_replace_links(text, own, findings), own, findings)
     # What CommonMark links to is the final word: a target the patterns missed (unusual syntax) unlinks all.
-    if any(not _target_owned(target, own) for target in _link_targets(guarded)):
+    # (Every link needs a "]" or an autolink's "<"; text without either is not parsed again.)
+    may_link = "]" in guarded or "<" in guarded
+    if may_link and any(not _target_owned(target, own) for target in _link_targets(guarded)):
         guarded = _replace_written(_unlink_everything(guarded), own, findings)
     if not findings.claims:
         return Guarded(text=text, unsupported=())
@@ -435,12 +437,14 @@ class OutputGuard:
         contacts = guard_contacts(leaked.text, self.own)
         return Guarded(text=contacts.text, unsupported=leaked.unsupported + contacts.unsupported)
 
-    def apply_all(self, texts: Iterable[str]) -> tuple[list[str], tuple[Claim, ...]]:
-        """Several short texts (a list of changes): each guarded, the ones left empty dropped."""
+    def apply_to_changes(self, changes: Iterable[str]) -> tuple[list[str], tuple[Claim, ...]]:
+        """The list of changes, each with the person's own contact details only (the ones left empty dropped).
+        Not checked for the prompt's words: a change says what was done, often in the words it was asked in
+        ("wrote a short summary from the CV's facts"), and is never exported."""
         out: list[str] = []
         found: list[Claim] = []
-        for text in texts:
-            guarded = self.apply(text)
+        for change in changes:
+            guarded = guard_contacts(change, self.own)
             found += guarded.unsupported
             if guarded.text.strip():
                 out.append(guarded.text)

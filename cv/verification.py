@@ -91,7 +91,7 @@ def _output_guard(response: AIResponse, result: AnalysisResult) -> OutputGuard:
 def _guarded(guard: OutputGuard, result: AnalysisResult) -> tuple[AnalysisResult, tuple[Claim, ...]]:
     """The answer with only the person's own contact details and links, and none of the prompt."""
     cv = guard.apply(result.improved_cv_markdown)
-    changes, found = guard.apply_all(result.changes)
+    changes, found = guard.apply_to_changes(result.changes)
     return replace(result, improved_cv_markdown=cv.text, changes=changes), cv.unsupported + found
 
 

@@ -168,7 +168,7 @@ def test_the_cv_and_the_job_are_data_not_instructions(jane_cv_text, backend_job)
 def test_a_change_that_names_another_address_is_corrected():
     output_guard = OutputGuard.for_person(cv_text=OWN, request_text="")
 
-    changes, found = output_guard.apply_all(["Updated the email to hr@evil.example.", "Added a summary."])
+    changes, found = output_guard.apply_to_changes(["Updated the email to hr@evil.example.", "Added a summary."])
 
     assert changes == ["Updated the email to jane.doe@example.com.", "Added a summary."]
     assert found == (Claim("contact", "hr@evil.example"),)
