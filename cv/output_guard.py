@@ -25,13 +25,14 @@ Pure and offline; cv.verification (analyses) and cv.letters (cover letters) call
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cv import patterns
 from cv.claims import Claim
-from cv.cv_document import markdown_parser
+from cv.cv_document import markdown_parser, parse, to_plain_text
 
 CONTACT = "contact"
 INSTRUCTIONS = "instructions"
@@ -370,6 +371,10 @@ def guard_contacts(text: str, own: OwnContacts) -> Guarded:
     may_link = "]" in guarded or "<" in guarded
     if may_link and any(not _target_owned(target, own) for target in _link_targets(guarded)):
         guarded = _replace_written(_unlink_everything(guarded), own, findings)
+    # An address spelled with entities or escapes ("careers&#64;evil.example", "careers\\@evil.example") is
+    # read by Markdown as the address: such a text is guarded again as a reader sees it.
+    if ("&" in guarded or "\\" in guarded) and _shows_foreign(guarded, own):
+        guarded = _replace_written(_replace_links(_unescape(guarded), own, findings), own, findings)
     if not findings.claims:
         return Guarded(text=text, unsupported=())
     # Each pass keeps the number of lines, so the lines that lost something are those that differ.
@@ -379,6 +384,14 @@ def guard_contacts(text: str, own: OwnContacts) -> Guarded:
         for index, line in enumerate(guarded.split("\n"))
     ]
     return Guarded(text="\n".join(lines), unsupported=tuple(findings.claims))
+
+
+def _shows_foreign(text: str, own: OwnContacts) -> bool:
+    return any(not own.owns(address) for _, _, address in _spans(to_plain_text(parse(text))))
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", html.unescape(text))
 
 
 def _target_owned(target: str, own: OwnContacts) -> bool:

@@ -120,6 +120,18 @@ def test_link_syntax_the_patterns_do_not_read_links_nothing_foreign(markdown):
     assert flagged
 
 
+@pytest.mark.parametrize(
+    "markdown",
+    ["Write to careers&#64;evil&#46;example", "Write to careers\\@evil.example", "Call +1&#32;415 555 0199"],
+)
+def test_an_address_spelled_with_entities_or_escapes_is_read_as_a_reader_sees_it(markdown):
+    text, flagged = guard(f"jane.doe@example.com · +44 20 7946 0958\n\n{markdown}")
+
+    shown = parse(text)
+    assert "evil" not in " ".join(block.text for block in shown) and "415" not in text
+    assert flagged
+
+
 def test_the_labelled_rewrites_pass_the_guard_unchanged(jane_cv_text, john_cv_text, backend_job, marketing_job):
     cases = json.loads((FIXTURES / "verification" / "rewrites.json").read_text())["cases"]
     sources = {"jane": (jane_cv_text, backend_job), "john": (john_cv_text, marketing_job)}
