@@ -28,7 +28,7 @@ from cv.jobs import LETTER_JOB
 from cv.jsonresume import to_json_resume
 from cv.llm_answers import strip_reasoning
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
-from cv.output_guard import OutputGuard
+from cv.output_guard import OutputGuard, reported
 from cv.selectors import cv_markdown_of
 from cv.services import PENDING_REQUEUE_AFTER, RunOutcome, retry_delay
 
@@ -330,14 +330,6 @@ def _guarded(guard: OutputGuard, written: WrittenLetter) -> tuple[WrittenLetter,
     return WrittenLetter(letter=result.text, model=written.model), result.unsupported
 
 
-def _with(guarded: tuple[claims.Claim, ...], verification: claims.Verification) -> dict:
-    found: list[claims.Claim] = []
-    for claim in (*guarded, *verification.unsupported):
-        if claim not in found:
-            found.append(claim)
-    return claims.Verification(unsupported=tuple(found)).as_dict()
-
-
 def _extend_lease(letter: CoverLetter) -> None:
     # The repair is a second model call: keep the job, or the sweep would hand it to another worker meanwhile.
     jobs.renew(LETTER_JOB, letter)
@@ -354,7 +346,7 @@ def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[Writt
         logger.exception("truthfulness check crashed for cover letter id=%s", letter.pk)
         return written, None
     if first.status == claims.VERIFIED:
-        return written, _with(guarded, first)
+        return written, reported(guarded, first)
     logger.info("cover letter flagged id=%s claims=%s: asking for a repair", letter.pk, len(first.unsupported))
     _extend_lease(letter)
     listed = "\n".join(f"- {claim.kind}: {claim.text}" for claim in first.unsupported)
@@ -378,10 +370,10 @@ def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[Writt
         second = _check(letter, repaired.letter)
     except llm.LLMError as exc:
         logger.warning("cover letter repair failed id=%s code=%s; keeping the flagged letter", letter.pk, exc.code)
-        return written, _with(guarded, first)
+        return written, reported(guarded, first)
     if len(second.unsupported) > len(first.unsupported):
-        return written, _with(guarded, first)
-    return repaired, _with((*guarded, *guarded_again), second)
+        return written, reported(guarded, first)
+    return repaired, reported((*guarded, *guarded_again), second)
 
 
 def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cv import patterns
-from cv.claims import Claim
+from cv.claims import Claim, Verification
 from cv.cv_document import markdown_parser, parse, to_plain_text
 
 CONTACT = "contact"
@@ -462,3 +462,12 @@ class OutputGuard:
             if guarded.text.strip():
                 out.append(guarded.text)
         return out, tuple(found)
+
+
+def reported(guarded: Iterable[Claim], verification: Verification) -> dict:
+    """The verification to store: what the guard took out, then the check's claims, each once."""
+    claims: list[Claim] = []
+    for claim in (*guarded, *verification.unsupported):
+        if claim not in claims:
+            claims.append(claim)
+    return Verification(unsupported=tuple(claims)).as_dict()

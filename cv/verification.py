@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from cv import llm, matching, offline
 from cv.claims import VERIFIED, Claim, Verification, verify_rewrite
 from cv.llm import AnalysisResult
-from cv.output_guard import OutputGuard
+from cv.output_guard import OutputGuard, reported
 
 if TYPE_CHECKING:
     from cv.models import AIResponse
@@ -95,14 +95,6 @@ def _guarded(guard: OutputGuard, result: AnalysisResult) -> tuple[AnalysisResult
     return replace(result, improved_cv_markdown=cv.text, changes=changes), cv.unsupported + found
 
 
-def _with(guarded: Iterable[Claim], verification: Verification) -> dict:
-    claims: list[Claim] = []
-    for claim in (*guarded, *verification.unsupported):
-        if claim not in claims:
-            claims.append(claim)
-    return Verification(unsupported=tuple(claims)).as_dict()
-
-
 def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
     """Guard and check an answer; a flagged one gets one repair round (the model asked to remove exactly those
     claims) and is guarded and checked again. Returns the answer to store and its verification.
@@ -135,22 +127,22 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
         return result, None
     if first.status == VERIFIED:
-        return result, _with(guarded, first)
+        return result, reported(guarded, first)
     logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
     _extend_lease(response)
     try:
         repaired = _repair(response=response, result=result, claims=first.unsupported)
     except llm.LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
-        return result, _with(guarded, first)
+        return result, reported(guarded, first)
     repaired, guarded_again = _guarded(_output_guard(response, repaired), repaired)
     try:
         second = check(repaired)
     except Exception:
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
-        return result, _with(guarded, first)
+        return result, reported(guarded, first)
     if len(second.unsupported) > len(first.unsupported):
-        return result, _with(guarded, first)
+        return result, reported(guarded, first)
     logger.info("ai response repaired id=%s remaining=%s", response.pk, len(second.unsupported))
     # Both calls are what the analysis cost.
     stored = replace(
@@ -159,7 +151,7 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         completion_tokens=_add(result.completion_tokens, repaired.completion_tokens),
     )
     # What the first answer tried stays reported: the job text that asked for it is still there.
-    return stored, _with((*guarded, *guarded_again), second)
+    return stored, reported((*guarded, *guarded_again), second)
 
 
 def _add(first: int | None, second: int | None) -> int | None:
