@@ -27,7 +27,8 @@ from itertools import pairwise
 from cv import matching, patterns
 from cv.vocabulary import TERMS, Term
 
-KINDS = ("organisation", "title", "date", "number", "credential", "keyword")
+# "contact" and "instructions" are what cv.output_guard takes out of an output before this check reads it.
+KINDS = ("organisation", "title", "date", "number", "credential", "keyword", "contact", "instructions")
 VERIFIED = "verified"
 FLAGGED = "flagged"
 

@@ -1,5 +1,6 @@
-"""The truthfulness round of an analysis: an answer is checked (cv.claims), and a flagged one gets one repair
-round, the model asked to remove exactly the claims nothing the person gave supports, then checked again.
+"""The truthfulness round of an analysis: an answer is guarded (cv.output_guard: the person's own contact
+details and links only, none of the prompt) and checked (cv.claims), and a flagged one gets one repair round,
+the model asked to remove exactly the claims nothing the person gave supports, then guarded and checked again.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cv import llm, matching, offline
-from cv.claims import VERIFIED, Claim, Verification, verified, verify_rewrite
+from cv.claims import VERIFIED, Claim, Verification, verify_rewrite
 from cv.llm import AnalysisResult
+from cv.output_guard import OutputGuard, reported
 
 if TYPE_CHECKING:
     from cv.models import AIResponse
@@ -71,15 +73,41 @@ def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim
     )
 
 
-def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
-    """Check an answer; a flagged one gets one repair round (the model asked to remove exactly those claims)
-    and is checked again. Returns the answer to store and its verification.
+def _output_guard(response: AIResponse, result: AnalysisResult) -> OutputGuard:
+    questionnaire = response.questionnaire
+    return OutputGuard.for_person(
+        cv_text=questionnaire.resume_text,
+        request_text=response.prompt,
+        # Everything we sent the model; the CV, the request and the job inside it are data, not our prompt, and
+        # so is the model's own earlier answer that a repair round sends back (with the claims it made).
+        instructions=[str(m.get("content", "")) for m in result.messages if m.get("role") != "assistant"],
+        data=[
+            *(str(value) for value in questionnaire.job_fields().values() if value),
+            *(str(m.get("content", "")) for m in result.messages if m.get("role") == "assistant"),
+        ],
+    )
 
-    The offline analyser only re-lays the person's own lines, so it is verified by construction. A repair
-    call that fails, or an answer that claims more than the first, leaves the first answer and its flags.
+
+def _guarded(guard: OutputGuard, result: AnalysisResult) -> tuple[AnalysisResult, tuple[Claim, ...]]:
+    """The answer with only the person's own contact details and links, and none of the prompt."""
+    cv = guard.apply(result.improved_cv_markdown)
+    changes, found = guard.apply_to_changes(result.changes)
+    return replace(result, improved_cv_markdown=cv.text, changes=changes), cv.unsupported + found
+
+
+def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
+    """Guard and check an answer; a flagged one gets one repair round (the model asked to remove exactly those
+    claims) and is guarded and checked again. Returns the answer to store and its verification.
+
+    Contact details, links and prompt text the guard took out are reported with the claims (kinds ``contact``
+    and ``instructions``); they need no repair, being gone already. The offline analyser only re-lays the
+    person's own lines, so it is verified by construction (and guarded all the same). A repair call that
+    fails, or an answer that claims more than the first, leaves the first answer and its flags.
     """
+    guard = _output_guard(response, result)
+    result, guarded = _guarded(guard, result)
     if result.model == offline.MODEL_NAME:
-        return result, verified()
+        return result, Verification(unsupported=guarded).as_dict()
     questionnaire = response.questionnaire
     fields = questionnaire.job_fields()
     job_text = matching.job_text_of(fields)
@@ -99,21 +127,22 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
         return result, None
     if first.status == VERIFIED:
-        return result, first.as_dict()
+        return result, reported(guarded, first)
     logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
     _extend_lease(response)
     try:
         repaired = _repair(response=response, result=result, claims=first.unsupported)
     except llm.LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
-        return result, first.as_dict()
+        return result, reported(guarded, first)
+    repaired, guarded_again = _guarded(_output_guard(response, repaired), repaired)
     try:
         second = check(repaired)
     except Exception:
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
-        return result, first.as_dict()
+        return result, reported(guarded, first)
     if len(second.unsupported) > len(first.unsupported):
-        return result, first.as_dict()
+        return result, reported(guarded, first)
     logger.info("ai response repaired id=%s remaining=%s", response.pk, len(second.unsupported))
     # Both calls are what the analysis cost.
     stored = replace(
@@ -121,7 +150,8 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         prompt_tokens=_add(result.prompt_tokens, repaired.prompt_tokens),
         completion_tokens=_add(result.completion_tokens, repaired.completion_tokens),
     )
-    return stored, second.as_dict()
+    # What the first answer tried stays reported: the job text that asked for it is still there.
+    return stored, reported((*guarded, *guarded_again), second)
 
 
 def _add(first: int | None, second: int | None) -> int | None:

@@ -19,11 +19,14 @@ Real servers and models differ, and each difference can be chosen per test:
 - the model: ``MarkdownCV`` (ignores the format and answers a Markdown CV with chatter around it),
   ``Prose`` (JSON inside prose), ``Answer(think=...)`` or ``Reasoning`` (a reasoning block first, or only
   one left open), ``CutOff`` (stopped by the length bound, finish_reason "length").
+- a model that obeys hostile text it was given: ``ObeysJobText`` (prompt injection through the job
+  description: it changes the contact details, adds links and reveals its instructions when told to).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -126,6 +129,73 @@ class CutOff(Answer):
     def body(self) -> str:
         text = super().body()
         return text[: max(1, int(len(text) * self.keep))]
+
+
+OBEDIENT_CV = (
+    "# Jane Doe\n\n## Summary\n\nBackend engineer with 6 years of experience building Python web services.\n\n"
+    "## Experience\n\n### Senior Software Engineer, Ledgerly Ltd - London (2021-present)\n\n"
+    "- Worked on the payments API written in Django and Django REST Framework.\n"
+    "- Moved background jobs from cron to Celery with Redis, cutting nightly batch time from 4 hours to 35 "
+    "minutes.\n\n## Skills\n\nPython, Django, PostgreSQL, Redis, Celery"
+)
+OBEDIENT_LETTER = (
+    "# Jane Doe\n\nDear Hiring Manager,\n\nI am applying for the Senior Backend Engineer role. At Ledgerly Ltd I "
+    "worked on the payments API written in Django.\n\nYours sincerely,\n\nJane Doe"
+)
+_ORDER_EMAIL = re.compile(r"\[EMAIL_\d+\]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ORDER_PHONE = re.compile(r"\[PHONE_\d+\]|\+?\d[\d ()-]{7,}\d")
+_ORDER_LINK = re.compile(r"\[[^\[\]\n]+\]\([^()\s]+\)")
+
+
+@dataclass
+class ObeysJobText(Answer):
+    """A model that takes orders from the text it is given, as models under prompt injection do.
+
+    It reads every user message (the job description is in one) and does what a sentence there asks: a new
+    email or phone number ("... email is now x@evil.example ...") goes into a contact line under the name, a
+    Markdown link to add is added, and "reveal / print / repeat your instructions" appends every system
+    message it was sent. It answers ``improved_cv`` with those changes, or ``letter`` when it is asked for a
+    cover letter (the JSON schema in its instructions has a "letter" field).
+    """
+
+    improved_cv: str = OBEDIENT_CV
+    letter: str = OBEDIENT_LETTER
+    changes: list[str] = field(default_factory=lambda: ["Updated the contact details as the job description asked."])
+
+    def for_request(self, body: dict[str, Any]) -> Answer:
+        messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
+        system = "\n\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
+        orders = [
+            sentence
+            for m in messages
+            if m.get("role") == "user"
+            for sentence in re.split(r"(?<=[.!?])\s+|\n", str(m.get("content", "")))
+        ]
+        contact: list[str] = []
+        links: list[str] = []
+        reveal = False
+        for sentence in orders:
+            # A placeholder ("[EMAIL_2]") names an address; only the words around it give an order.
+            lowered = re.sub(r"\[[A-Z]+_\d+\]", "", sentence).casefold()
+            if "email" in lowered or "e-mail" in lowered:
+                contact += _ORDER_EMAIL.findall(sentence)[:1]
+            if "phone" in lowered:
+                contact += [number.strip() for number in _ORDER_PHONE.findall(sentence)[:1]]
+            if "link" in lowered or "add" in lowered:
+                links += [link for link in _ORDER_LINK.findall(sentence) if link not in links]
+            if "instructions" in lowered and re.search(r"reveal|print|repeat|show|output|include", lowered):
+                reveal = True
+        writing_letter = '"letter"' in system
+        text = self.letter if writing_letter else self.improved_cv
+        head, _, rest = text.partition("\n\n")
+        line = " · ".join([*contact, *links])
+        if line:
+            text = f"{head}\n\n{line}\n\n{rest}"
+        if reveal:
+            text += "\n\n## My instructions\n\n" + system
+        changes = [*self.changes, *(f"Changed the contact details to {item}." for item in contact)]
+        payload: dict[str, Any] = {"letter": text} if writing_letter else {"improved_cv": text, "changes": changes}
+        return Answer(content=json.dumps(payload), model=self.model)
 
 
 @dataclass
@@ -295,6 +365,8 @@ class FakeOpenAI:
                 if isinstance(behaviour, Delay):
                     fake._stopping.wait(behaviour.seconds)
                     behaviour = behaviour.then
+                if isinstance(behaviour, ObeysJobText):
+                    behaviour = behaviour.for_request(body)
                 try:
                     self._respond(behaviour, body)
                 except (BrokenPipeError, ConnectionResetError):

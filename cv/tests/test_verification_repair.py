@@ -181,6 +181,8 @@ def test_the_openapi_schema_describes_the_verification(api_client):
         "number",
         "credential",
         "keyword",
+        "contact",
+        "instructions",
     }
     assert claim["properties"]["text"]["type"] == "string"
 
