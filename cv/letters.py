@@ -377,6 +377,16 @@ def cover_letter_run(*, letter_id: int) -> RunOutcome:
             wait = (current["lease_expires_at"] - timezone.now()).total_seconds()
             return RunOutcome(state="busy", retry_in=max(wait, 0) + 1)
         return RunOutcome(state="skipped")
+    return jobs.run_claimed(letter, _attempt, crashed=_crashed)
+
+
+def _crashed(letter: CoverLetter, exc: Exception) -> RunOutcome:
+    # Our fault, not the person's: the unit goes back, and the job is not run (nor the model paid) again.
+    _fail(letter, message="The letter could not be written because of an internal error.", code="internal_error")
+    return RunOutcome(state="failed")
+
+
+def _attempt(letter: CoverLetter) -> RunOutcome:
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
     if letter.attempts > max_attempts:
         _fail(letter, message=_INTERRUPTED, code="interrupted")

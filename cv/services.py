@@ -174,7 +174,16 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
             wait = (current["lease_expires_at"] - timezone.now()).total_seconds()
             return RunOutcome(state="busy", retry_in=max(wait, 0) + 1)
         return RunOutcome(state="skipped")
+    return jobs.run_claimed(response, _attempt, crashed=_crashed)
 
+
+def _crashed(response: AIResponse, exc: Exception) -> RunOutcome:
+    # Our fault, not the person's: the unit goes back, and the job is not run (nor the model paid) again.
+    _fail(response, message="The analysis failed because of an internal error.", code="internal_error")
+    return RunOutcome(state="failed")
+
+
+def _attempt(response: AIResponse) -> RunOutcome:
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
     if response.attempts > max_attempts:
         _fail(response, message=INTERRUPTED_MESSAGE, code="interrupted")
