@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.models import QuotaUsage
-from cv import letters, matching, services
+from cv import letters, services
 from cv.models import AIResponse, CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
@@ -29,9 +29,9 @@ def queued(questionnaire_with_cv, enqueued, django_capture_on_commit_callbacks):
 
 def test_an_error_after_the_answer_fails_the_analysis_and_gives_the_unit_back(queued, monkeypatch):
     def broken(**kwargs):
-        raise RuntimeError("a bug in the match report")
+        raise RuntimeError("a bug in the truthfulness round")
 
-    monkeypatch.setattr(matching, "match_report", broken)
+    monkeypatch.setattr(services, "verify_and_repair", broken)
     assert _ai_used(queued.user) == 1
 
     outcome = services.ai_response_run(response_id=queued.pk)
