@@ -3,11 +3,13 @@ surrogates), through a real Celery worker on its own queue against the local fak
 analysis or letter succeeds with those characters removed, is never left `running`, and the model is asked
 once."""
 
+import io
 import json
 import os
 import time
 from pathlib import Path
 
+import docx
 import pytest
 
 from core.models import QuotaUsage
@@ -159,3 +161,15 @@ def test_a_letter_holding_nul_is_stored_without_it(api_client, user, fake, analy
     assert len(fake.requests) == 1
     assert CoverLetter.objects.get(pk=letter["id"]).attempts == 1
     assert _ai_used(user) == 1
+
+
+def test_an_answer_with_a_control_character_is_exported_to_word(api_client, fake, questionnaire_with_cv):
+    # No NUL, so the database would take it as it was; the Word file's XML would not.
+    fake.queue(Answer(improved_cv=IMPROVED.replace("Backend", "Backend\x01")))
+
+    body = _analysed(api_client, questionnaire_with_cv)
+    word = api_client.get(f"/cv/ai-responses/{body['id']}/export/?format=docx")
+
+    assert body["improved_cv"] == IMPROVED
+    assert word.status_code == 200
+    assert "Backend engineer." in "\n".join(p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs)
