@@ -196,6 +196,7 @@ def _fail_it(job: StripeEvent, exc: Exception) -> str:
 def test_an_error_escaping_the_work_finishes_the_job_through_crashed():
     event = _event()
     claimed = jobs.claim(STARTED, pk=event.pk, claimable=WAITING)
+    assert isinstance(claimed, StripeEvent)
 
     def work(job: StripeEvent) -> str:
         raise ZeroDivisionError("a bug of ours")
@@ -210,6 +211,7 @@ def test_an_error_escaping_the_work_finishes_the_job_through_crashed():
 def test_the_works_own_outcome_and_the_errors_it_passes_are_left_to_the_caller():
     event = _event()
     claimed = jobs.claim(STARTED, pk=event.pk, claimable=WAITING)
+    assert isinstance(claimed, StripeEvent)
 
     assert jobs.run_claimed(claimed, lambda job: "done", crashed=_fail_it) == "done"
 
