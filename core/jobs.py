@@ -1,5 +1,5 @@
-"""Job rows that one worker at a time may hold: claim under a lease, finish only while holding it, sweep
-the rows whose worker died, back off between attempts.
+"""Job rows that one worker at a time may hold: claim under a lease, run the work so that any error finishes
+it, finish only while holding it, sweep the rows whose worker died, back off between attempts.
 
 Used by cv's analyses, pdf's renders and billing's Stripe events. Each claim writes a fresh lease token,
 and every later write of that run is conditional on the token: a run whose lease ran out and was taken
@@ -9,19 +9,25 @@ statuses, lease length and limits, read from settings.
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+logger = logging.getLogger(__name__)
+
 # 2**64 times any base is already longer than any cap; bounding the exponent keeps floats finite.
 _MAX_EXPONENT = 64
+
+Job = TypeVar("Job", bound=models.Model)
+Outcome = TypeVar("Outcome")
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,31 @@ def claim(kind: JobKind, *, pk: Any, claimable: Q, fetch: models.QuerySet | None
     if not updated:
         return None
     return (fetch if fetch is not None else kind.objects.all()).get(pk=pk, **{kind.token_field: token})
+
+
+def run_claimed(
+    job: Job,
+    work: Callable[[Job], Outcome],
+    *,
+    crashed: Callable[[Job, Exception], Outcome],
+    passes: tuple[type[Exception], ...] = (),
+) -> Outcome:
+    """Run ``work`` on a job this run has just claimed, so that no error leaves it held.
+
+    An exception ``work`` lets escape (other than ``passes``, which the caller turns into a retry itself) is
+    logged and handed to ``crashed``, which finishes the job as failed (through ``finish``, so only the
+    holder can) and says what to return. Left running, the row would wait for the sweep, which runs the
+    work again, a new model call each time, for a fault that is ours and fails the same way. If ``crashed``
+    cannot write either (the database is gone), its error propagates and the sweep takes the job back once
+    the lease has passed.
+    """
+    try:
+        return work(job)
+    except passes:
+        raise
+    except Exception as exc:
+        logger.exception("job crashed: %s id=%s", type(job).__name__, job.pk)
+        return crashed(job, exc)
 
 
 def holds(kind: JobKind, job: models.Model, *, current: models.Model) -> bool:

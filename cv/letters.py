@@ -21,6 +21,7 @@ from core import jobs
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
+from core.text import clean_text
 from cv import claims, llm, matching, offline
 from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
@@ -249,10 +250,11 @@ def write_with_llm(
     if not isinstance(letter, str):
         # A model that ignores the format still wrote a letter: take its text as the Markdown.
         letter = answer.text if answer.data is None else ""
-    letter = strip_reasoning(letter).strip()
+    # Cleaned where the answer comes in: a model may write NUL, which the database refuses (core.text).
+    letter = clean_text(strip_reasoning(letter)).strip()
     if not letter:
         raise llm.LLMPermanentError("The AI service's answer did not contain a letter.", code="bad_answer")
-    return WrittenLetter(letter=letter[:MAX_LETTER_CHARS], model=answer.model)
+    return WrittenLetter(letter=letter[:MAX_LETTER_CHARS], model=clean_text(answer.model))
 
 
 def _support_text(letter: CoverLetter) -> str:
@@ -451,6 +453,16 @@ def cover_letter_run(*, letter_id: int) -> RunOutcome:
             wait = (current["lease_expires_at"] - timezone.now()).total_seconds()
             return RunOutcome(state="busy", retry_in=max(wait, 0) + 1)
         return RunOutcome(state="skipped")
+    return jobs.run_claimed(letter, _attempt, crashed=_crashed)
+
+
+def _crashed(letter: CoverLetter, exc: Exception) -> RunOutcome:
+    # Our fault, not the person's: the unit goes back, and the job is not run (nor the model paid) again.
+    _fail(letter, message="The letter could not be written because of an internal error.", code="internal_error")
+    return RunOutcome(state="failed")
+
+
+def _attempt(letter: CoverLetter) -> RunOutcome:
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
     if letter.attempts > max_attempts:
         _fail(letter, message=_INTERRUPTED, code="interrupted")

@@ -17,6 +17,7 @@ from core.exceptions import DomainError
 from core.list_pages import lists_changed
 from core.models import User
 from core.quotas import quota_consume, quota_release
+from core.text import clean_text
 from cv.docx_text import extract_resume_text
 from cv.models import JOB_FIELDS, CVQuestionnaire
 from cv.pdf_text import CVFileError
@@ -105,7 +106,8 @@ def _save_with_resume(questionnaire: CVQuestionnaire, resume: ExtractedResume | 
     if resume is None:
         questionnaire.save()
         return
-    questionnaire.resume_text = resume.text
+    # A PDF's or Word file's text may hold NUL or control characters, which PostgreSQL and Word exports refuse.
+    questionnaire.resume_text = clean_text(resume.text)
     questionnaire.resume_pages = resume.pages
     questionnaire.resume.save(f"cv.{resume.extension}", ContentFile(resume.content), save=False)
     try:

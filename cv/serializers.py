@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from core.compiled_lookup import CompiledLookup
 from core.model_serializer import ModelSerializer, Serializer
+from core.text import clean_text
 from cv.claims import FLAGGED, KINDS, VERIFIED
 from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 
@@ -17,13 +18,17 @@ _BLOCK_END = re.compile(r"<\s*(?:br|/p|/li|/div|/h[1-6]|/tr|/ul|/ol|/blockquote)
 
 def strip_html(value: str) -> str:
     """Plain text from what may be pasted HTML: tags removed (script/style with their content), entities
-    decoded, block ends kept as line breaks. Repeated until stable, so escaped markup cannot survive."""
+    decoded, block ends kept as line breaks. Repeated until stable, so escaped markup cannot survive.
+
+    Cleaned (core.text) before, since the sanitiser cannot encode a lone surrogate, and after, since it
+    decodes a character reference such as ``&#1;`` to the control character itself."""
+    value = clean_text(value)
     for _ in range(3):
         cleaned = html.unescape(nh3.clean(_BLOCK_END.sub(lambda m: m.group(0) + "\n", value), tags=set()))
         if cleaned == value:
             break
         value = cleaned
-    return re.sub(r"[ \t]+\n", "\n", value).strip()
+    return re.sub(r"[ \t]+\n", "\n", clean_text(value)).strip()
 
 
 class PlainTextField(serializers.CharField):

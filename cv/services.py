@@ -27,7 +27,7 @@ from cv.questionnaires import questionnaire_create as questionnaire_create
 from cv.questionnaires import questionnaire_delete as questionnaire_delete
 from cv.questionnaires import questionnaire_update as questionnaire_update
 from cv.questionnaires import resume_validate as resume_validate
-from cv.verification import verify_and_repair
+from cv.verification import answer_cleaned, verify_and_repair
 
 logger = logging.getLogger(__name__)
 
@@ -155,9 +155,12 @@ def _fail(response: AIResponse, *, message: str, code: str, refund: bool = True)
 
 
 def analyse(*, questionnaire: CVQuestionnaire, prompt: str) -> llm.AnalysisResult:
-    """The configured LLM, or the offline analyser when there is no API key."""
+    """The configured LLM, or the offline analyser when there is no API key; the answer cleaned of what the
+    database cannot store (a model may write NUL)."""
     analyser = llm.analyse if llm.is_configured() else offline.analyse
-    return analyser(questionnaire_fields=questionnaire.job_fields(), cv_text=questionnaire.resume_text, prompt=prompt)
+    return answer_cleaned(
+        analyser(questionnaire_fields=questionnaire.job_fields(), cv_text=questionnaire.resume_text, prompt=prompt)
+    )
 
 
 def ai_response_run(*, response_id: int) -> RunOutcome:
@@ -171,7 +174,16 @@ def ai_response_run(*, response_id: int) -> RunOutcome:
             wait = (current["lease_expires_at"] - timezone.now()).total_seconds()
             return RunOutcome(state="busy", retry_in=max(wait, 0) + 1)
         return RunOutcome(state="skipped")
+    return jobs.run_claimed(response, _attempt, crashed=_crashed)
 
+
+def _crashed(response: AIResponse, exc: Exception) -> RunOutcome:
+    # Our fault, not the person's: the unit goes back, and the job is not run (nor the model paid) again.
+    _fail(response, message="The analysis failed because of an internal error.", code="internal_error")
+    return RunOutcome(state="failed")
+
+
+def _attempt(response: AIResponse) -> RunOutcome:
     max_attempts = settings.OPENAI_MAX_ATTEMPTS
     if response.attempts > max_attempts:
         _fail(response, message=INTERRUPTED_MESSAGE, code="interrupted")

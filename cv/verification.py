@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from core.text import clean_text
 from cv import llm, matching, offline
 from cv.claims import VERIFIED, Claim, Verification, verify_rewrite
 from cv.llm import AnalysisResult
@@ -41,6 +42,19 @@ def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
         f"{(prompt or '').strip()}\n\nA previous version of the improved CV stated things my CV does not say. "
         "Write it without exactly these claims (do not replace them with other ones):\n" + _claim_lines(claims)
     ).strip()
+
+
+def answer_cleaned(result: AnalysisResult) -> AnalysisResult:
+    """A model's answer as it may be stored: without the characters (NUL and other controls, lone surrogates)
+    that PostgreSQL or a Word export refuses (core.text). Applied where each answer comes in."""
+    scoring = result.scoring_text
+    return replace(
+        result,
+        improved_cv_markdown=clean_text(result.improved_cv_markdown),
+        changes=[clean_text(change) for change in result.changes],
+        model=clean_text(result.model),
+        scoring_text=clean_text(scoring) if scoring is not None else None,
+    )
 
 
 def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim, ...]) -> AnalysisResult:
@@ -131,7 +145,7 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
     logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
     _extend_lease(response)
     try:
-        repaired = _repair(response=response, result=result, claims=first.unsupported)
+        repaired = answer_cleaned(_repair(response=response, result=result, claims=first.unsupported))
     except llm.LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
         return result, reported(guarded, first)

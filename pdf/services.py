@@ -246,6 +246,15 @@ def document_render(*, document_id: int) -> Document | None:
     if document is None:
         logger.info("pdf render skipped document=%s (not pending or already taken)", document_id)
         return None
+    return jobs.run_claimed(document, _render, crashed=_crashed, passes=(RenderRetryable,))
+
+
+def _crashed(document: Document, exc: Exception) -> Document:
+    _fail(document, "The PDF could not be rendered. Please try again or choose another template.")
+    return document
+
+
+def _render(document: Document) -> Document:
     response = document.ai_response
     letter = document.cover_letter
     markdown = letter.letter if letter is not None else cv_markdown_of(response)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from core import jobs
 from core.billing import gateway, services, sync
 from core.models import Plan, StripeEvent, Subscription, User
+from core.text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -120,35 +121,43 @@ def stripe_event_process(*, event_pk: int) -> str | None:
     claimed = _claim(event_pk)
     if claimed is None:
         return None
-    attempt = claimed.attempts
-    try:
-        with transaction.atomic():
-            event = StripeEvent.objects.select_for_update().get(pk=event_pk)
-            if not jobs.holds(EVENT_JOB, claimed, current=event):
-                return None  # our claim expired and another worker took the event
-            status, note = _dispatch(event)
-            jobs.finish(
-                EVENT_JOB,
-                claimed,
-                status=status,
-                note=note[:255],
-                last_error="",
-                next_attempt_at=None,
-                processed_at=timezone.now(),
-            )
-    except Exception as exc:
-        logger.exception("stripe event failed pk=%s attempt=%s", event_pk, attempt)
-        retry_at = timezone.now() + backoff_delay(attempt) if attempt < MAX_ATTEMPTS else None
+    return jobs.run_claimed(claimed, _apply, crashed=_failed)
+
+
+def _apply(claimed: StripeEvent) -> str | None:
+    with transaction.atomic():
+        event = StripeEvent.objects.select_for_update().get(pk=claimed.pk)
+        if not jobs.holds(EVENT_JOB, claimed, current=event):
+            return None  # our claim expired and another worker took the event
+        status, note = _dispatch(event)
         jobs.finish(
             EVENT_JOB,
             claimed,
-            status=StripeEvent.Status.FAILED,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_attempt_at=retry_at,
+            status=status,
+            note=clean_text(note)[:255],
+            last_error="",
+            next_attempt_at=None,
+            processed_at=timezone.now(),
         )
-        return StripeEvent.Status.FAILED
-    logger.info("stripe event %s pk=%s type=%s note=%s", status, event_pk, event.type, note)
+    logger.info("stripe event %s pk=%s type=%s note=%s", status, claimed.pk, event.type, note)
     return status
+
+
+def _failed(claimed: StripeEvent, exc: Exception) -> str:
+    """A failure (the effect was rolled back with its transaction) is kept and retried with back-off. The
+    error's text may quote the payload or Stripe's answer, so it is cleaned before it is stored: a write
+    that failed here would leave the event held, taken back and failed again every minute."""
+    attempt = claimed.attempts
+    logger.warning("stripe event failed pk=%s attempt=%s", claimed.pk, attempt)
+    retry_at = timezone.now() + backoff_delay(attempt) if attempt < MAX_ATTEMPTS else None
+    jobs.finish(
+        EVENT_JOB,
+        claimed,
+        status=StripeEvent.Status.FAILED,
+        last_error=clean_text(f"{type(exc).__name__}: {exc}")[:2000],
+        next_attempt_at=retry_at,
+    )
+    return StripeEvent.Status.FAILED
 
 
 def stripe_events_due() -> list[int]:

@@ -20,6 +20,7 @@ import stripe
 from django.conf import settings
 
 from core.exceptions import DomainError
+from core.text import clean_data
 
 if TYPE_CHECKING:
     from stripe.params.checkout import SessionCreateParams
@@ -334,7 +335,9 @@ def webhook_event_construct(*, payload: bytes, sig_header: str | None) -> dict:
     except stripe.SignatureVerificationError as exc:
         raise WebhookSignatureInvalid() from exc
     try:
-        event = json.loads(text)
+        # The signature covers the bytes as sent; only then is the parsed event cleaned (core.text): a
+        # "\u0000" escape, which any free-text field (a name, metadata) may hold, is refused by jsonb.
+        event = clean_data(json.loads(text))
     except ValueError as exc:
         raise WebhookPayloadInvalid() from exc
     if (

@@ -182,3 +182,42 @@ def test_lost_waiting_jobs_are_sent_again_once_per_period():
     assert resend() == 1
     assert resend() == 0
     assert sent == [lost.pk]
+
+
+class _Retry(Exception):
+    pass
+
+
+def _fail_it(job: StripeEvent, exc: Exception) -> str:
+    jobs.finish(STARTED, job, status=Status.FAILED, last_error=f"{type(exc).__name__}: {exc}")
+    return "failed"
+
+
+def test_an_error_escaping_the_work_finishes_the_job_through_crashed():
+    event = _event()
+    claimed = jobs.claim(STARTED, pk=event.pk, claimable=WAITING)
+    assert isinstance(claimed, StripeEvent)
+
+    def work(job: StripeEvent) -> str:
+        raise ZeroDivisionError("a bug of ours")
+
+    assert jobs.run_claimed(claimed, work, crashed=_fail_it) == "failed"
+
+    event.refresh_from_db()
+    assert (event.status, event.last_error) == (Status.FAILED, "ZeroDivisionError: a bug of ours")
+    assert event.lease_token is None
+
+
+def test_the_works_own_outcome_and_the_errors_it_passes_are_left_to_the_caller():
+    event = _event()
+    claimed = jobs.claim(STARTED, pk=event.pk, claimable=WAITING)
+    assert isinstance(claimed, StripeEvent)
+
+    assert jobs.run_claimed(claimed, lambda job: "done", crashed=_fail_it) == "done"
+
+    def retry(job: StripeEvent) -> str:
+        raise _Retry()
+
+    with pytest.raises(_Retry):
+        jobs.run_claimed(claimed, retry, crashed=_fail_it, passes=(_Retry,))
+    assert StripeEvent.objects.get(pk=event.pk).status == Status.PROCESSING
