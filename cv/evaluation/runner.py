@@ -47,6 +47,7 @@ class Row:
     completion_tokens: int | None
     model: str
     missing: list[str] = dataclass_field(default_factory=list)
+    answer: str = ""  # the improved CV as stored, for reading the JSON output (never printed in the table)
 
     @property
     def good(self) -> bool:
@@ -153,6 +154,7 @@ def evaluate_pair(pair: Pair, *, sleep: Callable[[float], None] = time.sleep) ->
         flagged_claims=claims,
         kept=judgement.kept,
         missing=missing,
+        answer=response.improved_cv,
     )
 
 

@@ -164,3 +164,30 @@ def test_the_upload_with_the_request_appended_is_junk():
     judgement = judge(pair, f"{pair.cv_text}\n\n{pair.request}")
 
     assert "unchanged" in judgement.junk and "request echoed" in judgement.junk
+
+
+@pytest.mark.django_db
+def test_saved_runs_print_as_one_table(settings, tmp_path):
+    settings.OPENAI_API_KEY = ""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps(_evaluate("--only", "backend_engineer")))
+    second.write_text(json.dumps(_evaluate("--only", "growth_marketing")))
+    assert "# Jane Doe" in json.loads(first.read_text())["rows"][0]["answer"]
+    out = StringIO()
+
+    call_command("evaluate_model", "--from-json", str(first), str(second), stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert [line.split()[0] for line in lines if line.startswith(("backend_", "growth_"))] == [
+        "backend_engineer",
+        "growth_marketing",
+    ]
+    assert [line.split()[:2] for line in lines if line.startswith(("tuning", "all"))] == [["tuning", "2"], ["all", "2"]]
+
+
+def test_a_file_that_is_no_saved_run_is_a_clear_error(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+
+    with pytest.raises(CommandError, match="not an evaluate_model --json output"):
+        call_command("evaluate_model", "--from-json", str(broken), stdout=StringIO())

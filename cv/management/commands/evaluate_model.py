@@ -1,4 +1,5 @@
 import json
+from dataclasses import fields
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -74,13 +75,33 @@ class Command(BaseCommand):
             "--json", dest="as_json", action="store_true", help="Print one JSON document instead of the table."
         )
         parser.add_argument(
+            "--from-json",
+            type=Path,
+            nargs="+",
+            default=None,
+            metavar="FILE",
+            help="Print the table of earlier --json outputs (their rows together) instead of running.",
+        )
+        parser.add_argument(
             "--max-attempts",
             type=int,
             default=None,
             help="Attempts per analysis on transient errors (default OPENAI_MAX_ATTEMPTS).",
         )
 
-    def handle(self, *args, pairs: Path, only: list[str], as_json: bool, max_attempts: int | None, **options):
+    def handle(
+        self,
+        *args,
+        pairs: Path,
+        only: list[str],
+        as_json: bool,
+        max_attempts: int | None,
+        from_json: list[Path] | None,
+        **options,
+    ):
+        if from_json:
+            self._reprint(from_json)
+            return
         names = {name.strip() for item in only for name in item.split(",") if name.strip()}
         if max_attempts is not None and max_attempts < 1:
             raise CommandError("--max-attempts must be at least 1.")
@@ -94,12 +115,32 @@ class Command(BaseCommand):
         with override_settings(**overrides):
             self._run(selected, pairs=pairs, as_json=as_json)
 
+    def _reprint(self, files: list[Path]) -> None:
+        names = {field.name for field in fields(Row)}
+        rows, headers = [], []
+        for path in files:
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+                rows += [Row(**{key: value for key, value in row.items() if key in names}) for row in document["rows"]]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CommandError(f"{path}: not an evaluate_model --json output ({exc}).") from exc
+            headers.append(f"{document.get('started', '?')[:16].replace('T', ' ')} UTC, {document.get('model', '?')}")
+        for header in dict.fromkeys(headers):
+            self.stdout.write(header)
+        self._table_head()
+        for row in rows:
+            self.stdout.write(_row_line(row))
+        self._totals(rows)
+
+    def _table_head(self) -> None:
+        self.stdout.write(_cells([name for name, _ in COLUMNS], COLUMNS) + "  why")
+
     def _run(self, selected, *, pairs: Path, as_json: bool) -> None:
         started = timezone.now()
         model = describe_model()
         if not as_json:
             self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, {model}, {len(selected)} pairs from {pairs}")
-            self.stdout.write(_cells([name for name, _ in COLUMNS], COLUMNS) + "  why")
+            self._table_head()
         rows = []
         for pair in selected:
             row = evaluate_pair(pair)
@@ -107,16 +148,19 @@ class Command(BaseCommand):
             if not as_json:
                 self.stdout.write(_row_line(row))
                 self.stdout.flush()
-        grouped = grouped_totals(rows)
         if as_json:
             document = {
                 "started": started.isoformat(),
                 "model": model,
                 "rows": [row_dict(row) for row in rows],
-                "totals": grouped,
+                "totals": grouped_totals(rows),
             }
             self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False))
             return
+        self._totals(rows)
+
+    def _totals(self, rows: list[Row]) -> None:
+        grouped = grouped_totals(rows)
         self.stdout.write("")
         self.stdout.write(_cells([name for name, _ in TOTAL_COLUMNS], TOTAL_COLUMNS))
         for part, label in (("tuning", "tuning"), ("held_out", "held out"), ("all", "all")):
