@@ -55,7 +55,7 @@ def load_labels(folder: Path, pair: Pair) -> tuple[KeywordLabel, ...]:
     seen: set[str] = set()
     for item in items:
         label = _label(folder.name, item, pair)
-        key = _words(label.term)
+        key = " ".join(_words(label.term))
         if key in seen:
             raise PairError(f"{folder.name}: the keyword {label.term!r} is labelled twice.")
         seen.add(key)
@@ -92,19 +92,33 @@ def _singular(word: str) -> str:
     return word
 
 
-def _words(term: str) -> str:
-    """The term compared: case folded, punctuation as spaces ("+" and "#" kept: C++, C#), each word singular."""
+def _words(term: str) -> list[str]:
+    """The term's words: case folded, each singular; punctuation separates words except "+" and "#" (C++,
+    C#) and the hyphen, which keeps a code whole ("HEC-RAS" is one word, so "ras" is not part of it)."""
     text = unicodedata.normalize("NFKC", term).casefold()
-    words = re.sub(r"[^\w+#]+", " ", text).split()
-    return " ".join(_singular(word) for word in words)
+    words = re.sub(r"[^\w+#-]+", " ", text).replace(" -", " ").split()
+    return ["-".join(_singular(part) for part in word.split("-")) for word in words]
+
+
+def _contains(longer: list[str], shorter: list[str]) -> bool:
+    """``shorter`` is a run of whole words of ``longer`` and at least half of it."""
+    if not shorter or 2 * len(shorter) < len(longer):
+        return False
+    return any(longer[i : i + len(shorter)] == shorter for i in range(len(longer) - len(shorter) + 1))
 
 
 def same_term(listed: str, labelled: str) -> bool:
-    """The tolerant match: equal after `_words`, or one contained in the other as whole words."""
+    """The tolerant match: the same words whatever the case, punctuation, hyphens or plurals, or one term
+    contained in the other as whole words making at least half of it ("arterial lines" and "arterial line
+    monitoring"; not "care" and "critical care nursing")."""
     a, b = _words(listed), _words(labelled)
     if not a or not b:
         return False
-    return a == b or f" {a} " in f" {b} " or f" {b} " in f" {a} "
+    if [w.replace("-", "") for w in a] == [w.replace("-", "") for w in b]:
+        return True
+    if " ".join(a).replace("-", " ").split() == " ".join(b).replace("-", " ").split():
+        return True
+    return _contains(a, b) or _contains(b, a)
 
 
 def _names(terms: Iterable[str], label: KeywordLabel) -> bool:
