@@ -171,7 +171,8 @@ def test_saved_runs_print_as_one_table(settings, tmp_path):
     settings.OPENAI_API_KEY = ""
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     first.write_text(json.dumps(_evaluate("--only", "backend_engineer")))
-    second.write_text(json.dumps(_evaluate("--only", "growth_marketing")))
+    # --save keeps the same document as --json while printing the table.
+    call_command("evaluate_model", "--only", "growth_marketing", "--save", str(second), stdout=StringIO())
     assert "# Jane Doe" in json.loads(first.read_text())["rows"][0]["answer"]
     out = StringIO()
 

@@ -75,6 +75,14 @@ class Command(BaseCommand):
             "--json", dest="as_json", action="store_true", help="Print one JSON document instead of the table."
         )
         parser.add_argument(
+            "--save",
+            type=Path,
+            default=None,
+            metavar="FILE",
+            help="Also write the --json document to FILE, rewritten after every pair (a long run stopped "
+            "half-way keeps what it did).",
+        )
+        parser.add_argument(
             "--from-json",
             type=Path,
             nargs="+",
@@ -97,6 +105,7 @@ class Command(BaseCommand):
         as_json: bool,
         max_attempts: int | None,
         from_json: list[Path] | None,
+        save: Path | None,
         **options,
     ):
         if from_json:
@@ -113,7 +122,7 @@ class Command(BaseCommand):
             raise CommandError(f"No pairs in {pairs} (a pair is a folder with pair.json, cv.txt and job.txt).")
         overrides = {"OPENAI_MAX_ATTEMPTS": max_attempts} if max_attempts is not None else {}
         with override_settings(**overrides):
-            self._run(selected, pairs=pairs, as_json=as_json)
+            self._run(selected, pairs=pairs, as_json=as_json, save=save)
 
     def _reprint(self, files: list[Path]) -> None:
         names = {field.name for field in fields(Row)}
@@ -135,27 +144,38 @@ class Command(BaseCommand):
     def _table_head(self) -> None:
         self.stdout.write(_cells([name for name, _ in COLUMNS], COLUMNS) + "  why")
 
-    def _run(self, selected, *, pairs: Path, as_json: bool) -> None:
+    def _run(self, selected, *, pairs: Path, as_json: bool, save: Path | None) -> None:
         started = timezone.now()
         model = describe_model()
         if not as_json:
             self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, {model}, {len(selected)} pairs from {pairs}")
             self._table_head()
-        rows = []
+        rows: list[Row] = []
+
+        def document() -> str:
+            return json.dumps(
+                {
+                    "started": started.isoformat(),
+                    "model": model,
+                    "rows": [row_dict(row) for row in rows],
+                    "totals": grouped_totals(rows),
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+
         for pair in selected:
             row = evaluate_pair(pair)
             rows.append(row)
+            if save is not None:
+                partial = save.with_name(save.name + ".partial")
+                partial.write_text(document(), encoding="utf-8")
+                partial.replace(save)
             if not as_json:
                 self.stdout.write(_row_line(row))
                 self.stdout.flush()
         if as_json:
-            document = {
-                "started": started.isoformat(),
-                "model": model,
-                "rows": [row_dict(row) for row in rows],
-                "totals": grouped_totals(rows),
-            }
-            self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False))
+            self.stdout.write(document())
             return
         self._totals(rows)
 
