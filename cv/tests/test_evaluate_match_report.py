@@ -1,0 +1,182 @@
+"""`manage.py evaluate_match_report`: the service's match report scored against keyword labels, per field and
+pooled, the tuning and held-out halves apart."""
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from cv.evaluation.keyword_labels import same_term
+
+BACKEND_JOB = """Backend Developer
+
+Requirements:
+- Experience with Python and PostgreSQL
+- Docker is a plus
+"""
+BACKEND_CV = "Ann Example\nSkills: Python, Docker, Git\n"
+NURSE_JOB = """Staff Nurse
+
+Requirements:
+- BLS certification
+- Wound care experience
+- Knowledge of Epic
+"""
+NURSE_CV = "Bo Example\nCertifications: BLS\nCharted in Cerner.\n"
+
+
+def _label(term, quote, evidence, kind="skill"):
+    return {"term": term, "kind": kind, "importance": "required", "job_quote": quote, "cv_evidence": evidence}
+
+
+def _pair(root: Path, name: str, *, field, split, job, cv, labels) -> Path:
+    folder = root / name
+    folder.mkdir()
+    (folder / "job.txt").write_text(job, encoding="utf-8")
+    (folder / "cv.txt").write_text(cv, encoding="utf-8")
+    meta = {
+        "field": field,
+        "split": split,
+        "position": job.splitlines()[0],
+        "industry": "",
+        "request": "Tailor my CV to this job.",
+        "facts": [{"kind": "role", "text": cv.splitlines()[0]}],
+    }
+    (folder / "pair.json").write_text(json.dumps(meta), encoding="utf-8")
+    (folder / "keywords.json").write_text(json.dumps({"keywords": labels}), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def pairs(tmp_path):
+    _pair(
+        tmp_path,
+        "backend",
+        field="software",
+        split="tuning",
+        job=BACKEND_JOB,
+        cv=BACKEND_CV,
+        labels=[
+            _label("Python", "Python and PostgreSQL", "Python", kind="language"),
+            _label("PostgreSQL", "PostgreSQL", None, kind="tool"),
+            _label("Docker", "Docker is a plus", "Docker", kind="tool"),
+        ],
+    )
+    _pair(
+        tmp_path,
+        "nurse",
+        field="nursing",
+        split="held_out",
+        job=NURSE_JOB,
+        cv=NURSE_CV,
+        labels=[
+            _label("BLS", "BLS certification", "BLS", kind="credential"),
+            _label("wound care", "Wound care experience", None),
+            _label("Epic", "Knowledge of Epic", None, kind="tool"),
+        ],
+    )
+    return tmp_path
+
+
+def _run(*args: str) -> str:
+    out = StringIO()
+    call_command("evaluate_match_report", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_each_half_is_scored_per_field_and_pooled(pairs):
+    document = json.loads(_run("--pairs", str(pairs), "--json"))
+
+    assert document["mode"] == "offline"
+    tuning = document["parts"]["tuning"]
+    assert set(tuning["fields"]) == {"software"}
+    software = tuning["fields"]["software"]
+    # The report finds Python and Docker in the CV and lists PostgreSQL missing: every label on its side.
+    assert software["present"] == 2 and software["present_found"] == 2 and software["recall_present"] == 1.0
+    assert software["absent"] == 1 and software["absent_missing"] == 1 and software["recall_missing"] == 1.0
+    assert software["listed"] == 3 and software["precision"] == 1.0 and software["keyword_share"] == 1.0
+    assert tuning["pooled"] == software
+
+    held_out = document["parts"]["held_out"]
+    nursing = held_out["fields"]["nursing"]
+    # "Epic" is a requirement the report does not list at all: recall of missing keywords is 1 of 2.
+    assert (nursing["present"], nursing["present_found"], nursing["absent"], nursing["absent_missing"]) == (1, 1, 2, 1)
+    assert nursing["recall_missing"] == 0.5 and nursing["recall"] == 0.67
+    assert nursing["listed"] == 2 and nursing["precision"] == 1.0
+    assert held_out["pooled"]["pairs"] == 1
+
+    rows = {row["pair"]: row for row in document["pairs"]}
+    assert rows["backend"]["unrecalled"] == [] and rows["backend"]["not_keywords"] == []
+    # The held-out half only measures: its terms are not shown, so nobody tunes on them.
+    assert rows["nurse"]["unrecalled"] == "withheld (held out)"
+
+
+def test_the_table_prints_a_row_per_field_and_a_pooled_row_per_half(pairs):
+    lines = _run("--pairs", str(pairs)).splitlines()
+
+    assert "offline" in lines[0] and "2 pairs" in lines[0]
+    rows = [line.split() for line in lines[2:6]]
+    assert rows[0][:3] == ["tuning", "software", "1"]
+    assert rows[1][:3] == ["tuning", "pooled", "1"]
+    assert rows[2][:4] == ["held", "out", "nursing", "1"]
+    # pairs, present, recall, absent, recall, recall, listed, precision, keywords, wrong side
+    assert rows[3][2:] == ["pooled", "1", "1", "1.00", "2", "0.50", "0.67", "2", "1.00", "1.00", "0"]
+
+
+def test_split_scores_one_half_only(pairs):
+    document = json.loads(_run("--pairs", str(pairs), "--split", "held_out", "--json"))
+
+    assert list(document["parts"]) == ["held_out"]
+    assert [row["pair"] for row in document["pairs"]] == ["nurse"]
+
+
+def test_a_label_quoting_words_the_job_does_not_have_is_refused(pairs):
+    labels = json.loads((pairs / "nurse" / "keywords.json").read_text())
+    labels["keywords"].append(_label("ACLS", "ACLS certification", None, kind="credential"))
+    (pairs / "nurse" / "keywords.json").write_text(json.dumps(labels))
+
+    with pytest.raises(CommandError, match=r"nurse: 'ACLS': the job_quote 'ACLS certification' is not in job.txt"):
+        _run("--pairs", str(pairs))
+
+
+def test_evidence_the_cv_does_not_have_is_refused(pairs):
+    labels = json.loads((pairs / "backend" / "keywords.json").read_text())
+    labels["keywords"][1]["cv_evidence"] = "PostgreSQL"
+    (pairs / "backend" / "keywords.json").write_text(json.dumps(labels))
+
+    with pytest.raises(CommandError, match=r"backend: 'PostgreSQL': the cv_evidence 'PostgreSQL' is not in cv.txt"):
+        _run("--pairs", str(pairs))
+
+
+def test_with_model_says_it_is_not_available(pairs):
+    with pytest.raises(CommandError, match="not available yet"):
+        _run("--pairs", str(pairs), "--with-model")
+
+
+@pytest.mark.parametrize(
+    ("listed", "labelled", "same"),
+    [
+        ("HEC-RAS", "hec ras", True),
+        ("Wound care", "wound-care", True),
+        ("arterial line", "Arterial Lines", True),
+        ("tolerance stack-up", "tolerance stack-up analysis", True),  # contained, as whole words, most of it
+        ("HEC-RAS modelling", "HEC-RAS", True),
+        ("care", "critical care nursing", False),  # contained, but a third of it
+        ("ras", "HEC-RAS", False),  # a fragment of a code is not the code
+        ("C++", "C", False),
+        ("icon", "ICU", False),
+    ],
+)
+def test_the_tolerant_match(listed, labelled, same):
+    assert same_term(listed, labelled) is same
+
+
+def test_the_labelled_set_loads():
+    """Every pair of the repository's set has keyword labels whose quotes hold."""
+    document = json.loads(_run("--json"))
+
+    assert document["unlabelled"] == []
+    assert len(document["pairs"]) >= 22
+    assert len({row["field"] for row in document["pairs"]}) >= 13
