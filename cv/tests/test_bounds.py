@@ -1,0 +1,274 @@
+"""The bounds on a CV's text (cv.limits): pinned at their limits, enforced where a CV text enters (an uploaded
+CV, the model's answer for an analysis or a letter), and the work on a text within them stays proportional to
+it (the Word export of a large table, the diff of many repeated lines, control characters in an export)."""
+
+import io
+import json
+import os
+import time
+
+import docx
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from core.models import QuotaUsage
+from cv import limits
+from cv.limits import CVTextOutOfBounds
+from cv.models import AIResponse, CoverLetter, CVQuestionnaire
+from cv.tests.factories import AIResponseFactory
+from testing.fake_openai import Answer, FakeOpenAI, MarkdownCV
+from testing.workers import start_worker, stop_worker
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+BOUNDS_QUEUE = f"cv-test-bounds-{os.getpid()}"
+WAIT_SECONDS = 45
+
+
+def _table(rows: int, columns: int) -> str:
+    """A Markdown table of ``rows`` rows (the header counted) and ``columns`` columns; cell r{row}c{column}."""
+    header = "| " + " | ".join(f"Skill {column}" for column in range(columns)) + " |"
+    delimiter = "|" + "---|" * columns
+    body = ["| " + " | ".join(f"r{row}c{column}" for column in range(columns)) + " |" for row in range(1, rows)]
+    return "\n".join([header, delimiter, *body])
+
+
+def _refused(text: str) -> CVTextOutOfBounds:
+    with pytest.raises(CVTextOutOfBounds) as refused:
+        limits.check_cv_text(text)
+    return refused.value
+
+
+def _lines_of(length: int, count: int = 3) -> str:
+    line = ("word " * (length // 5 + 1))[:length]
+    return "\n".join([line] * count)
+
+
+# (the largest text a bound accepts, the smallest it refuses, the code, the message of the refusal)
+BOUNDS = {
+    "word": ("x" * 200, "x" * 201, "cv_word_too_long", "A word in the CV is 201 characters long; the limit is 200."),
+    "line": (
+        _lines_of(2000),
+        _lines_of(2001),
+        "cv_line_too_long",
+        "A line in the CV is 2,001 characters long; the limit is 2,000.",
+    ),
+    "text": (
+        _lines_of(1999, 30) + "\n",
+        _lines_of(1999, 30) + "\ny",
+        "cv_text_too_long",
+        "The CV is 60,001 characters long; the limit is 60,000.",
+    ),
+    "table_rows": (
+        _table(200, 12),
+        _table(201, 12),
+        "cv_table_too_many_rows",
+        "A table in the CV has 201 rows; the limit is 200.",
+    ),
+    "table_columns": (
+        _table(3, 12),
+        _table(3, 13),
+        "cv_table_too_many_columns",
+        "A table in the CV has 13 columns; the limit is 12.",
+    ),
+}
+
+
+@pytest.mark.parametrize("bound", sorted(BOUNDS))
+def test_each_bound_accepts_its_limit_and_refuses_one_more(bound):
+    largest, refused, code, message = BOUNDS[bound]
+
+    limits.check_cv_text(largest)
+    error = _refused(refused)
+
+    assert error.code == code
+    assert error.detail == message
+    assert error.status_code == 400
+    assert error.as_dict() == {"detail": message, "code": code, "limit": error.limit, "actual": error.actual}
+
+
+def test_bounds_are_read_from_settings_when_checked(settings):
+    settings.CV_MAX_WORD_CHARS = 20
+
+    assert _refused("a" * 21).detail == "A word in the CV is 21 characters long; the limit is 20."
+
+
+def test_the_most_specific_bound_is_named_and_a_table_row_is_many_cells_not_one_word():
+    # One 94,000-character word is also a long line and a long text: the word is what the person must fix.
+    assert _refused("Jane Doe\n" + "x" * 94_000).code == "cv_word_too_long"
+    compact_row = "|" + "|".join("Python,Django,PostgreSQL" for _ in range(12)) + "|"
+    limits.check_cv_text("\n".join([compact_row, "|" + "---|" * 12, compact_row]))
+
+
+def _word_cv(long_word: str) -> bytes:
+    document = docx.Document()
+    document.add_heading("Jane Doe", level=1)
+    document.add_paragraph("Backend engineer with six years of experience in Python and Django.")
+    document.add_paragraph(long_word)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _used(user, scope: str) -> int:
+    row = QuotaUsage.objects.filter(user=user, scope=scope).first()
+    return row.used if row else 0
+
+
+def _stored_files(media) -> list:
+    return [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
+
+
+@pytest.mark.django_db
+def test_a_word_cv_holding_one_huge_word_is_refused_at_upload_and_nothing_is_stored(api_client, user, tmp_media):
+    upload = SimpleUploadedFile("cv.docx", _word_cv("x" * 94_000), content_type=DOCX_TYPE)
+
+    response = api_client.post(
+        "/cv/questionnaire/", {"position": "Backend Engineer", "resume": upload}, format="multipart"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "detail": "A word in the CV is 94,000 characters long; the limit is 200.",
+        "code": "cv_word_too_long",
+        "limit": 200,
+        "actual": 94_000,
+    }
+    assert not CVQuestionnaire.objects.exists()
+    assert _stored_files(tmp_media) == []
+    # As for any file that was parsed and refused: the upload unit counts the attempt, the questionnaire's does not.
+    assert _used(user, "uploads") == 1
+    assert _used(user, "questionnaires") == 0
+
+
+@pytest.mark.django_db
+def test_a_new_cv_past_the_bounds_leaves_the_questionnaire_and_its_cv_as_they_were(api_client, user, tmp_media):
+    good = SimpleUploadedFile("cv.docx", _word_cv("Python, Django and PostgreSQL."), content_type=DOCX_TYPE)
+    created = api_client.post(
+        "/cv/questionnaire/", {"position": "Backend Engineer", "resume": good}, format="multipart"
+    )
+    assert created.status_code == 201, created.content
+    before = CVQuestionnaire.objects.get(pk=created.json()["id"])
+
+    bad = SimpleUploadedFile("cv.docx", _word_cv("y" * 5_000), content_type=DOCX_TYPE)
+    response = api_client.patch(f"/cv/questionnaire/{before.pk}/", {"resume": bad}, format="multipart")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "cv_word_too_long"
+    after = CVQuestionnaire.objects.get(pk=before.pk)
+    assert (after.resume.name, after.resume_text) == (before.resume.name, before.resume_text)
+    assert len(_stored_files(tmp_media)) == 1
+
+
+def test_an_answer_past_a_bound_cannot_be_read_as_an_improved_cv():
+    from cv.llm_answers import read_cv_answer
+    from cv.llm_errors import LLMPermanentError
+
+    improved = "# Jane Doe\n\n## Skills\n\n" + _table(201, 3)
+    with pytest.raises(LLMPermanentError) as refused:
+        read_cv_answer(json.dumps({"improved_cv": improved, "changes": []}))
+
+    assert refused.value.code == "answer_table_too_many_rows"
+    assert "A table in the AI's answer has 201 rows; the limit is 200." in refused.value.message
+    assert refused.value.refund is True
+
+
+@pytest.fixture(scope="module")
+def bounds_fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bounds_worker(django_db_setup, django_db_blocker, bounds_fake, tmp_path_factory):
+    with django_db_blocker.unblock():
+        proc = start_worker(
+            queues=BOUNDS_QUEUE,
+            name="cv-bounds",
+            concurrency=1,
+            log_path=tmp_path_factory.mktemp("cv-bounds-worker") / "worker.log",
+            DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
+            CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
+            CV_TEST_OPENAI_BASE_URL=bounds_fake.base_url,
+            CV_TEST_ANALYSIS_QUEUE=BOUNDS_QUEUE,
+            CV_TEST_OPENAI_TIMEOUT="2",
+            CV_TEST_OPENAI_MAX_ATTEMPTS="3",
+            CV_TEST_RETRY_BASE_SECONDS="0.2",
+        )
+    yield proc
+    stop_worker(proc)
+
+
+@pytest.fixture
+def fake(bounds_fake, bounds_worker, settings, tmp_media):
+    bounds_fake.reset()
+    settings.CV_ANALYSIS_QUEUE = BOUNDS_QUEUE
+    return bounds_fake
+
+
+def _wait(client, url: str) -> dict:
+    deadline = time.monotonic() + WAIT_SECONDS
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = client.get(url).json()
+        if body.get("status") in ("succeeded", "failed"):
+            return body
+        # Slow enough to stay inside the Free plan's API calls per hour.
+        time.sleep(0.5)
+    raise AssertionError(f"{url} still {body.get('status')} after {WAIT_SECONDS} s")
+
+
+ANSWERS = {
+    "json_with_a_huge_word": (
+        Answer(improved_cv="# Jane Doe\n\n## Summary\n\n" + "A" * 5_000 + "\n\n## Skills\n\nPython"),
+        "answer_word_too_long",
+        "A word in the AI's answer is 5,000 characters long; the limit is 200.",
+    ),
+    "markdown_with_a_huge_table": (
+        MarkdownCV(improved_cv="# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Skills\n\n" + _table(250, 2)),
+        "answer_table_too_many_rows",
+        "A table in the AI's answer has 250 rows; the limit is 200.",
+    ),
+}
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("case", sorted(ANSWERS))
+def test_an_answer_past_the_bounds_is_never_stored_and_the_unit_goes_back(
+    fake, api_client, user, questionnaire_with_cv, case
+):
+    answer, code, words = ANSWERS[case]
+    fake.queue(answer)
+
+    accepted = api_client.post("/cv/ai-responses/", {"questionnaire": questionnaire_with_cv.pk}, format="json")
+    assert accepted.status_code == 202, accepted.content
+    body = _wait(api_client, f"/cv/ai-responses/{accepted.json()['id']}/")
+
+    assert body["status"] == "failed"
+    assert words in body["error"]
+    assert body["improved_cv"] == "" and body["match_report"] is None
+    assert AIResponse.objects.get(pk=body["id"]).error_code == code
+    assert _used(user, "ai_responses") == 0
+    # A permanent failure: the model was asked once, not again and again.
+    assert len([request for request in fake.requests if not request.refused]) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_letter_past_the_bounds_is_never_stored_and_the_unit_goes_back(fake, api_client, user, questionnaire_with_cv):
+    analysis = AIResponseFactory.create(
+        questionnaire=questionnaire_with_cv,
+        status="succeeded",
+        improved_cv="# Jane Doe\n\n## Experience\n\n- Built APIs in Python.",
+    )
+    fake.queue(Answer(content=json.dumps({"letter": "Dear Hiring Manager,\n\n" + "b" * 3_000})))
+
+    accepted = api_client.post(f"/cv/ai-responses/{analysis.pk}/cover-letter/", {}, format="json")
+    assert accepted.status_code == 202, accepted.content
+    body = _wait(api_client, f"/cv/cover-letters/{accepted.json()['id']}/")
+
+    assert body["status"] == "failed"
+    assert "A word in the letter is 3,000 characters long; the limit is 200." in body["error"]
+    assert body["letter"] == ""
+    assert CoverLetter.objects.get(pk=body["id"]).error_code == "answer_word_too_long"
+    assert _used(user, "ai_responses") == 0
