@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 import docx
+from django.conf import settings
 from django.utils import timezone
 from django.utils.text import slugify
 from docx.enum.text import WD_COLOR_INDEX
@@ -21,7 +22,7 @@ from docx.shared import Pt
 
 from core.exceptions import Conflict, DomainError
 from cv import jsonresume
-from cv.cv_document import MAX_MARKDOWN_CHARS, Block, Run, parse, to_plain_text
+from cv.cv_document import MAX_MARKDOWN_CHARS, Block, Run, parse, to_plain_text, xml_safe
 from cv.models import AIResponse
 from cv.selectors import cv_markdown_of
 
@@ -32,8 +33,6 @@ FORMATS = {
     "docx": DOCX_CONTENT_TYPE,
     "json": "application/json",
 }
-_MAX_TABLE_ROWS = 200
-_MAX_TABLE_COLUMNS = 12
 
 
 class AIResponseNotReady(Conflict):
@@ -72,8 +71,9 @@ def _filename(response: AIResponse, blocks: list[Block], extension: str) -> str:
 
 
 def export_ai_response(*, response: AIResponse, fmt: str) -> Export:
-    """The improved CV of ``response`` as a file in ``fmt`` (a key of FORMATS)."""
-    markdown = improved_markdown(response)
+    """The improved CV of ``response`` as a file in ``fmt`` (a key of FORMATS), without the characters a file
+    format cannot hold (a control character in an answer made the Word export fail)."""
+    markdown = xml_safe(improved_markdown(response))
     blocks = parse(markdown)
     if fmt == "md":
         content = markdown.strip().encode() + b"\n"
@@ -138,6 +138,24 @@ def _list_style(block: Block) -> str:
     return base if block.level == 0 else f"{base} {min(block.level + 1, 3)}"
 
 
+def _add_table(document, rows: list[list[str]]) -> None:
+    """A Word table of ``rows`` (the first one the header, in bold), within the table bounds of a CV.
+
+    Filled row by row through each row's own cells: ``Table.cell()`` rebuilds the list of every cell of the
+    table on each call, which made a 12-column, 150-row table take a minute.
+    """
+    rows = rows[: settings.CV_MAX_TABLE_ROWS]
+    columns = min(max(len(row) for row in rows), settings.CV_MAX_TABLE_COLUMNS)
+    table = document.add_table(rows=len(rows), cols=columns)
+    table.style = document.styles["Table Grid"]
+    for row_index, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
+        for cell, value in zip(row.cells, values[:columns], strict=False):
+            cell.text = value
+            if row_index == 0:
+                for run in cell.paragraphs[0].runs:
+                    run.bold = True
+
+
 def docx_from_blocks(blocks: list[Block], *, title: str) -> bytes:
     """A Word document with real heading, list and table structure, so it stays editable and ATS-readable."""
     document = docx.Document()
@@ -167,17 +185,7 @@ def docx_from_blocks(blocks: list[Block], *, title: str) -> bytes:
         elif block.kind == "code":
             _add_runs(document.add_paragraph(), block.runs)
         elif block.kind == "table":
-            rows = block.rows[:_MAX_TABLE_ROWS]
-            columns = min(max(len(row) for row in rows), _MAX_TABLE_COLUMNS)
-            table = document.add_table(rows=len(rows), cols=columns)
-            table.style = document.styles["Table Grid"]
-            for row_index, row in enumerate(rows):
-                for column, value in enumerate(row[:columns]):
-                    cell = table.cell(row_index, column)
-                    cell.text = value
-                    if row_index == 0:
-                        for run in cell.paragraphs[0].runs:
-                            run.bold = True
+            _add_table(document, block.rows)
             document.add_paragraph()
         elif block.kind == "rule":
             document.add_paragraph()

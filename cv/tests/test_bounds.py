@@ -8,6 +8,7 @@ import os
 import time
 
 import docx
+import docx.table
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -15,7 +16,7 @@ from core.models import QuotaUsage
 from cv import limits
 from cv.limits import CVTextOutOfBounds
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
-from cv.tests.factories import AIResponseFactory
+from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import Answer, FakeOpenAI, MarkdownCV
 from testing.workers import start_worker, stop_worker
 
@@ -170,6 +171,70 @@ def test_an_answer_past_a_bound_cannot_be_read_as_an_improved_cv():
     assert refused.value.code == "answer_table_too_many_rows"
     assert "A table in the AI's answer has 201 rows; the limit is 200." in refused.value.message
     assert refused.value.refund is True
+
+
+@pytest.fixture
+def succeeded(user):
+    def make(improved_cv: str) -> AIResponse:
+        return AIResponseFactory.create(
+            questionnaire=QuestionnaireFactory.create(user=user, position="Senior Backend Engineer"),
+            status="succeeded",
+            improved_cv=improved_cv,
+            model="fake-model",
+        )
+
+    return make
+
+
+@pytest.mark.django_db
+def test_word_export_of_the_largest_table_has_every_cell_and_builds_the_cell_list_once(
+    api_client, succeeded, monkeypatch
+):
+    response = succeeded("# Jane Doe\n\n## Skills\n\n" + _table(150, 12) + "\n")
+    builds = []
+    cells = docx.table.Table.__dict__["_cells"]
+
+    def counted(table):
+        builds.append(table)
+        return cells.__get__(table)
+
+    # python-docx builds the list of every cell of a table on each Table.cell(): asked once per cell, the export
+    # was quadratic (a minute for this table). The list is built at most once per table.
+    monkeypatch.setattr(docx.table.Table, "_cells", property(counted))
+
+    answer = api_client.get(f"/cv/ai-responses/{response.pk}/export/?format=docx")
+
+    assert answer.status_code == 200
+    assert len(builds) <= 1
+    monkeypatch.undo()
+    [table] = docx.Document(io.BytesIO(answer.content)).tables
+    texts = [[cell.text for cell in row.cells] for row in table.rows]
+    assert texts[0] == [f"Skill {column}" for column in range(12)]
+    assert texts[1:] == [[f"r{row}c{column}" for column in range(12)] for row in range(1, 150)]
+    assert all(run.bold for cell in table.rows[0].cells for run in cell.paragraphs[0].runs)
+    for fmt in ("md", "txt", "json"):
+        assert api_client.get(f"/cv/ai-responses/{response.pk}/export/?format={fmt}").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["docx", "md", "txt", "json"])
+def test_export_drops_characters_a_file_format_cannot_hold(api_client, succeeded, fmt):
+    response = succeeded(
+        "# Jane\x01 Doe\n\n## Skills\n\n- Python\x0b and Django\n\n| Tool | Years |\n|---|---|\n| Redis\x1f | 4 |\n"
+    )
+
+    answer = api_client.get(f"/cv/ai-responses/{response.pk}/export/?format={fmt}")
+
+    assert answer.status_code == 200, answer.content
+    if fmt == "docx":
+        document = docx.Document(io.BytesIO(answer.content))
+        text = "\n".join(p.text for p in document.paragraphs)
+        assert "Jane Doe" in text and "Python and Django" in text
+        assert document.tables[0].rows[1].cells[0].text == "Redis"
+    else:
+        text = answer.content.decode()
+        assert "Jane Doe" in text and "Python and Django" in text
+    assert not any(ch in text for ch in "\x01\x0b\x1f")
 
 
 @pytest.fixture(scope="module")
