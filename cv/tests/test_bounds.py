@@ -2,6 +2,7 @@
 CV, the model's answer for an analysis or a letter), and the work on a text within them stays proportional to
 it (the Word export of a large table, the diff of many repeated lines, control characters in an export)."""
 
+import difflib
 import io
 import json
 import os
@@ -235,6 +236,44 @@ def test_export_drops_characters_a_file_format_cannot_hold(api_client, succeeded
         text = answer.content.decode()
         assert "Jane Doe" in text and "Python and Django" in text
     assert not any(ch in text for ch in "\x01\x0b\x1f")
+
+
+@pytest.mark.django_db
+def test_diff_of_a_cv_of_1000_repeated_lines_is_whole_and_difflib_only_sees_small_stretches(
+    api_client, user, monkeypatch
+):
+    questionnaire = QuestionnaireFactory.create(user=user, resume_text="\n".join(["Built APIs in Python"] * 1000))
+    improved = "\n".join(["- Built APIs in Python", "- Wrote tests for them"] * 500)
+    response = AIResponseFactory.create(questionnaire=questionnaire, status="succeeded", improved_cv=improved)
+    sizes = []
+
+    class Measured(difflib.SequenceMatcher):
+        def __init__(self, isjunk=None, a="", b="", autojunk=True):
+            sizes.append(len(a) * len(b))
+            super().__init__(isjunk, a, b, autojunk)
+
+    # difflib's cost grows with the product of the two sides (1,000 x 1,000 lines took seconds); the diff hands
+    # it only stretches of at most 10,000 line pairs.
+    monkeypatch.setattr(difflib, "SequenceMatcher", Measured)
+
+    answer = api_client.get(f"/cv/ai-responses/{response.pk}/diff/")
+
+    assert answer.status_code == 200
+    assert sizes and max(sizes) <= 10_000
+    body = answer.json()
+    assert [line["text"] for line in body["lines"] if line["op"] != "insert"] == ["Built APIs in Python"] * 1000
+    assert [line["text"] for line in body["lines"] if line["op"] != "delete"] == [
+        "Built APIs in Python",
+        "Wrote tests for them",
+    ] * 500
+    assert body["stats"] == {
+        "unchanged": 500,
+        "inserted": 500,
+        "deleted": 500,
+        "lines_before": 1000,
+        "lines_after": 1000,
+        "similarity": 0.5,
+    }
 
 
 @pytest.fixture(scope="module")
