@@ -161,6 +161,30 @@ def test_a_new_cv_past_the_bounds_leaves_the_questionnaire_and_its_cv_as_they_we
     assert len(_stored_files(tmp_media)) == 1
 
 
+@pytest.mark.django_db
+def test_a_pdf_cv_with_a_line_past_the_bound_is_refused_at_upload(api_client, user, tmp_media):
+    import weasyprint
+
+    skills = " ".join(f"skill{number}" for number in range(400))
+    pdf = weasyprint.HTML(
+        string="<h1>Jane Doe</h1><p>Backend engineer with six years of experience in Python and Django.</p>"
+        f'<p style="white-space: nowrap; font-size: 1pt">{skills}</p>'
+    ).write_pdf()
+    upload = SimpleUploadedFile("cv.pdf", pdf, content_type="application/pdf")
+
+    response = api_client.post(
+        "/cv/questionnaire/", {"position": "Backend Engineer", "resume": upload}, format="multipart"
+    )
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert (body["code"], body["limit"]) == ("cv_line_too_long", 2000)
+    assert body["detail"] == f"A line in the CV is {body['actual']:,} characters long; the limit is 2,000."
+    assert not CVQuestionnaire.objects.exists()
+    assert _stored_files(tmp_media) == []
+    assert _used(user, "uploads") == 1
+
+
 def test_an_answer_past_a_bound_cannot_be_read_as_an_improved_cv():
     from cv.llm_answers import read_cv_answer
     from cv.llm_errors import LLMPermanentError
