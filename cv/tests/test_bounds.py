@@ -242,6 +242,67 @@ def test_word_export_of_the_largest_table_has_every_cell_and_builds_the_cell_lis
 
 
 @pytest.mark.django_db
+def test_word_export_of_thousands_of_bullets_and_links_adds_each_block_and_link_without_a_search(
+    api_client, succeeded, monkeypatch
+):
+    from docx.opc.rel import Relationships
+    from docx.oxml.document import CT_Body
+
+    bullets = [f"- [Project {n}](https://example.com/p/{n % 500}) in Python" for n in range(1000)]
+    response = succeeded("# Jane Doe\n\n## Projects\n\n" + "\n".join(bullets) + "\n")
+    searches = []
+    insert_p, next_rid = CT_Body._insert_p, Relationships.__dict__["_next_rId"]
+
+    def counted_insert(body, p):
+        searches.append("block")
+        return insert_p(body, p)
+
+    def counted_rid(rels):
+        searches.append("relationship")
+        return next_rid.__get__(rels)
+
+    # python-docx's add_paragraph looks through every block of the body for the end of the document, and
+    # relate_to through every relationship for a free id: once per bullet and link, a long CV took seconds.
+    monkeypatch.setattr(CT_Body, "_insert_p", counted_insert)
+    monkeypatch.setattr(Relationships, "_next_rId", property(counted_rid))
+
+    answer = api_client.get(f"/cv/ai-responses/{response.pk}/export/?format=docx")
+
+    assert answer.status_code == 200
+    assert searches == []
+    monkeypatch.undo()
+    document = docx.Document(io.BytesIO(answer.content))
+    items = [p for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert [p.text for p in items] == [f"Project {n} in Python" for n in range(1000)]
+    # Each link points at its own URL; a URL used twice is one relationship.
+    targets = {rel.rId: rel.target_ref for rel in document.part.rels.values() if rel.is_external}
+    assert sorted(set(targets.values())) == sorted(f"https://example.com/p/{n}" for n in range(500))
+    ids = [link.get(docx.oxml.ns.qn("r:id")) for p in items for link in p._p.findall(docx.oxml.ns.qn("w:hyperlink"))]
+    assert [targets[rid] for rid in ids] == [f"https://example.com/p/{n % 500}" for n in range(1000)]
+
+
+@pytest.mark.django_db
+def test_an_export_is_built_once_for_the_same_content(api_client, succeeded, monkeypatch):
+    from cv import exports
+
+    builds = []
+    build = exports.docx_from_blocks
+    monkeypatch.setattr(exports, "docx_from_blocks", lambda *args, **kwargs: builds.append(1) or build(*args, **kwargs))
+    first = succeeded("# Jane Doe\n\n## Skills\n\n- Python\n")
+    same = succeeded("# Jane Doe\n\n## Skills\n\n- Python\n")
+    other = succeeded("# Jane Doe\n\n## Skills\n\n- Python and Django\n")
+
+    answers = [
+        api_client.get(f"/cv/ai-responses/{response.pk}/export/?format=docx")
+        for response in (first, first, same, other)
+    ]
+
+    assert [answer.status_code for answer in answers] == [200] * 4
+    assert answers[0].content == answers[1].content == answers[2].content != answers[3].content
+    assert len(builds) == 2
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("fmt", ["docx", "md", "txt", "json"])
 def test_export_drops_characters_a_file_format_cannot_hold(api_client, succeeded, fmt):
     response = succeeded(
