@@ -287,7 +287,12 @@ def test_an_export_is_built_once_for_the_same_content(api_client, succeeded, mon
 
     builds = []
     build = exports.docx_from_blocks
-    monkeypatch.setattr(exports, "docx_from_blocks", lambda *args, **kwargs: builds.append(1) or build(*args, **kwargs))
+
+    def counted(*args, **kwargs):
+        builds.append(args)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "docx_from_blocks", counted)
     first = succeeded("# Jane Doe\n\n## Skills\n\n- Python\n")
     same = succeeded("# Jane Doe\n\n## Skills\n\n- Python\n")
     other = succeeded("# Jane Doe\n\n## Skills\n\n- Python and Django\n")
