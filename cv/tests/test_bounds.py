@@ -185,6 +185,32 @@ def test_a_pdf_cv_with_a_line_past_the_bound_is_refused_at_upload(api_client, us
     assert _used(user, "uploads") == 1
 
 
+@pytest.mark.django_db
+def test_a_cv_whose_text_was_cut_where_it_was_read_is_refused_as_more_than_that(api_client, user, tmp_media, settings):
+    import weasyprint
+
+    # Reading 100,000 characters of PDF takes seconds on a busy machine: the test is about the answer, not the
+    # time limit.
+    settings.CV_EXTRACT_TIMEOUT = 60
+
+    skills = " ".join(f"skill{number}" for number in range(14_000))
+    pdf = weasyprint.HTML(string=f'<h1>Jane Doe</h1><p style="font-size: 2pt">{skills}</p>').write_pdf()
+    upload = SimpleUploadedFile("cv.pdf", pdf, content_type="application/pdf")
+
+    response = api_client.post(
+        "/cv/questionnaire/", {"position": "Backend Engineer", "resume": upload}, format="multipart"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "detail": "The CV is more than 100,000 characters long; the limit is 60,000.",
+        "code": "cv_text_too_long",
+        "limit": 60_000,
+        "actual": 100_000,
+    }
+    assert not CVQuestionnaire.objects.exists()
+
+
 def test_an_answer_past_a_bound_cannot_be_read_as_an_improved_cv():
     from cv.llm_answers import read_cv_answer
     from cv.llm_errors import LLMPermanentError
