@@ -88,8 +88,10 @@ _EMAIL = patterns.EMAIL
 _PHONE = patterns.PHONE
 _PROFILE_URL = re.compile(r"\b(?:linkedin\.com/in/|github\.com/)\S+", re.IGNORECASE)
 _DEGREE = re.compile(r"\b(?:BSc|BA|BEng|MSc|MA|MEng|MBA|PhD|Bachelor|Master|Diploma|University)\b")
+# A percentage is read from the start of its number ((?<!\d)): tried at every digit of a long run of digits, the
+# search was quadratic in the run's length; a match found mid-run would also be found from its start.
 _QUANTIFIED = re.compile(
-    r"\d+(?:[.,]\d+)?\s?%"
+    r"(?<!\d)\d+(?:[.,]\d+)?\s?%"
     r"|[$£€]\s?\d"
     r"|\b\d+(?:[.,]\d+)?\s?(?:k|m|bn|million|billion|thousand)\b"
     r"|\b\d+(?:\.\d+)?x\b"
