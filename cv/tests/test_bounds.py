@@ -224,6 +224,28 @@ def test_an_answer_past_a_bound_cannot_be_read_as_an_improved_cv():
     assert refused.value.refund is True
 
 
+@pytest.mark.django_db
+def test_a_repair_past_the_bounds_is_not_stored_and_the_first_answer_stays(
+    questionnaire_with_cv, llm_settings, fake_openai, enqueued, django_capture_on_commit_callbacks
+):
+    from cv import services
+
+    invented = "# Jane Doe\n\n## Experience\n\n- Built the payments API on Kubernetes at Monzo.\n\n## Skills\n\nPython"
+    fake_openai.queue(Answer(improved_cv=invented), Answer(improved_cv="# Jane Doe\n\n" + "z" * 1_000))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = services.ai_response_create(
+            user=questionnaire_with_cv.user, questionnaire=questionnaire_with_cv, prompt=""
+        )
+
+    services.ai_response_run(response_id=response.pk)
+
+    response.refresh_from_db()
+    assert len(fake_openai.requests) == 2
+    assert response.status == "succeeded"
+    assert response.improved_cv == invented
+    assert response.verification["status"] == "flagged"
+
+
 @pytest.fixture
 def succeeded(user):
     def make(improved_cv: str) -> AIResponse:
