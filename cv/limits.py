@@ -17,8 +17,9 @@ from core.exceptions import DomainError
 from cv.llm_errors import LLMPermanentError
 
 # A "word" is what a reader or a line breaker cannot split: a run without spaces, and without a table's cell
-# separators (a Markdown table row written without spaces is many cells, not one word).
-_WORD_SEPARATORS = re.compile(r"[\s|]+")
+# separators (a Markdown table row written without spaces is many cells, not one word) or the "](" between a
+# link's text and its target (the target is never laid out: "[https://...](https://...)" is two words).
+_WORD_SEPARATORS = re.compile(r"[\s|]+|\]\(")
 # A Markdown table's delimiter row (`| --- | :-: |`): only pipes, dashes, colons and spaces, a dash and a pipe.
 _DELIMITER_CHARS = frozenset("|-: \t")
 # Lines that start another block end a table's body as markdown-it ends it (heading, quote, list, fence, rule).

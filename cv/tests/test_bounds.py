@@ -94,11 +94,13 @@ def test_bounds_are_read_from_settings_when_checked(settings):
     assert _refused("a" * 21).detail == "A word in the CV is 21 characters long; the limit is 20."
 
 
-def test_the_most_specific_bound_is_named_and_a_table_row_is_many_cells_not_one_word():
+def test_the_most_specific_bound_is_named_and_table_cells_and_link_targets_are_words_of_their_own():
     # One 94,000-character word is also a long line and a long text: the word is what the person must fix.
     assert _refused("Jane Doe\n" + "x" * 94_000).code == "cv_word_too_long"
     compact_row = "|" + "|".join("Python,Django,PostgreSQL" for _ in range(12)) + "|"
     limits.check_cv_text("\n".join([compact_row, "|" + "---|" * 12, compact_row]))
+    url = "https://www.linkedin.com/in/jane-doe-backend-engineer-1234567890/?originalSubdomain=uk&trk=profile"
+    limits.check_cv_text(f"[{url}]({url})")
 
 
 def _word_cv(long_word: str) -> bytes:
