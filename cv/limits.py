@@ -20,10 +20,12 @@ from cv.llm_errors import LLMPermanentError
 # separators (a Markdown table row written without spaces is many cells, not one word) or the "](" between a
 # link's text and its target (the target is never laid out: "[https://...](https://...)" is two words).
 _WORD_SEPARATORS = re.compile(r"[\s|]+|\]\(")
-# A Markdown table's delimiter row (`| --- | :-: |`): only pipes, dashes, colons and spaces, a dash and a pipe.
+# A Markdown table's delimiter row (`| --- | :-: |`, or `---` under a one-cell header): only pipes, dashes,
+# colons and spaces, with a dash.
 _DELIMITER_CHARS = frozenset("|-: \t")
-# Lines that start another block end a table's body as markdown-it ends it (heading, quote, list, fence, rule).
-_ENDS_TABLE = re.compile(r"\s{0,3}(?:#{1,6}(?:\s|$)|>|[-*+]\s|\d{1,9}[.)]\s|```|~~~)")
+# Lines that start another block end a table's body as markdown-it ends it (heading, quote, list, fence, rule,
+# indented code).
+_ENDS_TABLE = re.compile(r"\s{0,3}(?:#{1,6}(?:\s|$)|>|[-*+]\s|\d{1,9}[.)]\s|```|~~~|(?:[-*_][ \t]*){3,}$)|\s{4}")
 
 
 class CVTextOutOfBounds(DomainError):
@@ -104,15 +106,16 @@ def check_answer(text: str, *, subject: str = "the AI's answer") -> None:
 
 def markdown_tables(lines: list[str]) -> list[tuple[int, int]]:
     """(rows, columns) of each Markdown table in ``lines``, the header row counted, as markdown-it reads them:
-    a row with pipes followed by a delimiter row, then body rows up to a blank line or another block.
-    Columns are the header's cells (markdown-it pads or cuts every row to them). One pass over the lines."""
+    a header row with pipes and as many cells as the delimiter row under it, then body rows up to a blank line
+    or another block. Every row has the delimiter's columns (markdown-it pads or cuts them). One pass."""
     tables: list[tuple[int, int]] = []
     index = 1
     while index < len(lines):
-        if not (_is_delimiter_row(lines[index]) and "|" in lines[index - 1] and lines[index - 1].strip()):
+        header, delimiter = lines[index - 1], lines[index]
+        columns = _cell_count(delimiter) if _is_delimiter_row(delimiter) else 0
+        if not columns or "|" not in header or _indented_code(header) or _cell_count(header) != columns:
             index += 1
             continue
-        columns = _cell_count(lines[index - 1])
         rows = 1
         index += 1
         while index < len(lines) and lines[index].strip() and not _ENDS_TABLE.match(lines[index]):
@@ -124,14 +127,18 @@ def markdown_tables(lines: list[str]) -> list[tuple[int, int]]:
 
 def _is_delimiter_row(line: str) -> bool:
     stripped = line.strip()
-    return "-" in stripped and "|" in stripped and set(stripped) <= _DELIMITER_CHARS
+    return "-" in stripped and set(stripped) <= _DELIMITER_CHARS and not _indented_code(line)
+
+
+def _indented_code(line: str) -> bool:
+    return len(line) - len(line.lstrip(" ")) >= 4
 
 
 def _cell_count(line: str) -> int:
     stripped = line.strip()
     # An escaped pipe is text inside a cell, not a separator.
     separators = stripped.count("|") - stripped.count("\\|")
-    return max(separators + 1 - stripped.startswith("|") - (stripped.endswith("|") and len(stripped) > 1), 1)
+    return max(separators + 1 - stripped.startswith("|") - (stripped.endswith("|") and len(stripped) > 1), 0)
 
 
 def _check_longest(longest: int, *, limit: int, code: str, what: str) -> None:
