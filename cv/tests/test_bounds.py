@@ -516,3 +516,23 @@ def test_a_letter_past_the_bounds_is_never_stored_and_the_unit_goes_back(fake, a
     assert body["letter"] == ""
     assert CoverLetter.objects.get(pk=body["id"]).error_code == "answer_word_too_long"
     assert _used(user, "ai_responses") == 0
+
+
+def test_tables_are_counted_as_markdown_reads_them():
+    text = "\n".join(
+        [
+            "| Skill | Years | Notes \\| more |",
+            "|---|:---:|---|",
+            "| Python | 6 | daily |",
+            "| SQL | 5 |",
+            "",
+            "Not a table | even with a pipe",
+            "Skill | Years",
+            "--- | ---",
+            "Django | 4",
+            "## Next section",
+            "| a |",
+        ]
+    )
+
+    assert limits.markdown_tables(text.splitlines()) == [(3, 3), (2, 2)]
