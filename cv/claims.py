@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,6 +63,7 @@ _NUMBER = re.compile(
     r"(?:\s?(?P<mult>k|m|mn|bn|thousand|million|billion)\b)?(?:\s?(?P<pct>%|percent\b|per\s?cent\b))?",
     re.I,
 )
+_PERCENT_AFTER = re.compile(r"\s?(?:%|percent\b|per\s?cent\b)", re.I)
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
 _UNITS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -241,17 +243,28 @@ def _date_claims(improved: str, support: _Dates) -> tuple[list[Claim], list[tupl
         covered.append((start, end))
         if value not in support.ranges:
             claims.append(Claim("date", improved[start:end].strip()))
+    # Which characters lie in a flagged range, and in any range or month: one pass over the spans, where asking
+    # every span for every date took seconds on a CV full of dates.
+    flagged = _mask(len(improved), ((s, e) for s, e, v in found.range_spans if v not in support.ranges))
+    dated = _mask(len(improved), ((s, e) for s, e, _ in found.range_spans + found.month_spans))
     for start, end, month_year in found.month_spans:
-        inside_flagged = any(s <= start < e for s, e, v in found.range_spans if v not in support.ranges)
-        if month_year not in support.month_years and not inside_flagged:
+        if month_year not in support.month_years and not flagged[start]:
             claims.append(Claim("date", improved[start:end].strip()))
     for start, end, year in found.year_spans:
         covered.append((start, end))
-        if any(s <= start < e for s, e, _ in found.range_spans + found.month_spans):
+        if dated[start]:
             continue
         if year not in support.years:
             claims.append(Claim("date", str(year)))
     return claims, covered
+
+
+def _mask(length: int, spans: Iterable[tuple[int, int]]) -> bytearray:
+    """One byte per character of a text, 1 inside any of ``spans``."""
+    inside = bytearray(length)
+    for start, end in spans:
+        inside[start:end] = b"\x01" * (end - start)
+    return inside
 
 
 def _number_value(match: re.Match[str]) -> tuple[float, str]:
@@ -275,8 +288,8 @@ def _numbers(text: str) -> list[tuple[int, int, float, str]]:
             unit = match.group("unit")
             value = float(_TENS[match.group("tens").lower()] + (_UNITS[unit.lower()] if unit else 0))
         end = match.end()
-        pct = re.match(r"\s?(?:%|percent\b|per\s?cent\b)", text[end:], re.I)
-        found.append((match.start(), end + (pct.end() if pct else 0), value, "percent" if pct else "plain"))
+        pct = _PERCENT_AFTER.match(text, end)
+        found.append((match.start(), pct.end() if pct else end, value, "percent" if pct else "plain"))
     return found
 
 
@@ -307,23 +320,36 @@ def _vocabulary() -> tuple[dict[str, Term], dict[str, set[str]], int]:
 
 
 _ALIAS_TOKEN = re.compile(r"[\w.+#/&'-]*[\w+#]")
+_PLURAL_END = re.compile(r"(?<=\w)e?s$")
+
+
+@lru_cache(maxsize=1)
+def _alias_lengths() -> dict[str, int]:
+    """The most words of an alias, by the alias's first word."""
+    longest: dict[str, int] = {}
+    for alias in _vocabulary()[1]:
+        words = alias.split()
+        longest[words[0]] = max(longest.get(words[0], 1), len(words))
+    return longest
 
 
 def _alias_spans(text: str) -> list[tuple[int, int, set[str]]]:
     """Where the text names a vocabulary term (longest alias first, so "Looker" inside "Looker Studio" is not
     a term of its own), by looking word runs up in the alias table."""
-    _, aliases, longest = _vocabulary()
+    _, aliases, _ = _vocabulary()
+    longest_from = _alias_lengths()
     tokens = [(m.start(), m.end(), m.group(0).lower()) for m in _ALIAS_TOKEN.finditer(text)]
     spans = []
     i = 0
     while i < len(tokens):
-        for n in range(min(longest, len(tokens) - i), 0, -1):
+        # Only as many words as the longest alias starting with this one (a word starts none: one word).
+        for n in range(min(longest_from.get(tokens[i][2], 1), len(tokens) - i), 0, -1):
             run = tokens[i : i + n]
             # Only words next to each other form an alias ("Google, Ads" is not Google Ads).
             if any(text[a[1] : b[0]].strip() for a, b in pairwise(run)):
                 continue
             phrase = " ".join(token for _, _, token in run)
-            names = aliases.get(phrase) or aliases.get(re.sub(r"(?<=\w)e?s$", "", phrase))
+            names = aliases.get(phrase) or aliases.get(_PLURAL_END.sub("", phrase))
             if names:
                 spans.append((run[0][0], run[-1][1], names))
                 i += n
@@ -522,8 +548,11 @@ def _phrases(line: str, *, role_line: bool) -> list[tuple[list[str], bool]]:
     return cleaned
 
 
+_WORD_AFTER = re.compile(r"\s+([^\W\d_][\w-]*)")
+
+
 def _followed_by_lowercase(line: str, end: int) -> bool:
-    following = re.match(r"\s+([^\W\d_][\w-]*)", line[end:])
+    following = _WORD_AFTER.match(line, end)
     if following is None:
         return False
     word = following.group(1)
@@ -571,10 +600,11 @@ def _roles(support: str) -> list[_Role]:
         }
         for line in lines
     ]
+    # A name is distinctive when no other role line has it: counted once, not by joining every other line's names.
+    lines_with = Counter(name for line_names in names for name in line_names)
     roles = []
     for index, line in enumerate(lines):
-        others = set().union(*(n for i, n in enumerate(names) if i != index)) if len(names) > 1 else set()
-        distinctive = frozenset(names[index] - others - _ORG_SUFFIXES)
+        distinctive = frozenset(name for name in names[index] - _ORG_SUFFIXES if lines_with[name] == 1)
         roles.append(_Role(names=distinctive, ranges=frozenset(_dates(line).ranges), text=_capitalised_key(line)))
     return roles
 
@@ -583,6 +613,8 @@ def _pairing_claims(improved: str, support: str) -> list[Claim]:
     """Dates and titles moved from one role to another: a role line of the improved CV that names one of the
     person's roles (its employer or school) must carry that role's dates and title."""
     roles = [role for role in _roles(support) if role.names]
+    # Distinctive names belong to one role each: a role line is paired through this index, not every role.
+    role_of = {name: index for index, role in enumerate(roles) for name in role.names}
     claims: list[Claim] = []
     lines = improved.splitlines()
     for index, line in enumerate(lines):
@@ -605,10 +637,10 @@ def _pairing_claims(improved: str, support: str) -> list[Claim]:
             if not _is_title([_fold(t) for t in phrase])
             for t in phrase
         }
-        matches = [role for role in roles if role.names & words]
+        matches = {role_of[word] for word in words if word in role_of}
         if len(matches) != 1:
             continue
-        role = matches[0]
+        role = roles[matches.pop()]
         for start, end, value in found.range_spans:
             if value not in role.ranges:
                 claims.append(Claim("date", line[start:end].strip()))

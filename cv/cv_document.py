@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -25,6 +26,14 @@ def markdown_parser() -> MarkdownIt:
 
 
 _PARSER = markdown_parser()
+# What XML 1.0 cannot hold (C0 controls other than tab, newline and carriage return; surrogates; U+FFFE and
+# U+FFFF): a Word file refuses them, and a reader has no use for them in any format.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML cannot hold."""
+    return _NOT_XML.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -98,18 +107,13 @@ def _inline_runs(token: Token) -> list[Run]:
 
 
 def _merged(runs: list[Run]) -> list[Run]:
-    """Neighbouring runs with the same look become one (markdown-it splits text at every special character)."""
+    """Neighbouring runs with the same look become one (markdown-it splits text at every special character).
+
+    Joined once per group: adding each run's text to the last one copied the growing text every time."""
     merged: list[Run] = []
-    for run in runs:
-        if merged and (merged[-1].bold, merged[-1].italic, merged[-1].code, merged[-1].link) == (
-            run.bold,
-            run.italic,
-            run.code,
-            run.link,
-        ):
-            merged[-1] = Run(merged[-1].text + run.text, run.bold, run.italic, run.code, run.link)
-        else:
-            merged.append(run)
+    for look, group in groupby(runs, key=lambda run: (run.bold, run.italic, run.code, run.link)):
+        same = list(group)
+        merged.append(same[0] if len(same) == 1 else Run("".join(run.text for run in same), *look))
     return merged
 
 

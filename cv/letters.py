@@ -22,7 +22,7 @@ from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from core.text import clean_text
-from cv import claims, llm, matching, offline
+from cv import claims, limits, llm, matching, offline
 from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
 from cv.jobs import LETTER_JOB
@@ -254,6 +254,7 @@ def write_with_llm(
     letter = clean_text(strip_reasoning(letter)).strip()
     if not letter:
         raise llm.LLMPermanentError("The AI service's answer did not contain a letter.", code="bad_answer")
+    limits.check_answer(letter[:MAX_LETTER_CHARS], subject="the letter")
     return WrittenLetter(letter=letter[:MAX_LETTER_CHARS], model=clean_text(answer.model))
 
 

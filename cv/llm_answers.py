@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from cv import limits
 from cv.llm_errors import LLMPermanentError
 
 _FENCED = re.compile(r"```[ \t]*([\w-]*)[ \t]*\n(.*?)```", re.DOTALL)
@@ -66,7 +67,8 @@ def read_cv_answer(content: str) -> tuple[str, list[str], bool]:
     """Read (improved CV, changes, was JSON) from a model's answer.
 
     The JSON object may be bare, in a code fence or in prose. An answer with no such object that is a CV
-    in Markdown is the improved CV itself, with no list of changes. Anything else is LLMPermanentError.
+    in Markdown is the improved CV itself, with no list of changes. Anything else, or an improved CV past the
+    bounds of a CV (cv.limits), is LLMPermanentError.
     """
     text = strip_reasoning(content)
     if not text:
@@ -75,6 +77,7 @@ def read_cv_answer(content: str) -> tuple[str, list[str], bool]:
     if data is None:
         markdown = _markdown_cv(text)
         if markdown is not None:
+            limits.check_answer(markdown)
             return markdown, [], False
         if find_json_object(text, accept=lambda parsed: True) is not None:
             raise LLMPermanentError("The AI service's answer did not contain an improved CV.", code="bad_answer")
@@ -91,7 +94,9 @@ def read_cv_answer(content: str) -> tuple[str, list[str], bool]:
     if not isinstance(raw_changes, list):
         raw_changes = []
     changes = [str(c).strip() for c in raw_changes if isinstance(c, str | int | float) and str(c).strip()]
-    return strip_reasoning(improved), changes[:MAX_CHANGES], True
+    improved = strip_reasoning(improved)
+    limits.check_answer(improved)
+    return improved, changes[:MAX_CHANGES], True
 
 
 _CV_KEYS = ("improved_cv", "improved_cv_markdown", "cv")

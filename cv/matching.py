@@ -83,13 +83,22 @@ SECTION_HEADINGS: dict[str, tuple[str, ...]] = {
     "other": ("interests", "hobbies", "awards", "publications", "references", "volunteering", "achievements"),
 }
 _HEADING_TO_SECTION = {heading: key for key, headings in SECTION_HEADINGS.items() for heading in headings}
+# Every heading in one pattern, longest first: the leftmost match is the heading word that comes first in a line,
+# the longest one there ("professional summary" before "summary"). One search per line, not one per heading.
+_HEADING_WORDS = re.compile(
+    r"\b(?:"
+    + "|".join(re.escape(heading) for heading in sorted(_HEADING_TO_SECTION, key=lambda heading: -len(heading)))
+    + r")\b"
+)
 
 _EMAIL = patterns.EMAIL
 _PHONE = patterns.PHONE
 _PROFILE_URL = re.compile(r"\b(?:linkedin\.com/in/|github\.com/)\S+", re.IGNORECASE)
 _DEGREE = re.compile(r"\b(?:BSc|BA|BEng|MSc|MA|MEng|MBA|PhD|Bachelor|Master|Diploma|University)\b")
+# A percentage is read from the start of its number ((?<!\d)): tried at every digit of a long run of digits, the
+# search was quadratic in the run's length; a match found mid-run would also be found from its start.
 _QUANTIFIED = re.compile(
-    r"\d+(?:[.,]\d+)?\s?%"
+    r"(?<!\d)\d+(?:[.,]\d+)?\s?%"
     r"|[$£€]\s?\d"
     r"|\b\d+(?:[.,]\d+)?\s?(?:k|m|bn|million|billion|thousand)\b"
     r"|\b\d+(?:\.\d+)?x\b"
@@ -144,12 +153,8 @@ def section_of_heading(line: str) -> str | None:
     if not looks_like_heading or len(normalised.split()) > 5:
         return None
     # "Skills & Languages" is a skills section: the first heading word in the line decides.
-    best: tuple[int, int, str] | None = None
-    for heading, key in _HEADING_TO_SECTION.items():
-        match = re.search(rf"\b{re.escape(heading)}\b", normalised)
-        if match and (best is None or (match.start(), -len(heading)) < best[:2]):
-            best = (match.start(), -len(heading), key)
-    return best[2] if best else None
+    match = _HEADING_WORDS.search(normalised)
+    return _HEADING_TO_SECTION[match.group(0)] if match else None
 
 
 def quantified_statements(text: str) -> list[str]:

@@ -18,9 +18,10 @@ from core.list_pages import lists_changed
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from core.text import clean_text
+from cv import limits
 from cv.docx_text import extract_resume_text
 from cv.models import JOB_FIELDS, CVQuestionnaire
-from cv.pdf_text import CVFileError
+from cv.pdf_text import MAX_TEXT_CHARS, CVFileError
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,16 @@ class UploadInProgress(DomainError):
 
 
 def resume_validate(*, upload: UploadedFile) -> ExtractedResume:
-    """Check an uploaded CV and read its text; refuses with a field error that says what is wrong."""
+    """Check an uploaded CV and read its text; refuses a bad file with a field error that says what is wrong,
+    and a text past the bounds of a CV with CVTextOutOfBounds (a 400 naming the bound and its limit)."""
     try:
         text, pages, extension = extract_resume_text(upload)
     except CVFileError as exc:
         raise _resume_refused(exc) from exc
+    if len(text) >= MAX_TEXT_CHARS and len(text) > settings.CV_MAX_TEXT_CHARS:
+        # Extraction stops reading at MAX_TEXT_CHARS: the file holds at least that much text.
+        raise limits.text_too_long(length=len(text), at_least=True)
+    limits.check_cv_text(text)
     upload.seek(0)
     return ExtractedResume(content=upload.read(), text=text, pages=pages, extension=extension)
 
@@ -64,9 +70,9 @@ def _with_parsed_upload(*, user: User, upload: UploadedFile, scopes: tuple[str, 
       (a Redis lock that expires by itself; with Redis down the upload is a 503 and costs nothing).
     - The quota units (``scopes``, "uploads" among them) are taken and committed before the file is parsed,
       so parsing is paid for even when it is refused. The upload unit counts the attempt: it is kept when the
-      file was parsed and refused (too complex, damaged, no text...), and given back when it was refused
-      before any parsing (empty, not a PDF, too large) or when nothing was parsed at all. Every other unit
-      (the questionnaire's) is given back whenever no questionnaire results.
+      file was parsed and refused (too complex, damaged, no text, a text past the bounds...), and given back
+      when it was refused before any parsing (empty, not a PDF, too large) or when nothing was parsed at all.
+      Every other unit (the questionnaire's) is given back whenever no questionnaire results.
     """
     ttl = settings.CV_EXTRACT_TIMEOUT + 15
     with redis_safety.exclusive(
@@ -81,6 +87,9 @@ def _with_parsed_upload(*, user: User, upload: UploadedFile, scopes: tuple[str, 
             except ValidationError as exc:
                 cause = exc.__cause__
                 keep_upload_unit = isinstance(cause, CVFileError) and cause.parsed
+                raise
+            except limits.CVTextOutOfBounds:
+                keep_upload_unit = True
                 raise
             return work(resume)
         except BaseException:
