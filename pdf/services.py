@@ -74,7 +74,9 @@ class Failure:
     again_when_asked: bool = False
 
 
-_CHANGE_IT = "Change the text (or choose another template) and ask again; the same text is not rendered again."
+_CHANGE_IT = (
+    "Change the text (or, for a CV, choose another template) and ask again; the same text is not rendered again."
+)
 FAILURES = {
     failure.code: failure
     for failure in (
@@ -135,7 +137,7 @@ def document_request(
     anything is stored. A failed document asked for again is returned as it is, failed with its error,
     unless its failure was not the text's doing (``Failure.again_when_asked``); one whose file has gone
     missing from storage is queued again. Each call is one of the plan's API calls (the view is work), so a
-    render that runs always cost its request. If the broker cannot take the render, the request is undone
+    render that runs always costs its request. If the broker cannot take the render, the request is undone
     (a new document deleted, a reset one put back as it was) and RedisUnavailable (503) is raised.
     """
     undo: list = []
