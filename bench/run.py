@@ -19,7 +19,10 @@ numbers depend on the machine. It prints:
 - CPU per request by kind of process (gunicorn, PostgreSQL, Redis, wrk), read from /proc (`--only cpu`,
   not in the default run),
 - the enqueue beside stripped versions of itself, the most its ratio could reach (`--only floor`, not in
-  the default run; bench/enqueue_floor.py).
+  the default run; bench/enqueue_floor.py),
+- cost against size of every operation that depends on the CV, from one page to the largest text accepted,
+  in one process (`--only sizes`, not in the default run; bench/sizes.py; each cell stopped at `--cap`
+  seconds). With only in-process sections (`render`, `sizes`), no server, database or Redis is started.
 """
 
 from __future__ import annotations
@@ -575,8 +578,14 @@ def main() -> None:
     parser.add_argument(
         "--only", default="http,webhook,pipeline,render", help="comma-separated sections to run (default: all)"
     )
+    parser.add_argument("--cap", type=float, default=5, help="seconds at most per cell of the sizes section")
     args = parser.parse_args()
     duration = float(max(1, min(int(args.duration), 60)))
+    cap = max(0.5, min(args.cap, 60))
+    sections = set(args.only.split(","))
+    if sections <= IN_PROCESS:
+        in_process(sections, cap)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="cvimprover-bench-"))
     stack = Stack(workdir, args.web_workers)
@@ -602,7 +611,6 @@ def main() -> None:
         print(f"{stack.base_url}: gunicorn {args.web_workers} workers, {args.connections} connections, "
               f"{duration:.0f} s per endpoint and round, load from {load}")  # fmt: skip
 
-        sections = set(args.only.split(","))
         if "http" in sections:
             http_figures(bench, auth, big_auth, questionnaire_id)
         if "cpu" in sections:
@@ -622,7 +630,31 @@ def main() -> None:
         stack.stop()
     if "render" in sections:
         render_figures(repeats=9)
+    if "sizes" in sections:
+        from bench import sizes
+
+        sizes.figures(cap)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+# Sections measured in this process alone, with no server, database or Redis.
+IN_PROCESS = {"render", "sizes"}
+
+
+def in_process(sections: set[str], cap: float) -> None:
+    os.environ.update(DJANGO_SETTINGS_MODULE="cvimprover.settings", DEBUG="False", SECRET_KEY=secrets.token_urlsafe(48))
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)  # the long inputs make the renderer and parsers warn; the table is the output
+    if "render" in sections:
+        render_figures(repeats=9)
+    if "sizes" in sections:
+        from bench import sizes
+
+        sizes.figures(cap)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ from pdf.models import Document
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "ai_response", "template", "status", "pages", "size", "attempts", "created_at"]
-    list_filter = ["status", "template", "created_at"]
+    list_display = [
+        "id", "user", "ai_response", "template", "status", "error_code", "pages", "size", "attempts", "created_at"
+    ]  # fmt: skip
+    list_filter = ["status", "error_code", "template", "created_at"]
     search_fields = ["id", "user__email", "user__username", "error"]
     list_select_related = ["user", "ai_response"]
     raw_id_fields = ["user", "ai_response"]
@@ -19,6 +21,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "size",
         "pages",
         "content_hash",
+        "error_code",
         "attempts",
         "created_at",
         "enqueued_at",

@@ -48,6 +48,8 @@ class Document(models.Model):
         max_length=64, help_text="sha256 of the template and the Markdown rendered; identical requests share it."
     )
     error = models.TextField(blank=True)
+    # Why it failed (pdf.services.FAILURES): whether asking again for the same text may render it again.
+    error_code = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_token = models.UUIDField(
         null=True, blank=True, editable=False, help_text="The render that holds the job; only it may finish it."

@@ -2,6 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from core.model_serializer import ModelSerializer, Serializer
+from core.schema import ErrorSerializer
 from pdf.models import Document
 from pdf.rendering import TEMPLATES
 
@@ -42,3 +43,18 @@ class DocumentSerializer(ModelSerializer):
 
 class GeneratePdfInputSerializer(Serializer):
     template = serializers.ChoiceField(choices=sorted(TEMPLATES), required=False)
+
+
+class ContentTooLargeSerializer(ErrorSerializer):
+    """A render refused because the text is past a size bound (pdf.bounds): `code` is `content_too_large`."""
+
+    bound = serializers.ChoiceField(
+        choices=["text_chars", "word_chars", "line_chars", "table_rows", "table_columns"],
+        help_text="The bound the text is past.",
+    )
+    limit = serializers.IntegerField(help_text="The most the bound accepts.")
+    found = serializers.IntegerField(help_text="What the text has.")
+
+
+class TemplateInvalidSerializer(Serializer):
+    template = serializers.ListField(child=serializers.CharField(), help_text="Why the template was refused.")

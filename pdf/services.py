@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from core import jobs, redis_safety
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import User
 from cv.selectors import cv_markdown_of
+from pdf.bounds import ContentTooLarge, check_renderable
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, LETTER_TEMPLATE, TEMPLATES, render_pdf
 
@@ -57,6 +59,50 @@ class RenderRetryable(Exception):
     """A transient failure (storage): the task should try again later."""
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why a render failed, as the document records it (``error_code``) and tells its owner (``error``).
+
+    ``again_when_asked``: whether asking again for the same text renders it again. Only a failure that is
+    not the text's doing does; rendering the same text the same way fails the same way, so a failure of the
+    text's own is final until the text changes (a new text is a new document). That keeps a person from
+    holding the PDF worker with the same failing render over and over.
+    """
+
+    code: str
+    message: str
+    again_when_asked: bool = False
+
+
+_CHANGE_IT = (
+    "Change the text (or, for a CV, choose another template) and ask again; the same text is not rendered again."
+)
+FAILURES = {
+    failure.code: failure
+    for failure in (
+        Failure("render_failed", f"The PDF could not be rendered. {_CHANGE_IT}"),
+        Failure("render_timeout", f"Rendering took too long; the text may be unusually large. {_CHANGE_IT}"),
+        Failure("render_abandoned", f"Rendering did not finish after several attempts. {_CHANGE_IT}"),
+        # Set with the bound's own message (pdf.bounds): a document queued before the bounds existed.
+        Failure("content_too_large", "This text is too large to render."),
+        Failure(
+            "storage_failed",
+            "The PDF was rendered but could not be stored. Please try again later.",
+            again_when_asked=True,
+        ),
+    )
+}
+
+
+def _renders_again_when_asked(document: Document) -> bool:
+    """A request for this document's text queues a render again (a failure not of the text's doing, or a
+    finished file that has gone missing from storage)."""
+    if document.status == Document.Status.FAILED:
+        failure = FAILURES.get(document.error_code)
+        return failure is not None and failure.again_when_asked
+    return document.status == Document.Status.SUCCEEDED and not _file_exists(document)
+
+
 def content_hash_for(*, markdown: str, template: str) -> str:
     return hashlib.sha256(f"{template}\0{markdown}".encode()).hexdigest()
 
@@ -78,7 +124,7 @@ def _enqueue(document: Document, *, robust: bool = True) -> None:
     transaction.on_commit(lambda: _send_render(document_id), robust=robust)
 
 
-_RESET_FIELDS = ("status", "error", "attempts", "started_at", "finished_at", "enqueued_at")
+_RESET_FIELDS = ("status", "error", "error_code", "attempts", "started_at", "finished_at", "enqueued_at")
 
 
 def document_request(
@@ -87,9 +133,12 @@ def document_request(
     """Ask for ``ai_response`` rendered in ``template``; returns (document, created).
 
     The same content in the same template yields the same document, even for concurrent requests (the
-    unique constraint decides). A failed document asked for again is queued again, and so is one whose
-    file has gone missing from storage. If the broker cannot take the render, the request is undone (a new
-    document deleted, a reset one put back as it was) and RedisUnavailable (503) is raised.
+    unique constraint decides). A text past the size bounds is refused (ContentTooLarge, 400) before
+    anything is stored. A failed document asked for again is returned as it is, failed with its error,
+    unless its failure was not the text's doing (``Failure.again_when_asked``); one whose file has gone
+    missing from storage is queued again. Each call is one of the plan's API calls (the view is work), so a
+    render that runs always costs its request. If the broker cannot take the render, the request is undone
+    (a new document deleted, a reset one put back as it was) and RedisUnavailable (503) is raised.
     """
     undo: list = []
     try:
@@ -118,6 +167,7 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
     markdown = cv_markdown_of(response)
     if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():
         raise AIResponseNotReady(status=response.status)
+    check_renderable(markdown, kind="CV")
 
     document, created = Document.objects.get_or_create(
         ai_response=response,
@@ -129,9 +179,7 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
     if created:
         undo.append(lambda: Document.objects.filter(pk=document_id, status=Document.Status.PENDING).delete())
         _enqueue(document, robust=False)
-    elif document.status == Document.Status.FAILED or (
-        document.status == Document.Status.SUCCEEDED and not _file_exists(document)
-    ):
+    elif _renders_again_when_asked(document):
         before = {name: getattr(document, name) for name in _RESET_FIELDS}
         undo.append(lambda: Document.objects.filter(pk=document_id, status=Document.Status.PENDING).update(**before))
         document = _document_reset(document_id=document_id, robust=False)
@@ -147,7 +195,7 @@ class CoverLetterNotReady(Conflict):
 @transaction.atomic
 def letter_document_request(*, user: User, cover_letter: CoverLetter | int) -> tuple[Document, bool]:
     """Ask for a cover letter rendered in the letter template; returns (document, created). The same letter
-    asked for again yields the same document, as for CVs."""
+    asked for again yields the same document, and the size bounds and a failure apply, as for CVs."""
     from cv.models import CoverLetter
 
     letter_id = cover_letter.pk if isinstance(cover_letter, CoverLetter) else cover_letter
@@ -156,6 +204,7 @@ def letter_document_request(*, user: User, cover_letter: CoverLetter | int) -> t
         raise NotFound("Cover letter not found.")
     if letter.status != CoverLetter.Status.SUCCEEDED or not letter.letter.strip():
         raise CoverLetterNotReady(status=letter.status)
+    check_renderable(letter.letter, kind="cover letter")
     template = LETTER_TEMPLATE.slug
     document, created = Document.objects.get_or_create(
         ai_response_id=letter.ai_response_id,
@@ -165,9 +214,7 @@ def letter_document_request(*, user: User, cover_letter: CoverLetter | int) -> t
     )
     if created:
         _enqueue(document)
-    elif document.status == Document.Status.FAILED or (
-        document.status == Document.Status.SUCCEEDED and not _file_exists(document)
-    ):
+    elif _renders_again_when_asked(document):
         document = _document_reset(document_id=document.pk)
     logger.info("pdf letter document requested document=%s created=%s", document.pk, created)
     return document, created
@@ -183,10 +230,11 @@ def _document_reset(*, document_id: int, robust: bool = True) -> Document:
         return document
     document.status = Document.Status.PENDING
     document.error = ""
+    document.error_code = ""
     document.attempts = 0
     document.started_at = None
     document.finished_at = None
-    document.save(update_fields=["status", "error", "attempts", "started_at", "finished_at"])
+    document.save(update_fields=["status", "error", "error_code", "attempts", "started_at", "finished_at"])
     _enqueue(document, robust=robust)
     return document
 
@@ -225,9 +273,9 @@ def retry_delay(*, attempt: int) -> float:
     )
 
 
-def _fail(document: Document, error: str) -> None:
-    _finish(document, status=Document.Status.FAILED, error=error)
-    logger.warning("pdf document failed document=%s attempts=%s", document.pk, document.attempts)
+def _fail(document: Document, code: str, message: str = "") -> None:
+    _finish(document, status=Document.Status.FAILED, error=message or FAILURES[code].message, error_code=code)
+    logger.warning("pdf document failed document=%s code=%s attempts=%s", document.pk, code, document.attempts)
 
 
 def _title_for(response: AIResponse, kind: str = "CV") -> str:
@@ -260,13 +308,19 @@ def _render(document: Document) -> Document:
     markdown = letter.letter if letter is not None else cv_markdown_of(response)
     title = _title_for(response, "Cover letter" if letter is not None else "CV")
     try:
+        # Requests check the bounds too; this catches a document queued before they existed, in
+        # milliseconds instead of a render that runs into the time limit.
+        check_renderable(markdown, kind="cover letter" if letter is not None else "CV")
         rendered = render_pdf(markdown=markdown, template=document.template, title=title)
+    except ContentTooLarge as exc:
+        _fail(document, "content_too_large", exc.detail)
+        return document
     except SoftTimeLimitExceeded:
-        _fail(document, "Rendering took too long; the improved CV may be unusually large.")
+        _fail(document, "render_timeout")
         return document
     except Exception:
         logger.exception("pdf render crashed document=%s", document.pk)
-        _fail(document, "The PDF could not be rendered. Please try again or choose another template.")
+        _fail(document, "render_failed")
         return document
 
     try:
@@ -276,7 +330,7 @@ def _render(document: Document) -> Document:
         if document.attempts < MAX_ATTEMPTS:
             _finish(document, status=Document.Status.PENDING)
             raise RenderRetryable(str(exc)) from exc
-        _fail(document, "The PDF was rendered but could not be stored. Please try again later.")
+        _fail(document, "storage_failed")
         return document
 
     previous = document.file.name if document.file else ""
@@ -287,6 +341,7 @@ def _render(document: Document) -> Document:
         size=len(rendered.content),
         pages=rendered.pages,
         error="",
+        error_code="",
     )
     if not stored:
         # Another claim (a takeover after our lease ran out) owns the row now; our file is nobody's.
@@ -307,7 +362,8 @@ def _render(document: Document) -> Document:
 def _give_up(document: Document) -> None:
     Document.objects.filter(pk=document.pk).update(
         status=Document.Status.FAILED,
-        error="Rendering did not finish after several attempts. Please try again later.",
+        error=FAILURES["render_abandoned"].message,
+        error_code="render_abandoned",
         finished_at=timezone.now(),
         lease_token=None,
     )

@@ -1,7 +1,7 @@
 from django.http import FileResponse
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -15,7 +15,13 @@ from core.throttles import WORK
 from pdf import selectors, services
 from pdf.models import Document
 from pdf.rendering import TEMPLATES
-from pdf.serializers import DocumentSerializer, GeneratePdfInputSerializer, TemplateSerializer
+from pdf.serializers import (
+    ContentTooLargeSerializer,
+    DocumentSerializer,
+    GeneratePdfInputSerializer,
+    TemplateInvalidSerializer,
+    TemplateSerializer,
+)
 
 
 class TemplateListView(APIView):
@@ -68,12 +74,38 @@ class DocumentDownloadView(APIView):
         return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/pdf")
 
 
+# What a client is told about asking again (the OpenAPI description of both generate views).
+_ASKING_AGAIN = (
+    "Answers at once (202) with the document; a worker renders it. The same text in the same template is the "
+    "same document: asked for again, it is returned as it is, a failed one included (status failed, with "
+    "its error), so polling it ends at once. A failed text is rendered again only once it has changed (a "
+    "new document), or when its failure was not the text's doing (the file could not be stored). A text "
+    "past the size bounds is refused with 400 `content_too_large`, naming the bound (`bound`, `limit`, "
+    "`found`). Each call counts against the plan's API calls per hour."
+)
+_TOO_LARGE = "The text is past a size bound (`content_too_large`)."
+
+
 class GeneratePdfView(APIView):
     """Render an AI response's improved CV as a PDF; answers at once (202), a worker does the rendering."""
 
     throttle_scope = WORK
 
-    @extend_schema(request=GeneratePdfInputSerializer, responses={202: DocumentSerializer})
+    @extend_schema(
+        request=GeneratePdfInputSerializer,
+        responses={
+            202: DocumentSerializer,
+            400: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="GeneratePdfRefused",
+                    serializers=[ContentTooLargeSerializer, TemplateInvalidSerializer],
+                    resource_type_field_name=None,
+                ),
+                description=f"{_TOO_LARGE} Or the template is not one of ours.",
+            ),
+        },
+        description=_ASKING_AGAIN,
+    )
     def post(self, request, pk: int):
         data = GeneratePdfInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -90,7 +122,11 @@ class GenerateLetterPdfView(APIView):
 
     throttle_scope = WORK
 
-    @extend_schema(request=None, responses={202: DocumentSerializer})
+    @extend_schema(
+        request=None,
+        responses={202: DocumentSerializer, 400: OpenApiResponse(ContentTooLargeSerializer, description=_TOO_LARGE)},
+        description=_ASKING_AGAIN,
+    )
     def post(self, request, pk: int):
         document, _ = services.letter_document_request(user=request.user, cover_letter=pk)
         return Response(

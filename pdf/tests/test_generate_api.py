@@ -81,12 +81,33 @@ def test_another_template_is_another_document(api_client, ai_response, django_ca
     assert classic["id"] != modern["id"]
 
 
-def test_asking_again_for_a_failed_document_queues_it_again(
+@pytest.mark.parametrize("code", ["render_failed", "render_timeout", "render_abandoned", "content_too_large", ""])
+def test_asking_again_for_a_text_that_failed_returns_the_failed_document_and_renders_nothing(
+    api_client, ai_response, code, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        first = api_client.post(generate_url(ai_response.pk), {}, format="json").json()
+    Document.objects.filter(pk=first["id"]).update(status="failed", error="It failed.", error_code=code, attempts=1)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = api_client.post(generate_url(ai_response.pk), {}, format="json")
+
+    assert again.status_code == 202
+    assert again.json()["id"] == first["id"]
+    assert again.json()["status"] == "failed"
+    assert again.json()["error"] == "It failed."
+    assert callbacks == []
+    assert Document.objects.get(pk=first["id"]).attempts == 1
+
+
+def test_asking_again_after_the_file_could_not_be_stored_queues_it_again(
     api_client, ai_response, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks():
         first = api_client.post(generate_url(ai_response.pk), {}, format="json").json()
-    Document.objects.filter(pk=first["id"]).update(status="failed", error="boom", attempts=3)
+    Document.objects.filter(pk=first["id"]).update(
+        status="failed", error="not stored", error_code="storage_failed", attempts=3
+    )
 
     with django_capture_on_commit_callbacks() as callbacks:
         again = api_client.post(generate_url(ai_response.pk), {}, format="json")
@@ -96,6 +117,43 @@ def test_asking_again_for_a_failed_document_queues_it_again(
     assert again.json()["status"] == "pending"
     assert again.json()["error"] == ""
     assert len(callbacks) == 1
+
+
+def test_a_changed_text_after_a_failure_is_a_new_document_and_is_rendered(
+    api_client, ai_response, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        first = api_client.post(generate_url(ai_response.pk), {}, format="json").json()
+    Document.objects.filter(pk=first["id"]).update(status="failed", error="It failed.", error_code="render_failed")
+    ai_response.improved_cv += "\n\n## Interests\n\n- Chess"
+    ai_response.save(update_fields=["improved_cv"])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = api_client.post(generate_url(ai_response.pk), {}, format="json")
+
+    assert again.status_code == 202
+    assert again.json()["id"] != first["id"]
+    assert again.json()["status"] == "pending"
+    assert len(callbacks) == 1
+
+
+def test_asking_again_for_a_cover_letter_that_failed_renders_nothing(
+    api_client, user, ai_response, django_capture_on_commit_callbacks
+):
+    from cv.models import CoverLetter
+
+    letter = CoverLetter.objects.create(ai_response=ai_response, user=user, status="succeeded", letter="Dear team,")
+    with django_capture_on_commit_callbacks():
+        first = api_client.post(f"/cv/cover-letters/{letter.pk}/generate-pdf/").json()
+    Document.objects.filter(pk=first["id"]).update(status="failed", error="It failed.", error_code="render_failed")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = api_client.post(f"/cv/cover-letters/{letter.pk}/generate-pdf/")
+
+    assert again.status_code == 202
+    assert again.json()["id"] == first["id"]
+    assert again.json()["status"] == "failed"
+    assert callbacks == []
 
 
 def test_another_users_response_is_404(other_client, ai_response):
@@ -214,7 +272,10 @@ def test_broker_outage_puts_a_failed_document_back_as_it_was(api_client, ai_resp
 
     monkeypatch.setattr(tasks.render_document, "apply_async", lambda args, **options: None)
     first = api_client.post(f"/cv/ai-responses/{ai_response.pk}/generate-pdf/", {}, format="json")
-    Document.objects.filter(pk=first.json()["id"]).update(status="failed", error="Rendering crashed.", attempts=3)
+    # A failure that asking again renders again (one of the text's own is answered as it is, no broker needed).
+    Document.objects.filter(pk=first.json()["id"]).update(
+        status="failed", error="Not stored.", error_code="storage_failed", attempts=3
+    )
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
@@ -224,4 +285,9 @@ def test_broker_outage_puts_a_failed_document_back_as_it_was(api_client, ai_resp
 
     assert again.status_code == 503
     document = Document.objects.get()
-    assert (document.status, document.error, document.attempts) == ("failed", "Rendering crashed.", 3)
+    assert (document.status, document.error, document.error_code, document.attempts) == (
+        "failed",
+        "Not stored.",
+        "storage_failed",
+        3,
+    )

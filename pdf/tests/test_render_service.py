@@ -55,7 +55,8 @@ def test_render_crash_ends_failed_with_a_readable_error(document, tmp_media, mon
 
     document.refresh_from_db()
     assert document.status == "failed"
-    assert document.error == "The PDF could not be rendered. Please try again or choose another template."
+    assert document.error_code == "render_failed"
+    assert document.error.startswith("The PDF could not be rendered. Change the text")
     assert "cairo" not in document.error
     assert not document.file
 
@@ -77,6 +78,7 @@ def test_storage_failure_is_retried_then_fails(document, tmp_media, monkeypatch)
     assert document.status == "failed"
     assert document.attempts == services.MAX_ATTEMPTS
     assert "could not be stored" in document.error
+    assert document.error_code == "storage_failed"
 
 
 def test_task_turns_a_storage_failure_into_a_celery_retry(document, tmp_media, monkeypatch):
@@ -156,6 +158,7 @@ def test_sweep_fails_a_document_after_the_last_attempt(document):
     document.refresh_from_db()
     assert document.status == "failed"
     assert "did not finish" in document.error
+    assert document.error_code == "render_abandoned"
 
 
 def test_a_worker_that_lost_its_lease_does_not_overwrite_the_takeover(document, tmp_media, monkeypatch):
@@ -233,3 +236,18 @@ def test_offline_review_stays_out_of_the_pdf_for_employers(user, tmp_media, djan
     assert "Jane Doe" in text
     assert "Review against the job" not in text
     assert "Kubernetes" not in text
+
+
+def test_a_render_past_the_time_limit_ends_failed_and_says_so(document, tmp_media, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def too_slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "render_pdf", too_slow)
+
+    services.document_render(document_id=document.pk)
+
+    document.refresh_from_db()
+    assert (document.status, document.error_code) == ("failed", "render_timeout")
+    assert document.error.startswith("Rendering took too long")

@@ -121,3 +121,87 @@ def test_document_left_running_by_a_dead_worker_is_finished_after_the_sweep(
     assert PdfReader(io.BytesIO(download(api_client, body))).pages[0].extract_text().startswith("Jane Doe")
     document.refresh_from_db()
     assert document.attempts == 2
+
+
+def _api_calls_taken(user, call):
+    """The answer of `call()` and how many of the plan's API calls it took."""
+    from core.quotas import api_calls_used
+
+    before = api_calls_used(user=user)
+    answer = call()
+    return answer, api_calls_used(user=user) - before
+
+
+def test_a_document_past_the_bounds_fails_fast_in_the_worker_and_only_a_changed_text_renders(
+    celery_worker, api_client, user, jane_markdown
+):
+    from django.conf import settings
+
+    hostile = jane_markdown + "\n\n" + "x" * 20_000  # one word that WeasyPrint breaks in quadratic time
+    ai_response = ai_response_for(user=user, improved_cv=hostile)
+    # Queued before the bounds existed (no request checked it); the sweep sends what was never sent.
+    document = Document.objects.create(
+        user=user,
+        ai_response=ai_response,
+        template="classic",
+        content_hash=services.content_hash_for(markdown=hostile, template="classic"),
+    )
+    sweep_stuck_documents.delay()
+
+    body = wait_until_finished(api_client, document.pk)
+
+    assert body["status"] == "failed"
+    assert f"20,000 characters in one word, and at most {settings.CV_MAX_WORD_CHARS:,}" in body["error"]
+    document.refresh_from_db()
+    assert (document.error_code, document.attempts) == ("content_too_large", 1)
+    sent_at = document.enqueued_at
+
+    url = f"/cv/ai-responses/{ai_response.pk}/generate-pdf/"
+    again, taken = _api_calls_taken(user, lambda: api_client.post(url, {"template": "classic"}))
+
+    assert again.status_code == 400
+    assert (again.json()["code"], again.json()["bound"]) == ("content_too_large", "word_chars")
+    assert taken == 1
+    document.refresh_from_db()
+    assert (document.status, document.attempts, document.enqueued_at) == ("failed", 1, sent_at)
+
+    ai_response.improved_cv = jane_markdown  # the text changed: a new document, rendered
+    ai_response.save(update_fields=["improved_cv"])
+    changed, taken = _api_calls_taken(user, lambda: api_client.post(url, {"template": "classic"}))
+
+    assert changed.status_code == 202
+    assert changed.json()["id"] != document.pk
+    assert taken == 1
+    assert wait_until_finished(api_client, changed.json()["id"])["status"] == "succeeded"
+
+
+def test_a_failed_text_asked_for_again_is_answered_as_it_is_and_not_rendered_again(
+    celery_worker, api_client, user, jane_markdown
+):
+    ai_response = ai_response_for(user=user, improved_cv=jane_markdown)
+    url = f"/cv/ai-responses/{ai_response.pk}/generate-pdf/"
+    first = api_client.post(url, {"template": "modern"}).json()
+    assert wait_until_finished(api_client, first["id"])["status"] == "succeeded"
+    # As a render that crashed on this text leaves its document.
+    crashed = services.FAILURES["render_failed"].message
+    Document.objects.filter(pk=first["id"]).update(status="failed", error=crashed, error_code="render_failed")
+    sent_at = Document.objects.get(pk=first["id"]).enqueued_at
+
+    again, taken = _api_calls_taken(user, lambda: api_client.post(url, {"template": "modern"}))
+
+    assert again.status_code == 202
+    assert again.json()["id"] == first["id"]
+    assert (again.json()["status"], again.json()["error"]) == ("failed", crashed)
+    assert taken == 1
+    document = Document.objects.get(pk=first["id"])
+    assert (document.status, document.attempts, document.enqueued_at) == ("failed", 1, sent_at)
+
+    # A failure that was not the text's doing is rendered again when asked, and that render costs its call.
+    Document.objects.filter(pk=first["id"]).update(error_code="storage_failed")
+    retried, taken = _api_calls_taken(user, lambda: api_client.post(url, {"template": "modern"}))
+
+    assert (retried.status_code, retried.json()["status"]) == (202, "pending")
+    assert taken == 1
+    assert wait_until_finished(api_client, first["id"])["status"] == "succeeded"
+    document.refresh_from_db()
+    assert document.attempts == 1  # reset when queued again, then one render
