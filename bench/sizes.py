@@ -234,8 +234,8 @@ def operations() -> list[Operation]:
     from cv import claims, matching, offline
     from cv.diff import ai_response_diff
     from cv.docx_text import extract_docx_text
+    from cv.limits import check_cv_text
     from cv.pdf_text import extract_cv_text
-    from pdf.bounds import check_renderable
     from pdf.rendering import render_pdf
 
     job = JOB.read_text()
@@ -262,7 +262,7 @@ def operations() -> list[Operation]:
         ),
         *[Operation(f"export {fmt}", "web", _exporter(fmt)) for fmt in ("md", "txt", "docx", "json")],
         Operation("diff", "web", lambda c: ai_response_diff(response=_response(c))),
-        Operation("render's size check", "web and worker", lambda c: check_renderable(c.improved)),
+        Operation("render's size check", "web and worker", lambda c: check_cv_text(c.improved)),
         Operation("render", "worker", lambda c: render_pdf(markdown=c.improved, template="classic", title="CV")),
     ]
 

@@ -46,14 +46,10 @@ class GeneratePdfInputSerializer(Serializer):
 
 
 class ContentTooLargeSerializer(ErrorSerializer):
-    """A render refused because the text is past a size bound (pdf.bounds): `code` is `content_too_large`."""
+    """A text past a size bound of a CV's text (cv.limits): `code` names the bound."""
 
-    bound = serializers.ChoiceField(
-        choices=["text_chars", "word_chars", "line_chars", "table_rows", "table_columns"],
-        help_text="The bound the text is past.",
-    )
     limit = serializers.IntegerField(help_text="The most the bound accepts.")
-    found = serializers.IntegerField(help_text="What the text has.")
+    actual = serializers.IntegerField(help_text="What the text has.")
 
 
 class TemplateInvalidSerializer(Serializer):

@@ -19,8 +19,8 @@ from django.utils import timezone
 from core import jobs, redis_safety
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import User
+from cv.limits import CVTextOutOfBounds, check_cv_text
 from cv.selectors import cv_markdown_of
-from pdf.bounds import ContentTooLarge, check_renderable
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, LETTER_TEMPLATE, TEMPLATES, render_pdf
 
@@ -82,8 +82,14 @@ FAILURES = {
     for failure in (
         Failure("render_failed", f"The PDF could not be rendered. {_CHANGE_IT}"),
         Failure("render_timeout", f"Rendering took too long; the text may be unusually large. {_CHANGE_IT}"),
+        # An error of ours, not the text's: the admin's re-render runs it again once it is fixed.
+        Failure(
+            "internal_error",
+            "The PDF could not be rendered because of an error on our side, which is logged. Choose another "
+            "template, or ask again once the text has changed.",
+        ),
         Failure("render_abandoned", f"Rendering did not finish after several attempts. {_CHANGE_IT}"),
-        # Set with the bound's own message (pdf.bounds): a document queued before the bounds existed.
+        # Set with the bound's own message (cv.limits): a document queued before the bounds existed.
         Failure("content_too_large", "This text is too large to render."),
         Failure(
             "storage_failed",
@@ -167,7 +173,7 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
     markdown = cv_markdown_of(response)
     if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():
         raise AIResponseNotReady(status=response.status)
-    check_renderable(markdown, kind="CV")
+    check_cv_text(markdown, subject="the CV")
 
     document, created = Document.objects.get_or_create(
         ai_response=response,
@@ -204,7 +210,7 @@ def letter_document_request(*, user: User, cover_letter: CoverLetter | int) -> t
         raise NotFound("Cover letter not found.")
     if letter.status != CoverLetter.Status.SUCCEEDED or not letter.letter.strip():
         raise CoverLetterNotReady(status=letter.status)
-    check_renderable(letter.letter, kind="cover letter")
+    check_cv_text(letter.letter, subject="the cover letter")
     template = LETTER_TEMPLATE.slug
     document, created = Document.objects.get_or_create(
         ai_response_id=letter.ai_response_id,
@@ -298,7 +304,7 @@ def document_render(*, document_id: int) -> Document | None:
 
 
 def _crashed(document: Document, exc: Exception) -> Document:
-    _fail(document, "The PDF could not be rendered. Please try again or choose another template.")
+    _fail(document, "internal_error")
     return document
 
 
@@ -310,9 +316,9 @@ def _render(document: Document) -> Document:
     try:
         # Requests check the bounds too; this catches a document queued before they existed, in
         # milliseconds instead of a render that runs into the time limit.
-        check_renderable(markdown, kind="cover letter" if letter is not None else "CV")
+        check_cv_text(markdown, subject="the cover letter" if letter is not None else "the CV")
         rendered = render_pdf(markdown=markdown, template=document.template, title=title)
-    except ContentTooLarge as exc:
+    except CVTextOutOfBounds as exc:
         _fail(document, "content_too_large", exc.detail)
         return document
     except SoftTimeLimitExceeded:

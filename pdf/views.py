@@ -80,10 +80,11 @@ _ASKING_AGAIN = (
     "same document: asked for again, it is returned as it is, a failed one included (status failed, with "
     "its error), so polling it ends at once. A failed text is rendered again only once it has changed (a "
     "new document), or when its failure was not the text's doing (the file could not be stored). A text "
-    "past the size bounds is refused with 400 `content_too_large`, naming the bound (`bound`, `limit`, "
-    "`found`). Each call counts against the plan's API calls per hour."
+    "past the size bounds is refused with 400, its `code` naming the bound (`cv_text_too_long`, "
+    "`cv_word_too_long`, `cv_line_too_long`, `cv_table_too_many_rows`, `cv_table_too_many_columns`) with "
+    "`limit` and `actual`. Each call counts against the plan's API calls per hour."
 )
-_TOO_LARGE = "The text is past a size bound (`content_too_large`)."
+_TOO_LARGE = "The text is past a size bound (its `code` names it)."
 
 
 class GeneratePdfView(APIView):

@@ -36,6 +36,13 @@ def _past(bound: str, jane_markdown: str) -> tuple[str, int]:
 
 
 BOUNDS = ["text_chars", "word_chars", "line_chars", "table_rows", "table_columns"]
+CODES = {
+    "text_chars": "cv_text_too_long",
+    "word_chars": "cv_word_too_long",
+    "line_chars": "cv_line_too_long",
+    "table_rows": "cv_table_too_many_rows",
+    "table_columns": "cv_table_too_many_columns",
+}
 
 
 @pytest.mark.parametrize("bound", BOUNDS)
@@ -50,12 +57,12 @@ def test_a_cv_past_a_bound_is_refused_at_generate_pdf_with_a_400_naming_it(
 
     assert answer.status_code == 400
     body = answer.json()
-    assert body["code"] == "content_too_large"
-    assert body["bound"] == bound
-    assert body["found"] == found
+    assert body["code"] == CODES[bound]
+    assert body["actual"] == found
     assert body["limit"] == getattr(settings, "CV_MAX_" + bound.upper())
-    assert f"{body['limit']:,}" in body["detail"]
-    assert body["detail"].startswith("This CV is too large to render")
+    assert f"the limit is {body['limit']:,}." in body["detail"]
+    assert f"{found:,}" in body["detail"]
+    assert "the CV" in body["detail"].replace("The CV", "the CV")
     assert not Document.objects.exists()
     assert callbacks == []
 
@@ -88,9 +95,8 @@ def test_a_cover_letter_past_a_bound_is_refused_at_generate_pdf(api_client, user
     answer = api_client.post(f"/cv/cover-letters/{letter.pk}/generate-pdf/")
 
     assert answer.status_code == 400
-    assert answer.json()["code"] == "content_too_large"
-    assert answer.json()["bound"] == "word_chars"
-    assert answer.json()["detail"].startswith("This cover letter is too large to render")
+    assert answer.json()["code"] == "cv_word_too_long"
+    assert answer.json()["detail"].startswith("A word in the cover letter is 5,000 characters long")
     assert not Document.objects.exists()
 
 
@@ -115,5 +121,5 @@ def test_a_document_queued_before_the_bounds_fails_at_once_without_rendering(
     assert rendered == []
     assert document.status == "failed"
     assert document.error_code == "content_too_large"
-    assert "one word" in document.error
-    assert f"{settings.CV_MAX_WORD_CHARS:,} are accepted" in document.error
+    assert document.error.startswith("A word in the CV is")
+    assert f"the limit is {settings.CV_MAX_WORD_CHARS:,}." in document.error

@@ -28,7 +28,8 @@ def test_a_storage_error_that_is_not_an_os_error_fails_the_document(document, tm
 
     document.refresh_from_db()
     assert document.status == Document.Status.FAILED
-    assert document.error == "The PDF could not be rendered. Please try again or choose another template."
+    assert document.error_code == "internal_error"
+    assert document.error.startswith("The PDF could not be rendered because of an error on our side")
     assert document.lease_token is None and document.finished_at is not None
     assert not document.file
 

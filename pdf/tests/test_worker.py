@@ -151,7 +151,7 @@ def test_a_document_past_the_bounds_fails_fast_in_the_worker_and_only_a_changed_
     body = wait_until_finished(api_client, document.pk)
 
     assert body["status"] == "failed"
-    assert f"20,000 characters in one word, and at most {settings.CV_MAX_WORD_CHARS:,}" in body["error"]
+    assert f"A word in the CV is 20,000 characters long; the limit is {settings.CV_MAX_WORD_CHARS:,}." in body["error"]
     document.refresh_from_db()
     assert (document.error_code, document.attempts) == ("content_too_large", 1)
     sent_at = document.enqueued_at
@@ -160,7 +160,7 @@ def test_a_document_past_the_bounds_fails_fast_in_the_worker_and_only_a_changed_
     again, taken = _api_calls_taken(user, lambda: api_client.post(url, {"template": "classic"}))
 
     assert again.status_code == 400
-    assert (again.json()["code"], again.json()["bound"]) == ("content_too_large", "word_chars")
+    assert (again.json()["code"], again.json()["actual"]) == ("cv_word_too_long", 20_000)
     assert taken == 1
     document.refresh_from_db()
     assert (document.status, document.attempts, document.enqueued_at) == ("failed", 1, sent_at)
