@@ -32,6 +32,8 @@ from typing import NamedTuple
 from cv.vocabulary import GENERIC_CAPITALISED, KIND_OF_CATEGORY, TERMS, Term
 
 KINDS = ("skill", "tool", "credential", "domain", "language")
+REQUIRED, PREFERRED = "required", "preferred"
+IMPORTANCE = (REQUIRED, PREFERRED)
 _ESCO_PHRASES = Path(__file__).parent / "data" / "esco_phrases.txt"
 # How far apart (in words) the words of a multi-word keyword may sit in a CV line and still cover it.
 _WINDOW_SLACK = 2
@@ -564,9 +566,7 @@ def job_requirements(job_text: str) -> list[Requirement]:
     return [
         Requirement(
             keyword=keyword,
-            importance="preferred"
-            if preferred[tokens[start].line] or _preferred_near(text, tokens, start)
-            else "required",
+            importance=PREFERRED if preferred[tokens[start].line] or _preferred_near(text, tokens, start) else REQUIRED,
             job_quote=_original_slice(job_text, text, *_quote(text, tokens[start].start, tokens[end - 1].end)),
         )
         for start, end, keyword in found
@@ -845,6 +845,12 @@ def _listed_nouns(tokens: list[_Token], text: str, marks: _Marks) -> list[tuple[
     for group in groups:
         if group is not None:
             sizes[group] = sizes.get(group, 0) + 1
+    # Lists whose items after the first are single words.
+    single_tails = {group for group in sizes if group is not None}
+    for number, (start, end) in enumerate(runs):
+        group = groups[number]
+        if group is not None and number and groups[number - 1] == group and end - start > 1:
+            single_tails.discard(group)
     kept: list[tuple[int, int, Keyword]] = []
     for number, (start, end) in enumerate(runs):
         group = groups[number]
@@ -852,6 +858,11 @@ def _listed_nouns(tokens: list[_Token], text: str, marks: _Marks) -> list[tuple[
             continue
         while start < end and (_is_modifier(tokens[start]) or _is_generic(tokens[start])):
             start += 1
+        # The first item of a list of single words carries the words that open the sentence: "the desk covers
+        # photography, video and podcasts".
+        opens_list = number == 0 or groups[number - 1] != group
+        if opens_list and group in single_tails:
+            start = end - 1
         if end - start != 1 or not _whole_item(tokens, end):
             continue
         token = tokens[start]
