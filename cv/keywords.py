@@ -72,6 +72,7 @@ GENERIC_WORDS = frozenset(
     busy fast-paced dynamic exciting passionate motivated driven compassionate calm organised organized
     reliable enthusiastic confident positive professional successful able willing ideal ideally
     similar related appropriate accurate effective efficient consistent together closely promptly safely
+    preferred required desired mandatory optional
     senior junior lead principal head chief assistant trainee graduate junior-level mid-level entry-level
     report reports conditions condition programme programmes program programs scheme course courses
     evening evenings weekend weekends night nights morning mornings shift shifts patience empathy
@@ -155,6 +156,7 @@ _ASKED_FOR = re.compile(r"\b(?:is|are) (?:a|an) (?:must|plus|bonus|advantage|big
 _HYPHEN_CODE = r"[A-Z0-9]*[A-Z][A-Z0-9]+(?:-[A-Z0-9][A-Za-z0-9]*)+(?![\w-])"
 _TOKEN = re.compile(rf"(?<![\w.])\.[A-Za-z]+|(?<![\w-]){_HYPHEN_CODE}|[A-Za-z0-9]+(?:[.&'+#][A-Za-z0-9]+)*[+#]*|[/&]")
 _CLAUSE_BREAK = re.compile(r"[,;:()!?\[\]|\"•·]|\.(?:\s|$)|\s-\s|\n")
+_ZIP = re.compile(r"^\d{5}$")
 _NUMBER = re.compile(r"^\d{1,5}(?:[:-]\d{1,4})?$")
 _ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z][A-Z0-9&+#]{1,7}s?$")
 _CAMEL = re.compile(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$")
@@ -623,6 +625,10 @@ def _extract(text: str, tokens: list[_Token]) -> list[tuple[int, int, Keyword]]:
         end = i + 1
         nxt = tokens[end] if end < len(tokens) else None
         aliases: tuple[str, ...] = ()
+        # "MD 21742" in an address is a state and its ZIP code, not a standard.
+        if nxt is not None and len(code) == 2 and _ZIP.match(nxt.text):
+            marks.set(i, end + 1, _Mark.NOT_ASKED)
+            continue
         if nxt is not None and marks.free(end) and nxt.clause == token.clause and _NUMBER.match(nxt.text):
             code = f"{code} {nxt.text}"
             end += 1

@@ -186,3 +186,11 @@ def test_a_report_stored_before_the_details_is_served_as_it_was(api_client, user
     response = AIResponseFactory.create(questionnaire__user=user, status="succeeded", match_report=stored)
 
     assert api_client.get(f"/cv/ai-responses/{response.pk}/").json()["match_report"] == stored
+
+
+def test_an_address_a_grade_and_a_preference_word_are_not_keywords():
+    job = "Laboratory, 11 Main Road, Hagerstown, MD 21742.\nAccountant II\n- Experience with Sage Intacct preferred."
+
+    terms = _terms(job)
+    assert not {"MD 21742", "MD", "II"} & set(terms)
+    assert not [term for term in terms if "preferred" in term.lower()]
