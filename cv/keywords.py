@@ -1,16 +1,26 @@
 """The terms a recruiter scans a CV for, read from any job description, and whether a text covers them.
 
-Three sources, tried in this order on the job text; a span taken by one is not read again by the next:
+Sources, tried in this order on the job text; a span taken by one is not read again by the next:
 
 1. The curated vocabulary (``cv.vocabulary``): canonical names, the other ways people write them, and the
    broader terms a specific one implies.
 2. Codes and abbreviations the vocabulary does not know: capitals with the symbols and numbers that belong
    to them ("HACCP", "P&L", "FP&A", "NEWS2", "IFRS 16", "BS 7671"), product names written in CamelCase
    ("SystmOne"). "BLS/ACLS" is two keywords; "CI/CD" is one because the vocabulary says so.
-3. Domain phrases: runs of two or three content words that either name a skill in ESCO (the European
+3. Requirement lists read by their structure: the items after a cue ("experience with", "knowledge of",
+   "proficiency in", "such as") and of a bullet that is only a list, split at commas, "and", "or" and "/",
+   each a noun phrase of up to four words kept whole.
+4. Domain phrases: runs of two or three content words that either name a skill in ESCO (the European
    skills taxonomy, shipped as ``cv/data/esco_phrases.txt``) or end in a word that heads skill phrases
    ("... care", "... analysis", "... law"). Generic words ("team", "experience", "role") never make or end
    a keyword.
+5. Items of lists: short items of lists in prose ("goods in, picking and despatch"), and single nouns of
+   lists of three or more that are not lists of verbs ("Train, schedule and coach the team").
+
+The employer's name, which the questionnaire does not hold, is inferred from the job and never listed; what
+the employer offers or says about itself is not read. ``job_requirements`` adds to each keyword whether the
+job requires or prefers it and the job's own words around it; ``TermIndex.evidence`` gives the CV's own words
+that show a keyword.
 
 Job side matching is strict (what the job says is what the person is asked for); CV side matching is
 lenient about inflection and word order, so "negotiated" covers "negotiation", "audits" covers "audit" and
