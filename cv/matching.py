@@ -4,7 +4,8 @@ Keywords come from ``cv.keywords``: the curated vocabulary (``cv.vocabulary``), 
 of the job description the vocabulary does not know, and its domain phrases. A CV "has" a keyword when it
 names it or one of its aliases (in any inflection for skills), or names a more specific term that implies it
 (Django REST Framework implies Django). Each keyword has a kind (skill, tool, credential, domain, language),
-reported in ``keywords.kinds``.
+reported in ``keywords.kinds``; ``keywords.details`` adds, for each, whether the job requires or prefers it, the
+job's words that ask for it and the CV's words that show it (an exact quote of the CV, or None).
 
 Score (0-100) = 70 x share of the job's keywords found + 30 x share of the six section checks passed; with
 no keywords in the job, the section checks alone make the score.
@@ -184,12 +185,24 @@ def score(*, keywords_total: int, keywords_found: int, sections: dict[str, bool]
     return round(KEYWORD_WEIGHT * keywords_found / keywords_total + SECTION_WEIGHT * section_share)
 
 
+class KeywordDetail(TypedDict):
+    """Why the report says what it says about one keyword: the job's words that ask for it and the CV's words
+    that show it (None: the CV does not show it, so it is missing)."""
+
+    term: str
+    kind: str
+    importance: str
+    job_quote: str
+    cv_evidence: str | None
+
+
 class MatchKeywords(TypedDict):
     found: list[str]
     missing: list[str]
     added: list[str]
     unsupported: list[str]
     kinds: dict[str, str]
+    details: list[KeywordDetail]
 
 
 class MatchReport(TypedDict):
@@ -207,11 +220,14 @@ def match_report(*, job_text: str, cv_text: str, improved_text: str | None, requ
     A keyword the improved CV covers is ``added`` only when the person's own text (the CV, or their request,
     which may add facts) backs it; otherwise it is ``unsupported`` and does not raise ``score_after``.
     """
-    job = keywords.job_keywords(job_text)
+    requirements = keywords.job_requirements(job_text)
+    job = [requirement.keyword for requirement in requirements]
     terms = [keyword.term for keyword in job]
-    before = cv_keywords(cv_text, job)
-    found = [k for k in terms if k in before]
-    missing = [k for k in terms if k not in before]
+    index = keywords.TermIndex(cv_text)
+    # A keyword is found only with a quote from the CV that shows it.
+    evidence = {keyword.term: index.evidence(keyword) for keyword in job}
+    found = [k for k in terms if evidence[k] is not None]
+    missing = [k for k in terms if evidence[k] is None]
     sections_before = section_checks(cv_text)
     score_before = score(keywords_total=len(terms), keywords_found=len(found), sections=sections_before)
     added: list[str] = []
@@ -238,6 +254,16 @@ def match_report(*, job_text: str, cv_text: str, improved_text: str | None, requ
             "added": added,
             "unsupported": unsupported,
             "kinds": keywords.kinds_of(job),
+            "details": [
+                {
+                    "term": requirement.keyword.term,
+                    "kind": requirement.keyword.kind,
+                    "importance": requirement.importance,
+                    "job_quote": requirement.job_quote,
+                    "cv_evidence": evidence[requirement.keyword.term],
+                }
+                for requirement in requirements
+            ],
         },
         # Like found/missing, the section checks describe the uploaded CV: that is what the person must fix.
         "sections": sections_before,

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from core.compiled_lookup import CompiledLookup
 from core.model_serializer import ModelSerializer, Serializer
 from core.text import clean_text
+from cv import keywords
 from cv.claims import FLAGGED, KINDS, VERIFIED
 from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 
@@ -86,9 +87,66 @@ class VerificationSerializer(Serializer):
     )
 
 
+class KeywordDetailSerializer(Serializer):
+    """Why the match report says what it says about one of the job's keywords."""
+
+    term = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=keywords.KINDS, read_only=True)
+    importance = serializers.ChoiceField(choices=keywords.IMPORTANCE, read_only=True)
+    job_quote = serializers.CharField(read_only=True, help_text="The job's own words that ask for the keyword.")
+    cv_evidence = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The CV's own words that show the keyword (an exact quote); null when the CV does not show it.",
+    )
+
+
+class MatchKeywordsSerializer(Serializer):
+    found = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Keywords of the job the uploaded CV shows."
+    )
+    missing = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Keywords of the job the uploaded CV lacks."
+    )
+    added = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Missing keywords the improved CV now shows, backed by what the person gave.",
+    )
+    unsupported = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Missing keywords the improved CV shows that nothing the person gave backs.",
+    )
+    kinds = serializers.DictField(
+        child=serializers.ChoiceField(choices=keywords.KINDS), read_only=True, help_text="The kind of each keyword."
+    )
+    # Reports stored before the details existed have none: the field is left out for them.
+    details = KeywordDetailSerializer(many=True, read_only=True, required=False)
+
+
+class MatchSectionsSerializer(Serializer):
+    contact = serializers.BooleanField(read_only=True)
+    summary = serializers.BooleanField(read_only=True)
+    experience = serializers.BooleanField(read_only=True)
+    education = serializers.BooleanField(read_only=True)
+    skills = serializers.BooleanField(read_only=True)
+    quantified_achievements = serializers.BooleanField(read_only=True)
+
+
+class MatchReportSerializer(Serializer):
+    """The match report of the uploaded CV against the job, and of the improved CV (``cv.matching``)."""
+
+    score_before = serializers.IntegerField(read_only=True, min_value=0, max_value=100)
+    score_after = serializers.IntegerField(read_only=True, min_value=0, max_value=100)
+    keywords = MatchKeywordsSerializer(read_only=True)
+    sections = MatchSectionsSerializer(read_only=True)
+
+
 class AIResponseSerializer(ModelSerializer):
     # None until the analysis has succeeded.
     verification = VerificationSerializer(read_only=True, allow_null=True)
+    match_report = MatchReportSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = AIResponse

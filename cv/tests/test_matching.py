@@ -162,5 +162,6 @@ def test_year_ranges_are_not_counted_as_achievements():
 def test_empty_job_scores_on_sections_alone(jane_cv_text):
     report = match_report(job_text="", cv_text=jane_cv_text, improved_text=None)
 
-    assert report["keywords"] == {"found": [], "missing": [], "added": [], "unsupported": [], "kinds": {}}
+    empty: dict[str, list | dict] = {"found": [], "missing": [], "added": [], "unsupported": [], "kinds": {}}
+    assert report["keywords"] == {**empty, "details": []}
     assert report["score_before"] == 100

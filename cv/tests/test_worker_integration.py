@@ -320,6 +320,14 @@ def test_offline_analysis_and_match_report_through_the_api(api_client, celery_wo
     assert report["keywords"]["added"] == []
     assert report["score_after"] == report["score_before"]
     assert all(report["sections"].values())
+    # Each keyword with its evidence: the job's words, and the CV's words for a found one (none for a missing one).
+    details = {detail["term"]: detail for detail in report["keywords"]["details"]}
+    assert set(details) == set(report["keywords"]["found"]) | set(report["keywords"]["missing"])
+    assert set(details["Celery"]) == {"term", "kind", "importance", "job_quote", "cv_evidence"}
+    assert details["Celery"]["kind"] == "tool" and details["Celery"]["cv_evidence"] == "Celery"
+    assert "Celery" in details["Celery"]["job_quote"]
+    assert details["Kubernetes"]["cv_evidence"] is None
+    assert {detail["importance"] for detail in details.values()} <= {"required", "preferred"}
 
 
 def test_job_of_a_killed_pool_process_is_redelivered_and_completes_without_the_sweep(
