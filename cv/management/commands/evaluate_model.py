@@ -2,6 +2,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 from django.utils import timezone
@@ -39,6 +40,14 @@ TOTAL_COLUMNS = (
 
 def _cells(values, columns) -> str:
     return "  ".join(str(value).ljust(width) for value, (_, width) in zip(values, columns, strict=True)).rstrip()
+
+
+def _shown(path: Path) -> str:
+    """The pairs folder as a reader of a saved table wants it: relative to the project when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _row_line(row: Row) -> str:
@@ -148,7 +157,7 @@ class Command(BaseCommand):
         started = timezone.now()
         model = describe_model()
         if not as_json:
-            self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, {model}, {len(selected)} pairs from {pairs}")
+            self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, {model}, {len(selected)} pairs from {_shown(pairs)}")
             self._table_head()
         rows: list[Row] = []
 
