@@ -14,6 +14,7 @@ COLUMNS = (
     ("pair", 24),
     ("split", 8),
     ("field", 22),
+    ("status", 9),
     ("result", 10),
     ("verification", 14),
     ("facts", 6),
@@ -56,6 +57,7 @@ def _row_line(row: Row) -> str:
         row.pair,
         "held out" if row.split == "held_out" else row.split,
         row.field,
+        row.status,
         row.result,
         row.verification,
         facts,
@@ -129,6 +131,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not selected:
             raise CommandError(f"No pairs in {pairs} (a pair is a folder with pair.json, cv.txt and job.txt).")
+        # Scoped to this run, so a caller in the same process (call_command) keeps its own setting.
         overrides = {"OPENAI_MAX_ATTEMPTS": max_attempts} if max_attempts is not None else {}
         with override_settings(**overrides):
             self._run(selected, pairs=pairs, as_json=as_json, save=save)
