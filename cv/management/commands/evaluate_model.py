@@ -2,6 +2,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 from django.utils import timezone
@@ -13,6 +14,7 @@ COLUMNS = (
     ("pair", 24),
     ("split", 8),
     ("field", 22),
+    ("status", 9),
     ("result", 10),
     ("verification", 14),
     ("facts", 6),
@@ -41,12 +43,21 @@ def _cells(values, columns) -> str:
     return "  ".join(str(value).ljust(width) for value, (_, width) in zip(values, columns, strict=True)).rstrip()
 
 
+def _shown(path: Path) -> str:
+    """The pairs folder as a reader of a saved table wants it: relative to the project when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _row_line(row: Row) -> str:
     facts = f"{row.kept}/{row.total}" if row.kept is not None else f"-/{row.total}"
     values = (
         row.pair,
         "held out" if row.split == "held_out" else row.split,
         row.field,
+        row.status,
         row.result,
         row.verification,
         facts,
@@ -120,6 +131,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not selected:
             raise CommandError(f"No pairs in {pairs} (a pair is a folder with pair.json, cv.txt and job.txt).")
+        # Scoped to this run, so a caller in the same process (call_command) keeps its own setting.
         overrides = {"OPENAI_MAX_ATTEMPTS": max_attempts} if max_attempts is not None else {}
         with override_settings(**overrides):
             self._run(selected, pairs=pairs, as_json=as_json, save=save)
@@ -148,7 +160,7 @@ class Command(BaseCommand):
         started = timezone.now()
         model = describe_model()
         if not as_json:
-            self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, {model}, {len(selected)} pairs from {pairs}")
+            self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, {model}, {len(selected)} pairs from {_shown(pairs)}")
             self._table_head()
         rows: list[Row] = []
 
