@@ -1,4 +1,4 @@
-"""Domain errors and the one DRF exception handler that turns every error into DESIGN.md's shapes.
+"""Domain errors and the one DRF exception handler that turns every error into the shapes of docs/api.md.
 
 Field errors stay `{"field": ["message"]}`; everything else is `{"detail": "message", "code": "machine_code"}`,
 plus whatever extra keys a domain error carries (a quota error adds its limit and reset time).

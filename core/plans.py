@@ -1,4 +1,4 @@
-"""The four plans and their default limits (DESIGN.md's quota table), and which plan applies to a user."""
+"""The four plans and their default limits (the quota table of docs/api.md), and which plan applies to a user."""
 
 from dataclasses import dataclass
 

@@ -11,7 +11,7 @@ clock hour, the period `reset_at` reports. A request refused by one limit is cou
 call never uses up another allowance.
 
 DRF builds a throttle before the request exists, so every per-user decision is made in `allow_request`,
-never in `__init__`/`get_rate` (the original service's bug, see STACK.md). With Redis down the limits are
+never in `__init__`/`get_rate` (the original service's bug, see docs/stack.md). With Redis down the limits are
 not enforced (core.redis_safety.fail_open): reads and sign-in keep working.
 """
 
@@ -113,7 +113,7 @@ def _rate(scope: str) -> tuple[int, int]:
 
 
 class RequestThrottle(BaseThrottle):
-    """Every limit of DESIGN.md's "Quotas and rate limits" that applies to this request, in one round trip."""
+    """Every limit of docs/api.md's "Quotas and rate limits" that applies to this request, in one round trip."""
 
     def __init__(self) -> None:
         self._wait: float | None = None

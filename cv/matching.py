@@ -206,7 +206,7 @@ class MatchKeywords(TypedDict):
 
 
 class MatchReport(TypedDict):
-    """The shape stored in AIResponse.match_report and returned by the API (DESIGN.md)."""
+    """The shape stored in AIResponse.match_report and returned by the API (docs/api.md)."""
 
     score_before: int
     score_after: int
@@ -215,7 +215,7 @@ class MatchReport(TypedDict):
 
 
 def match_report(*, job_text: str, cv_text: str, improved_text: str | None, request_text: str = "") -> MatchReport:
-    """The match report of DESIGN.md; ``improved_text`` None (nothing produced yet) mirrors the CV.
+    """The match report of docs/api.md; ``improved_text`` None (nothing produced yet) mirrors the CV.
 
     A keyword the improved CV covers is ``added`` only when the person's own text (the CV, or their request,
     which may add facts) backs it; otherwise it is ``unsupported`` and does not raise ``score_after``.

@@ -285,7 +285,7 @@ PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default
 # same work whether or not the address has an account; tests give their own worker one.
 ACCOUNT_MAIL_QUEUE = "default"
 
-# dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see STACK.md).
+# dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see docs/stack.md).
 REST_AUTH = {
     "USE_JWT": True,
     "SESSION_LOGIN": False,

@@ -33,7 +33,7 @@ def test_known_misspelling_of_a_large_provider_gets_a_suggestion(email, suggesti
 
 
 # Real providers a similarity score mistook for typos (yahoo.com.br -> yahoo.com, ymail.com -> mail.com,
-# zohomail.com -> hotmail.com, ...), and the regional and smaller ones DESIGN.md names.
+# zohomail.com -> hotmail.com, ...), and the regional and smaller ones docs/api.md names.
 @pytest.mark.parametrize(
     "domain",
     [

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db(transaction=True)]
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "6"))
 BUDGET_SECONDS = float(os.environ.get("SCHEMATHESIS_BUDGET_SECONDS", "150"))
 # Documented: without Stripe keys the payment endpoints, and without Google keys the Google sign-in, answer
-# 503 with a clear message (DESIGN.md, Configuration); health answers 503 when a dependency is down.
+# 503 with a clear message (docs/api.md, Configuration); health answers 503 when a dependency is down.
 DOCUMENTED_503_PREFIXES = (
     "/core/payments/",
     "/core/billing/",

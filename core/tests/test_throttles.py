@@ -66,7 +66,7 @@ def _views(resolver: URLResolver, prefix: str = ""):
 
 
 def test_every_work_endpoint_counts_against_the_plans_api_calls():
-    """The CV and PDF apps are all work (DESIGN.md); a new view there that forgets its scope fails here."""
+    """The CV and PDF apps are all work (docs/api.md); a new view there that forgets its scope fails here."""
     checked = 0
     for route, view in _views(get_resolver()):
         if (
