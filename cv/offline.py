@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from cv import matching
+from django.conf import settings
+
+from cv import limits, matching
 from cv.llm import AnalysisResult
 from cv.vocabulary import TERMS
 
@@ -63,6 +65,9 @@ _CATEGORY_LABELS = {
 }
 
 
+_CONTINUED = re.compile(r"(,|&|\band|\bor|\bto|\bthe|\bof|\bwith)$")
+
+
 def _unwrap(lines: list[str]) -> list[str]:
     """Join lines that a PDF wrapped in the middle of a sentence."""
     joined: list[str] = []
@@ -70,7 +75,11 @@ def _unwrap(lines: list[str]) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        if joined and (line[:1].islower() or re.search(r"(,|&|\band|\bor|\bto|\bthe|\bof|\bwith)$", joined[-1])):
+        continues = joined and (
+            line[:1].islower() or re.search(r"(,|&|\band|\bor|\bto|\bthe|\bof|\bwith)$", joined[-1])
+        )
+        # A joined line stays within the line bound (cv.limits), so the re-laid CV can be exported and rendered.
+        if continues and len(joined[-1]) + 1 + len(line) <= settings.CV_MAX_LINE_CHARS:
             joined[-1] = f"{joined[-1]} {line}"
         else:
             joined.append(line)
@@ -119,7 +128,14 @@ def _relay_cv(cv_text: str) -> str:
                 out.extend(["", f"### {line}", ""])
             else:
                 out.append(f"- {line.lstrip('-*• ').strip()}")
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+    relaid = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+    try:
+        limits.check_cv_text(relaid)
+    except limits.CVTextOutOfBounds:
+        # Markdown markers made a CV near the bounds exceed them: it is kept as the person wrote it, which
+        # passed them at upload.
+        return cv_text.strip()
+    return relaid
 
 
 def _unquantified_lines(cv_text: str) -> list[str]:

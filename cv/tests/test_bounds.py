@@ -536,3 +536,28 @@ def test_tables_are_counted_as_markdown_reads_them():
     )
 
     assert limits.markdown_tables(text.splitlines()) == [(3, 3), (2, 2)]
+
+
+@pytest.mark.parametrize(
+    "cv_text",
+    [
+        # A summary of 80 short lines in lower case: the offline analyser joins wrapped lines.
+        "Jane Doe\njane@doe.dev\n\nSummary\n"
+        + "\n".join("worked on backend systems and data" for _ in range(80))
+        + "\n\nExperience\n- Did things 2019 - 2021\n",
+        # Short lines near the text bound: each re-laid line gains a list marker.
+        "Jane Doe\njane@doe.dev\n\nSkills\n" + "\n".join(f"Skill{i:05d}" for i in range(5400)),
+    ],
+    ids=["joined-summary", "markers-past-length"],
+)
+def test_the_offline_analysers_cv_stays_within_the_bounds_the_upload_passed(cv_text):
+    """What the offline analyser re-lays is rendered and exported: it must never exceed the bounds its upload
+    passed, or generate-pdf would refuse an analysis the person already paid for."""
+    from cv import offline
+
+    limits.check_cv_text(cv_text)
+    result = offline.analyse(
+        questionnaire_fields={"position": "Engineer", "job_description": "Python"}, cv_text=cv_text, prompt=""
+    )
+
+    limits.check_cv_text(offline.cv_part(model=offline.MODEL_NAME, improved_cv=result.improved_cv_markdown))
