@@ -63,10 +63,10 @@ class RenderRetryable(Exception):
 class Failure:
     """Why a render failed, as the document records it (``error_code``) and tells its owner (``error``).
 
-    ``again_when_asked``: whether asking again for the same text renders it again. Only a failure that is
-    not the text's doing does; rendering the same text the same way fails the same way, so a failure of the
-    text's own is final until the text changes (a new text is a new document). That keeps a person from
-    holding the PDF worker with the same failing render over and over.
+    ``again_when_asked``: whether asking again for the same text renders it again. Only a failure outside the
+    render does (the file could not be stored). Any other is final until the text changes (a new text is a
+    new document), ours included: rendering the same text the same way fails the same way, and a person must
+    not be able to hold the PDF worker with it over and over. The admin's re-render runs one again.
     """
 
     code: str
@@ -82,11 +82,11 @@ FAILURES = {
     for failure in (
         Failure("render_failed", f"The PDF could not be rendered. {_CHANGE_IT}"),
         Failure("render_timeout", f"Rendering took too long; the text may be unusually large. {_CHANGE_IT}"),
-        # An error of ours, not the text's: the admin's re-render runs it again once it is fixed.
+        # An error of ours: the admin's re-render runs it again once it is fixed.
         Failure(
             "internal_error",
-            "The PDF could not be rendered because of an error on our side, which is logged. Choose another "
-            "template, or ask again once the text has changed.",
+            "The PDF could not be rendered because of an error on our side, which is logged. Ask again once "
+            "the text has changed.",
         ),
         Failure("render_abandoned", f"Rendering did not finish after several attempts. {_CHANGE_IT}"),
         # Set with the bound's own message (cv.limits): a document queued before the bounds existed.
@@ -104,6 +104,9 @@ def _renders_again_when_asked(document: Document) -> bool:
     """A request for this document's text queues a render again (a failure not of the text's doing, or a
     finished file that has gone missing from storage)."""
     if document.status == Document.Status.FAILED:
+        if not document.error_code:
+            # Failed before failures had codes, when asking again always rendered again: once more, then coded.
+            return True
         failure = FAILURES.get(document.error_code)
         return failure is not None and failure.again_when_asked
     return document.status == Document.Status.SUCCEEDED and not _file_exists(document)

@@ -81,7 +81,9 @@ def test_another_template_is_another_document(api_client, ai_response, django_ca
     assert classic["id"] != modern["id"]
 
 
-@pytest.mark.parametrize("code", ["render_failed", "render_timeout", "render_abandoned", "content_too_large", ""])
+@pytest.mark.parametrize(
+    "code", ["render_failed", "render_timeout", "render_abandoned", "content_too_large", "internal_error"]
+)
 def test_asking_again_for_a_text_that_failed_returns_the_failed_document_and_renders_nothing(
     api_client, ai_response, code, django_capture_on_commit_callbacks
 ):
@@ -100,14 +102,15 @@ def test_asking_again_for_a_text_that_failed_returns_the_failed_document_and_ren
     assert Document.objects.get(pk=first["id"]).attempts == 1
 
 
-def test_asking_again_after_the_file_could_not_be_stored_queues_it_again(
-    api_client, ai_response, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("code", ["storage_failed", ""], ids=["storage_failed", "failed-before-codes"])
+def test_asking_again_after_a_failure_outside_the_render_queues_it_again(
+    api_client, ai_response, code, django_capture_on_commit_callbacks
 ):
+    """The file could not be stored, or the document failed before failures had codes (when asking again
+    always rendered again): the same text is rendered once more."""
     with django_capture_on_commit_callbacks():
         first = api_client.post(generate_url(ai_response.pk), {}, format="json").json()
-    Document.objects.filter(pk=first["id"]).update(
-        status="failed", error="not stored", error_code="storage_failed", attempts=3
-    )
+    Document.objects.filter(pk=first["id"]).update(status="failed", error="not stored", error_code=code, attempts=3)
 
     with django_capture_on_commit_callbacks() as callbacks:
         again = api_client.post(generate_url(ai_response.pk), {}, format="json")
