@@ -23,6 +23,8 @@ _WORD_SEPARATORS = re.compile(r"[\s|]+|\]\(")
 # A Markdown table's delimiter row (`| --- | :-: |`, or `---` under a one-cell header): only pipes, dashes,
 # colons and spaces, with a dash.
 _DELIMITER_CHARS = frozenset("|-: \t")
+# A delimiter row behind a container's prefix: quote markers, or the indentation of a list item's content.
+_NESTED_DELIMITER = re.compile(r"^(?:\s*>)+\s*\|?\s*:?-+:?\s*\||^ {2,}\|?\s*:?-+:?\s*\|")
 # Lines that start another block end a table's body as markdown-it ends it (heading, quote, list, fence, rule,
 # indented code).
 _ENDS_TABLE = re.compile(r"\s{0,3}(?:#{1,6}(?:\s|$)|>|[-*+]\s|\d{1,9}[.)]\s|```|~~~|(?:[-*_][ \t]*){3,}$)|\s{4}")
@@ -107,7 +109,15 @@ def check_answer(text: str, *, subject: str = "the AI's answer") -> None:
 def markdown_tables(lines: list[str]) -> list[tuple[int, int]]:
     """(rows, columns) of each Markdown table in ``lines``, the header row counted, as markdown-it reads them:
     a header row with pipes and as many cells as the delimiter row under it, then body rows up to a blank line
-    or another block. Every row has the delimiter's columns (markdown-it pads or cuts them). One pass."""
+    or another block. Every row has the delimiter's columns (markdown-it pads or cuts them). One pass.
+
+    A table inside a quote or a list item (its delimiter row behind `>` or indented) is counted by the parser
+    the exports and the render use, so no container hides a table from the bounds."""
+    if any(_NESTED_DELIMITER.match(line) for line in lines):
+        from cv.cv_document import parse
+
+        tables_read = [block.rows for block in parse("\n".join(lines)) if block.kind == "table"]
+        return [(len(rows), max(map(len, rows), default=0)) for rows in tables_read]
     tables: list[tuple[int, int]] = []
     index = 1
     while index < len(lines):

@@ -561,3 +561,16 @@ def test_the_offline_analysers_cv_stays_within_the_bounds_the_upload_passed(cv_t
     )
 
     limits.check_cv_text(offline.cv_part(model=offline.MODEL_NAME, improved_cv=result.improved_cv_markdown))
+
+
+@pytest.mark.parametrize("prefix,indent", [("> ", "> "), ("- ", "  "), ("> - ", ">   ")], ids=["quote", "list", "both"])
+def test_a_table_inside_a_quote_or_a_list_item_is_held_to_the_table_bounds(settings, prefix, indent):
+    rows = settings.CV_MAX_TABLE_ROWS + 1
+    table = [f"{prefix}| a | b |", f"{indent}|---|---|"] + [f"{indent}| x | y |"] * rows
+
+    with pytest.raises(CVTextOutOfBounds) as refused:
+        limits.check_cv_text("# Jane Doe\n\n" + "\n".join(table))
+
+    assert (
+        refused.value.detail == f"A table in the CV has {rows + 1:,} rows; the limit is {settings.CV_MAX_TABLE_ROWS:,}."
+    )
