@@ -1,5 +1,7 @@
-"""The truthfulness round of an analysis: an answer is checked (cv.claims), and a flagged one gets one repair
-round, the model asked to remove exactly the claims nothing the person gave supports, then checked again.
+"""The truthfulness round of an analysis: an answer is checked (cv.claims for what it invents, cv.completeness
+for what of the person's CV it lost), and a flagged one gets one repair round, the model asked to remove
+exactly the claims nothing the person gave supports and to put back exactly the facts it dropped, then
+checked again.
 """
 
 from __future__ import annotations
@@ -7,11 +9,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cv import llm, matching, offline
-from cv.claims import VERIFIED, Claim, Verification, verified, verify_rewrite
+from cv import completeness, gates, llm, matching, offline
+from cv.claims import FLAGGED, VERIFIED, Claim, Verification, verified, verify_rewrite
 from cv.llm import AnalysisResult
 
 if TYPE_CHECKING:
@@ -24,13 +26,23 @@ def _claim_lines(claims: Iterable[Claim]) -> str:
     return "\n".join(f"- {claim.kind}: {claim.text}" for claim in claims)
 
 
-def repair_instruction(claims: Iterable[Claim]) -> str:
-    """The message that asks the model to take out exactly these claims of its previous answer."""
-    return (
-        "Your improved CV states these claims, which nothing in the candidate's CV or request supports. Remove "
-        "exactly these claims (do not replace them with other ones), keep everything else, and answer with the "
-        "complete corrected CV in the same JSON shape:\n" + _claim_lines(claims)
-    )
+def repair_instruction(claims: Iterable[Claim], missing: Iterable[Claim] = ()) -> str:
+    """The message that asks the model to take out exactly these claims of its previous answer and to put
+    back exactly these facts of the candidate's CV."""
+    claims, missing = list(claims), list(missing)
+    parts = []
+    if claims:
+        parts.append(
+            "Your improved CV states these claims, which nothing in the candidate's CV or request supports. "
+            "Remove exactly these claims (do not replace them with other ones):\n" + _claim_lines(claims)
+        )
+    if missing:
+        parts.append(
+            "Your improved CV leaves out these facts of the candidate's CV. Put each of them back, as the CV "
+            "states it:\n" + _claim_lines(missing)
+        )
+    parts.append("Keep everything else, and answer with the complete corrected CV in the same form as before.")
+    return "\n\n".join(parts)
 
 
 def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
@@ -41,7 +53,9 @@ def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
     ).strip()
 
 
-def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim, ...]) -> AnalysisResult:
+def _repair(
+    *, response: AIResponse, result: AnalysisResult, claims: tuple[Claim, ...], missing: tuple[Claim, ...] = ()
+) -> AnalysisResult:
     questionnaire = response.questionnaire
     if not result.messages:
         return llm.analyse(
@@ -54,7 +68,7 @@ def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim
     messages = [
         *result.messages,
         {"role": "assistant", "content": answer},
-        {"role": "user", "content": repair_instruction(claims)},
+        {"role": "user", "content": repair_instruction(claims, missing)},
     ]
     repaired = llm.complete_cv(messages=messages)
     # llm.analyse puts its note about a capped CV first; the repaired answer is still of that capped CV.
@@ -71,26 +85,54 @@ def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim
     )
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """An answer's verification: the claims it invents (cv.claims) and the facts it lost (cv.completeness)."""
+
+    claims: Verification
+    missing: tuple[Claim, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.claims.unsupported) + len(self.missing)
+
+    def as_dict(self) -> dict:
+        return {
+            "status": FLAGGED if self.count else VERIFIED,
+            "unsupported": [claim.as_dict() for claim in self.claims.unsupported],
+            "missing": [fact.as_dict() for fact in self.missing],
+        }
+
+
 def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
-    """Check an answer; a flagged one gets one repair round (the model asked to remove exactly those claims)
-    and is checked again. Returns the answer to store and its verification.
+    """Check an answer; a flagged one (claims nothing supports, or facts of the CV it lost) gets one repair
+    round and is checked again. Returns the answer to store and its verification.
 
     The offline analyser only re-lays the person's own lines, so it is verified by construction. A repair
-    call that fails, or an answer that claims more than the first, leaves the first answer and its flags.
+    call that fails, an answer that fails a gate (cv.gates) or that is flagged for more than the first leaves
+    the first answer and its flags.
     """
     if result.model == offline.MODEL_NAME:
-        return result, verified()
+        return result, {**verified(), "missing": []}
     questionnaire = response.questionnaire
     fields = questionnaire.job_fields()
     job_text = matching.job_text_of(fields)
+    sent_cv = llm.cap_cv_text(questionnaire.resume_text).text
 
-    def check(answer: AnalysisResult) -> Verification:
-        return verify_rewrite(
+    def check(answer: AnalysisResult) -> _Checked:
+        claims = verify_rewrite(
             source_text=questionnaire.resume_text,
             request_text=response.prompt,
             improved_text=answer.improved_cv_markdown,
             job_text=job_text,
         )
+        missing = completeness.missing_facts(
+            # What the model was sent: the later part of a capped CV is said to be left out (llm.analyse).
+            source_text=sent_cv,
+            improved_text=answer.improved_cv_markdown,
+            request_text=response.prompt,
+        )
+        return _Checked(claims=claims, missing=missing)
 
     try:
         first = check(result)
@@ -98,23 +140,35 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         # A fault in the check must not cost the person their analysis: the answer is stored unchecked.
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
         return result, None
-    if first.status == VERIFIED:
+    if not first.count:
         return result, first.as_dict()
-    logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
+    logger.info(
+        "ai response flagged id=%s claims=%s missing=%s: asking for a repair",
+        response.pk,
+        len(first.claims.unsupported),
+        len(first.missing),
+    )
     _extend_lease(response)
     try:
-        repaired = _repair(response=response, result=result, claims=first.unsupported)
+        repaired = _repair(response=response, result=result, claims=first.claims.unsupported, missing=first.missing)
     except llm.LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
+        return result, first.as_dict()
+    context = gates.Context(kind=gates.CV, source_text=sent_cv, request_text=response.prompt, job_text=job_text)
+    gate = gates.first_failure(repaired.improved_cv_markdown, context)
+    if gate is not None:
+        logger.info(
+            "ai response repair failed gate id=%s gate=%s; keeping the first answer", response.pk, gate.error_code
+        )
         return result, first.as_dict()
     try:
         second = check(repaired)
     except Exception:
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
         return result, first.as_dict()
-    if len(second.unsupported) > len(first.unsupported):
+    if second.count > first.count:
         return result, first.as_dict()
-    logger.info("ai response repaired id=%s remaining=%s", response.pk, len(second.unsupported))
+    logger.info("ai response repaired id=%s remaining=%s", response.pk, second.count)
     # Both calls are what the analysis cost.
     stored = replace(
         repaired,
@@ -133,6 +187,8 @@ def _extend_lease(response: AIResponse) -> None:
     # to another worker while this one is still working.
 
     from core import jobs
-    from cv.jobs import ANALYSIS_JOB
+    from cv.jobs import ANALYSIS_JOB, set_stage
+    from cv.models import Stage
 
     jobs.renew(ANALYSIS_JOB, response)
+    set_stage(ANALYSIS_JOB, response, Stage.REPAIRING)
