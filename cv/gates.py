@@ -62,7 +62,8 @@ PROMPT_MARKERS = (
 
 _PLACEHOLDERS = (
     # An answer template's slot: "<the complete improved CV in Markdown>", "<one short sentence per change>".
-    re.compile(r"<\s*(?:the|a|an|one|your|insert|candidate'?s?|improved|complete|list)\b[^<>\n]{0,100}>", re.I),
+    # Never an HTML tag: no "=", "/" or quote inside ("<a href=...>").
+    re.compile(r"<\s*(?:the|a|an|one|your|insert|candidate'?s?|improved|complete|list)\s[^<>\n=/\"]{0,100}>", re.I),
     # A form to fill in: "[Your Name]", "[Company Name]", "[Insert date]".
     re.compile(
         r"\[\s*(?:your|insert|company|employer|hiring manager|recipient|job title|position|date|address|"
