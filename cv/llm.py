@@ -247,6 +247,10 @@ def build_messages(*, questionnaire_fields: Mapping[str, object], cv_text: str, 
             "",
             "The candidate's request (carry it out within the rules):",
             data_block("REQUEST", request),
+            "",
+            # Seen on a 1.5B model: with the blocks last, it copied them back in a loop. It follows the last
+            # instruction it reads.
+            "Now write the improved CV, following the numbered steps. Do not repeat the blocks above.",
         ]
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user_message}]
