@@ -56,6 +56,8 @@ class CoverLetterSerializer(ModelSerializer):
             "verification",
             "model",
             "error",
+            "error_code",
+            "stage",
             "created_at",
             "started_at",
             "finished_at",

@@ -2,6 +2,7 @@
 (killed, out of memory) is taken over by the next claim or the sweep."""
 
 from django.conf import settings
+from django.db import models
 
 from core import jobs
 from cv.models import AIResponse, CoverLetter
@@ -18,3 +19,12 @@ LETTER_JOB = jobs.JobKind(
     lease_seconds=lambda: settings.JOB_LEASE_SECONDS,
     expires_field="lease_expires_at",
 )
+
+
+def set_stage(kind: jobs.JobKind, job: models.Model, stage: str) -> bool:
+    """Say what a running job is doing now (shown to the person), only while this run still holds it."""
+    return bool(
+        kind.objects.filter(pk=job.pk, status=kind.running, lease_token=getattr(job, kind.token_field)).update(
+            stage=stage
+        )
+    )

@@ -17,6 +17,17 @@ JOB_FIELDS = (
 )
 
 
+class Stage(models.TextChoices):
+    """What a running analysis or letter is doing now, shown to the person while they wait."""
+
+    QUEUED = "queued", "Queued"
+    READING_JOB = "reading the job", "Reading the job"
+    WRITING = "writing", "Writing"
+    CHECKING = "checking", "Checking"
+    REPAIRING = "repairing", "Repairing"
+    DONE = "done", "Done"
+
+
 def resume_upload_to(questionnaire: "CVQuestionnaire", filename: str) -> str:
     # A random name, whatever the uploaded file was called: never guessable, never reused, never a path the
     # person chose. The extension is the one the content was checked to be (PDF or Word).
@@ -91,6 +102,9 @@ class AIResponse(models.Model):
     )
     prompt = models.TextField(blank=True, help_text="The person's request.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField(
+        max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
+    )
     improved_cv = models.TextField(blank=True, help_text="Markdown.")
     changes = models.JSONField(default=list, blank=True)
     match_report = models.JSONField(null=True, blank=True)
@@ -151,6 +165,9 @@ class CoverLetter(models.Model):
     tone = models.CharField(max_length=16, choices=Tone.choices, default=Tone.FORMAL)
     words = models.PositiveSmallIntegerField(default=300, help_text="The length asked for, in words.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField(
+        max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
+    )
     letter = models.TextField(blank=True, help_text="Markdown.")
     verification = models.JSONField(
         null=True, blank=True, help_text="The truthfulness check of the letter against the person's CV."

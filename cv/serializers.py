@@ -85,6 +85,13 @@ class VerificationSerializer(Serializer):
     unsupported = UnsupportedClaimSerializer(
         many=True, read_only=True, help_text="Claims of the improved CV that nothing the person gave supports."
     )
+    missing = UnsupportedClaimSerializer(
+        many=True,
+        read_only=True,
+        required=False,
+        help_text="Employers, titles, date ranges, degrees and certifications of the uploaded CV that the "
+        "improved CV no longer states (and the person did not ask to drop).",
+    )
 
 
 class KeywordDetailSerializer(Serializer):
@@ -161,6 +168,8 @@ class AIResponseSerializer(ModelSerializer):
             "verification",
             "model",
             "error",
+            "error_code",
+            "stage",
             "created_at",
             "started_at",
             "finished_at",

@@ -4,7 +4,7 @@ cv.questionnaires, re-exported here)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,9 +18,9 @@ from core import jobs, redis_safety
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
-from cv import llm, matching, offline
-from cv.jobs import ANALYSIS_JOB
-from cv.models import AIResponse, CVQuestionnaire
+from cv import gates, llm, matching, offline
+from cv.jobs import ANALYSIS_JOB, set_stage
+from cv.models import AIResponse, CVQuestionnaire, Stage
 from cv.questionnaires import ExtractedResume as ExtractedResume
 from cv.questionnaires import UploadInProgress as UploadInProgress
 from cv.questionnaires import questionnaire_create as questionnaire_create
@@ -93,6 +93,7 @@ def ai_response_run_again(*, response: AIResponse) -> AIResponse:
     """Start a finished or stuck analysis over (an admin action; it costs the person no quota)."""
     AIResponse.objects.filter(pk=response.pk).update(
         status=AIResponse.Status.PENDING,
+        stage=Stage.QUEUED,
         attempts=0,
         error="",
         error_code="",
@@ -133,6 +134,7 @@ def _claim(response_id: int) -> AIResponse | None:
         claimable=Q(status=AIResponse.Status.PENDING),
         fetch=AIResponse.objects.select_related("questionnaire"),
         started_at=Coalesce("started_at", Value(timezone.now())),
+        stage=Stage.READING_JOB,
     )
 
 
@@ -146,7 +148,8 @@ def _finish(response: AIResponse, **fields) -> bool:
 def _fail(response: AIResponse, *, message: str, code: str, refund: bool = True) -> None:
     """Mark the job failed. Its quota unit goes back unless the person caused the failure (``refund``
     False: a CV longer than any answer can hold, where trying again gives the same result)."""
-    if _finish(response, status=AIResponse.Status.FAILED, error=message, error_code=code, finished_at=timezone.now()):
+    failed = {"status": AIResponse.Status.FAILED, "stage": Stage.DONE, "error": message, "error_code": code}
+    if _finish(response, **failed, finished_at=timezone.now()):
         if refund and response.quota_day is not None:
             quota_release(user=response.user_id, scope="ai_responses", day=response.quota_day)
         logger.info(
@@ -161,6 +164,58 @@ def analyse(*, questionnaire: CVQuestionnaire, prompt: str) -> llm.AnalysisResul
     return answer_cleaned(
         analyser(questionnaire_fields=questionnaire.job_fields(), cv_text=questionnaire.resume_text, prompt=prompt)
     )
+
+
+def _gate_context(response: AIResponse) -> gates.Context:
+    questionnaire = response.questionnaire
+    return gates.Context(
+        kind=gates.CV,
+        # What the model was sent of the CV: a capped CV's later part is not expected in the answer.
+        source_text=llm.cap_cv_text(questionnaire.resume_text).text,
+        request_text=response.prompt,
+        job_text=matching.job_text_of(questionnaire.job_fields()),
+    )
+
+
+def _pass_gates(*, response: AIResponse, result: llm.AnalysisResult) -> llm.AnalysisResult:
+    """The model's answer if it passes every gate (cv.gates), else its answer to one corrective retry that
+    names what was wrong; an answer that still fails is an LLMPermanentError with that gate's code (the
+    unit goes back: the model failed, not the person)."""
+    if result.model == offline.MODEL_NAME or not result.messages:
+        return result
+    set_stage(ANALYSIS_JOB, response, Stage.CHECKING)
+    context = _gate_context(response)
+    gate = gates.first_failure(result.improved_cv_markdown, context)
+    if gate is None:
+        return result
+    logger.info("ai response answer failed gate id=%s gate=%s: asking once more", response.pk, gate.error_code)
+    set_stage(ANALYSIS_JOB, response, Stage.REPAIRING)
+    jobs.renew(ANALYSIS_JOB, response)
+    messages = [
+        *result.messages,
+        {"role": "assistant", "content": result.improved_cv_markdown},
+        {"role": "user", "content": gates.correction_for(gate, context)},
+    ]
+    corrected = llm.complete_cv(messages=messages)
+    still = gates.first_failure(corrected.improved_cv, context)
+    if still is not None:
+        raise llm.LLMPermanentError(gates.person_message(still), code=still.error_code)
+    # llm.analyse puts its note about a capped CV first; the corrected answer is still of that capped CV.
+    notes = result.changes[:1] if llm.cap_cv_text(response.questionnaire.resume_text).capped else []
+    return replace(
+        result,
+        improved_cv_markdown=corrected.improved_cv,
+        changes=[*notes, *corrected.changes],
+        model=corrected.model or result.model,
+        prompt_tokens=_add(result.prompt_tokens, corrected.prompt_tokens),
+        completion_tokens=_add(result.completion_tokens, corrected.completion_tokens),
+        finish_reason=corrected.finish_reason,
+        messages=tuple(messages),
+    )
+
+
+def _add(first: int | None, second: int | None) -> int | None:
+    return None if first is None and second is None else (first or 0) + (second or 0)
 
 
 def ai_response_run(*, response_id: int) -> RunOutcome:
@@ -191,13 +246,15 @@ def _attempt(response: AIResponse) -> RunOutcome:
 
     questionnaire = response.questionnaire
     try:
+        set_stage(ANALYSIS_JOB, response, Stage.WRITING)
         result = analyse(questionnaire=questionnaire, prompt=response.prompt)
+        result = _pass_gates(response=response, result=result)
     except llm.LLMTransientError as exc:
         if response.attempts >= max_attempts:
             _fail(response, message=f"{exc.message} We gave up after {response.attempts} attempts.", code=exc.code)
             return RunOutcome(state="failed")
         delay = retry_delay(attempt=response.attempts, retry_after=exc.retry_after)
-        _finish(response, status=AIResponse.Status.PENDING, enqueued_at=timezone.now())
+        _finish(response, status=AIResponse.Status.PENDING, stage=Stage.QUEUED, enqueued_at=timezone.now())
         logger.info(
             "ai response retry id=%s code=%s attempt=%s in=%.1fs", response.pk, exc.code, response.attempts, delay
         )
@@ -210,6 +267,7 @@ def _attempt(response: AIResponse) -> RunOutcome:
         _fail(response, message="The analysis failed because of an internal error.", code="internal_error")
         return RunOutcome(state="failed")
 
+    set_stage(ANALYSIS_JOB, response, Stage.CHECKING)
     result, verification = verify_and_repair(response=response, result=result)
     report = matching.match_report(
         job_text=matching.job_text_of(questionnaire.job_fields()),
@@ -220,6 +278,7 @@ def _attempt(response: AIResponse) -> RunOutcome:
     done = _finish(
         response,
         status=AIResponse.Status.SUCCEEDED,
+        stage=Stage.DONE,
         improved_cv=result.improved_cv_markdown,
         changes=result.changes,
         match_report=report,
@@ -242,7 +301,7 @@ def ai_responses_requeue_stuck() -> dict[str, int]:
     with transaction.atomic():
 
         def requeue(response: AIResponse) -> bool:
-            if not _finish(response, status=AIResponse.Status.PENDING, enqueued_at=now):
+            if not _finish(response, status=AIResponse.Status.PENDING, stage=Stage.QUEUED, enqueued_at=now):
                 return False
             _enqueue_on_commit(response.pk)
             return True

@@ -1,6 +1,8 @@
 """The truthfulness round of an analysis: an answer is guarded (cv.output_guard: the person's own contact
-details and links only, none of the prompt) and checked (cv.claims), and a flagged one gets one repair round,
-the model asked to remove exactly the claims nothing the person gave supports, then guarded and checked again.
+details and links only, none of the prompt) and checked (cv.claims for what it invents, cv.completeness for what
+of the person's CV it lost), and a flagged one gets one repair round, the model asked to remove exactly the
+claims nothing the person gave supports and to put back exactly the facts it dropped, then guarded and checked
+again.
 """
 
 from __future__ import annotations
@@ -8,12 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from core.text import clean_text
-from cv import llm, matching, offline
-from cv.claims import VERIFIED, Claim, Verification, verify_rewrite
+from cv import completeness, gates, llm, matching, offline
+from cv.claims import FLAGGED, VERIFIED, Claim, Verification, verify_rewrite
 from cv.llm import AnalysisResult
 from cv.output_guard import OutputGuard, reported
 
@@ -27,13 +29,23 @@ def _claim_lines(claims: Iterable[Claim]) -> str:
     return "\n".join(f"- {claim.kind}: {claim.text}" for claim in claims)
 
 
-def repair_instruction(claims: Iterable[Claim]) -> str:
-    """The message that asks the model to take out exactly these claims of its previous answer."""
-    return (
-        "Your improved CV states these claims, which nothing in the candidate's CV or request supports. Remove "
-        "exactly these claims (do not replace them with other ones), keep everything else, and answer with the "
-        "complete corrected CV in the same JSON shape:\n" + _claim_lines(claims)
-    )
+def repair_instruction(claims: Iterable[Claim], missing: Iterable[Claim] = ()) -> str:
+    """The message that asks the model to take out exactly these claims of its previous answer and to put
+    back exactly these facts of the candidate's CV."""
+    claims, missing = list(claims), list(missing)
+    parts = []
+    if claims:
+        parts.append(
+            "Your improved CV states these claims, which nothing in the candidate's CV or request supports. "
+            "Remove exactly these claims (do not replace them with other ones):\n" + _claim_lines(claims)
+        )
+    if missing:
+        parts.append(
+            "Your improved CV leaves out these facts of the candidate's CV. Put each of them back, as the CV "
+            "states it:\n" + _claim_lines(missing)
+        )
+    parts.append("Keep everything else, and answer with the complete corrected CV in the same form as before.")
+    return "\n\n".join(parts)
 
 
 def repair_request(*, prompt: str, claims: Iterable[Claim]) -> str:
@@ -57,7 +69,9 @@ def answer_cleaned(result: AnalysisResult) -> AnalysisResult:
     )
 
 
-def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim, ...]) -> AnalysisResult:
+def _repair(
+    *, response: AIResponse, result: AnalysisResult, claims: tuple[Claim, ...], missing: tuple[Claim, ...] = ()
+) -> AnalysisResult:
     questionnaire = response.questionnaire
     if not result.messages:
         return llm.analyse(
@@ -70,7 +84,7 @@ def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim
     messages = [
         *result.messages,
         {"role": "assistant", "content": answer},
-        {"role": "user", "content": repair_instruction(claims)},
+        {"role": "user", "content": repair_instruction(claims, missing)},
     ]
     repaired = llm.complete_cv(messages=messages)
     # llm.analyse puts its note about a capped CV first; the repaired answer is still of that capped CV.
@@ -85,6 +99,27 @@ def _repair(*, response: AIResponse, result: AnalysisResult, claims: tuple[Claim
         finish_reason=repaired.finish_reason,
         messages=tuple(messages),
     )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An answer's verification: the claims it invents (cv.claims) and the facts it lost (cv.completeness)."""
+
+    claims: Verification
+    missing: tuple[Claim, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.claims.unsupported) + len(self.missing)
+
+    def as_dict(self, guarded: Iterable[Claim] = ()) -> dict:
+        """The verification to store; ``guarded``: what the output guard took out, reported first."""
+        unsupported = reported(guarded, self.claims)["unsupported"]
+        return {
+            "status": FLAGGED if unsupported or self.missing else VERIFIED,
+            "unsupported": unsupported,
+            "missing": [fact.as_dict() for fact in self.missing],
+        }
 
 
 def _output_guard(response: AIResponse, result: AnalysisResult) -> OutputGuard:
@@ -110,29 +145,38 @@ def _guarded(guard: OutputGuard, result: AnalysisResult) -> tuple[AnalysisResult
 
 
 def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
-    """Guard and check an answer; a flagged one gets one repair round (the model asked to remove exactly those
-    claims) and is guarded and checked again. Returns the answer to store and its verification.
+    """Check an answer; a flagged one (claims nothing supports, or facts of the CV it lost) gets one repair
+    round and is checked again. Returns the answer to store and its verification.
 
     Contact details, links and prompt text the guard took out are reported with the claims (kinds ``contact``
     and ``instructions``); they need no repair, being gone already. The offline analyser only re-lays the
     person's own lines, so it is verified by construction (and guarded all the same). A repair call that
-    fails, or an answer that claims more than the first, leaves the first answer and its flags.
+    fails, an answer that fails a gate (cv.gates) or that is flagged for more than the first leaves the first
+    answer and its flags.
     """
     guard = _output_guard(response, result)
     result, guarded = _guarded(guard, result)
     if result.model == offline.MODEL_NAME:
-        return result, Verification(unsupported=guarded).as_dict()
+        return result, {**Verification(unsupported=guarded).as_dict(), "missing": []}
     questionnaire = response.questionnaire
     fields = questionnaire.job_fields()
     job_text = matching.job_text_of(fields)
+    sent_cv = llm.cap_cv_text(questionnaire.resume_text).text
 
-    def check(answer: AnalysisResult) -> Verification:
-        return verify_rewrite(
+    def check(answer: AnalysisResult) -> _Checked:
+        claims = verify_rewrite(
             source_text=questionnaire.resume_text,
             request_text=response.prompt,
             improved_text=answer.improved_cv_markdown,
             job_text=job_text,
         )
+        missing = completeness.missing_facts(
+            # What the model was sent: the later part of a capped CV is said to be left out (llm.analyse).
+            source_text=sent_cv,
+            improved_text=answer.improved_cv_markdown,
+            request_text=response.prompt,
+        )
+        return _Checked(claims=claims, missing=missing)
 
     try:
         first = check(result)
@@ -140,24 +184,38 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         # A fault in the check must not cost the person their analysis: the answer is stored unchecked.
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
         return result, None
-    if first.status == VERIFIED:
-        return result, reported(guarded, first)
-    logger.info("ai response flagged id=%s claims=%s: asking for a repair", response.pk, len(first.unsupported))
+    if not first.count:
+        return result, first.as_dict(guarded)
+    logger.info(
+        "ai response flagged id=%s claims=%s missing=%s: asking for a repair",
+        response.pk,
+        len(first.claims.unsupported),
+        len(first.missing),
+    )
     _extend_lease(response)
     try:
-        repaired = answer_cleaned(_repair(response=response, result=result, claims=first.unsupported))
+        repaired = answer_cleaned(
+            _repair(response=response, result=result, claims=first.claims.unsupported, missing=first.missing)
+        )
     except llm.LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
-        return result, reported(guarded, first)
-    repaired, guarded_again = _guarded(_output_guard(response, repaired), repaired)
+        return result, first.as_dict(guarded)
+    context = gates.Context(kind=gates.CV, source_text=sent_cv, request_text=response.prompt, job_text=job_text)
+    gate = gates.first_failure(repaired.improved_cv_markdown, context)
+    if gate is not None:
+        logger.info(
+            "ai response repair failed gate id=%s gate=%s; keeping the first answer", response.pk, gate.error_code
+        )
+        return result, first.as_dict(guarded)
     try:
+        repaired, guarded_again = _guarded(_output_guard(response, repaired), repaired)
         second = check(repaired)
     except Exception:
         logger.exception("truthfulness check crashed for ai response id=%s", response.pk)
-        return result, reported(guarded, first)
-    if len(second.unsupported) > len(first.unsupported):
-        return result, reported(guarded, first)
-    logger.info("ai response repaired id=%s remaining=%s", response.pk, len(second.unsupported))
+        return result, first.as_dict(guarded)
+    if second.count > first.count:
+        return result, first.as_dict(guarded)
+    logger.info("ai response repaired id=%s remaining=%s", response.pk, second.count)
     # Both calls are what the analysis cost.
     stored = replace(
         repaired,
@@ -165,7 +223,7 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         completion_tokens=_add(result.completion_tokens, repaired.completion_tokens),
     )
     # What the first answer tried stays reported: the job text that asked for it is still there.
-    return stored, reported((*guarded, *guarded_again), second)
+    return stored, second.as_dict((*guarded, *guarded_again))
 
 
 def _add(first: int | None, second: int | None) -> int | None:
@@ -177,6 +235,8 @@ def _extend_lease(response: AIResponse) -> None:
     # to another worker while this one is still working.
 
     from core import jobs
-    from cv.jobs import ANALYSIS_JOB
+    from cv.jobs import ANALYSIS_JOB, set_stage
+    from cv.models import Stage
 
     jobs.renew(ANALYSIS_JOB, response)
+    set_stage(ANALYSIS_JOB, response, Stage.REPAIRING)

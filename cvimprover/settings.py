@@ -5,6 +5,7 @@ PostgreSQL and Redis on their standard local ports and no `.env` at all; product
 turns on the HTTPS hardening and refuses to start without a real `SECRET_KEY`.
 """
 
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -364,7 +365,14 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
-OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=60.0)
+# Seconds one request to the model may take. A model on this machine or the local network (llama.cpp,
+# Ollama, vLLM on CPU) writes a CV at a few to 20 tokens a second: it gets 10 minutes, a hosted API 60 s.
+_LOCAL_MODEL = bool(
+    re.match(
+        r"https?://(localhost|127\.|\[::1\]|0\.0\.0\.0|host\.docker\.internal|[^/:]+\.local\b)", OPENAI_BASE_URL or ""
+    )
+)
+OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=600.0 if _LOCAL_MODEL else 60.0)
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
 # Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
 # characters. Sent as max_completion_tokens to OpenAI, max_tokens elsewhere (the other name if refused).

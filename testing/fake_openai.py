@@ -21,6 +21,13 @@ Real servers and models differ, and each difference can be chosen per test:
   one left open), ``CutOff`` (stopped by the length bound, finish_reason "length").
 - a model that obeys hostile text it was given: ``ObeysJobText`` (prompt injection through the job
   description: it changes the contact details, adds links and reveals its instructions when told to).
+- a small model's junk, as a real 1.5B model answered our prompts: ``CopiedPlaceholder`` (an answer
+  template's placeholder copied literally), ``EchoedPrompt`` (the user message sent back, fenced),
+  ``UnchangedCV`` (the upload as it was, the person's request appended), ``FencedCV`` (the whole CV in a
+  code fence).
+- llama-cpp-python's own server: ``FakeOpenAI.like_llama_cpp_python()`` answers a ``json_schema``
+  response_format with HTTP 500 (its validation error as the message) and silently ignores
+  ``max_completion_tokens``.
 """
 
 from __future__ import annotations
@@ -33,10 +40,44 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-DEFAULT_IMPROVED_CV = (
-    "# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Experience\n\n- Built APIs.\n\n"
-    "## Education\n\nBSc\n\n## Skills\n\nPython"
-)
+# A faithful, complete rewrite of the tests' usual CV (cv/tests/fixtures/jane_doe_backend.pdf): every
+# employer, title, date range and degree kept, nothing invented, rewritten enough to be an improvement.
+DEFAULT_IMPROVED_CV = """# Jane Doe
+
+jane.doe@example.com · +44 20 7946 0958 · London, UK · github.com/janedoe
+
+## Summary
+
+Backend engineer with 6 years of experience building Python web services with Django, PostgreSQL and \
+Celery, from payments APIs to background jobs and CI.
+
+## Experience
+
+### Senior Software Engineer, Ledgerly Ltd — London (2021-present)
+
+- Moved background jobs from cron to Celery with Redis, cutting nightly batch time from 4 hours to 35 minutes.
+- Worked on the payments API written in Django and Django REST Framework.
+- Owned the PostgreSQL schema and database migrations.
+- Helped with the Stripe billing integration and webhook handling.
+- Mentored two junior developers.
+
+### Software Engineer, ShopWave — Manchester (2018-2021)
+
+- Improved test coverage from 40% to 85% with unit tests in pytest.
+- Built internal tools in Flask.
+- Maintained Docker images and the CI pipeline on GitHub Actions.
+
+## Education
+
+BSc Computer Science, University of Leeds (2014-2018)
+
+## Skills
+
+Python, Django, Django REST Framework, Flask, PostgreSQL, Redis, Celery, Docker, pytest, Git, Linux
+
+## Languages
+
+English (native), Spanish (intermediate)"""
 
 
 @dataclass
@@ -64,6 +105,46 @@ class Answer:
     def body(self) -> str:
         text = self.content if self.content is not None else self.payload()
         return f"<think>\n{self.think}\n</think>\n\n{text}" if self.think is not None else text
+
+    def body_for(self, request_body: dict[str, Any]) -> str:
+        """The message content answered to this request (most answers do not depend on it)."""
+        return self.body()
+
+
+@dataclass
+class CopiedPlaceholder(Answer):
+    """A small model that copies the answer template's placeholder as its whole CV."""
+
+    improved_cv: str = "<the complete improved CV in Markdown>"
+    changes: list[str] = field(default_factory=lambda: ["<one short sentence per change>"])
+
+
+@dataclass
+class EchoedPrompt(Answer):
+    """A small model that sends the user message back as its answer, in a ```markdown fence."""
+
+    def body_for(self, request_body: dict[str, Any]) -> str:
+        users = [m for m in request_body.get("messages", []) if m.get("role") == "user"]
+        return f"```markdown\n{users[0]['content'] if users else ''}\n```"
+
+
+@dataclass
+class UnchangedCV(Answer):
+    """A small model that returns the upload as it was, with the person's request appended as a last line."""
+
+    cv_text: str = ""
+    appended: str = "Tailor my CV to this job."
+
+    def payload(self) -> str:
+        return json.dumps({"improved_cv": f"{self.cv_text.strip()}\n\n{self.appended}", "changes": []})
+
+
+@dataclass
+class FencedCV(Answer):
+    """A small model that puts its whole CV (inside the JSON) in a ```markdown code fence."""
+
+    def json_text(self) -> str:
+        return json.dumps({"improved_cv": f"```markdown\n{self.improved_cv}\n```", "changes": self.changes})
 
 
 @dataclass
@@ -242,7 +323,7 @@ class RecordedRequest:
         return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
 
 
-REFUSAL_STYLES = ("openai", "vllm", "llamacpp", "pydantic")
+REFUSAL_STYLES = ("openai", "vllm", "llamacpp", "pydantic", "llama-cpp-python")
 
 
 class FakeOpenAI:
@@ -265,6 +346,12 @@ class FakeOpenAI:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def like_llama_cpp_python(cls, default: Behaviour | None = None) -> FakeOpenAI:
+        """llama-cpp-python's server: a json_schema response_format is answered with HTTP 500, not 400 or
+        422; max_completion_tokens is accepted and silently ignored (only max_tokens bounds an answer)."""
+        return cls(default, refuse_formats={"json_schema"}, refusal_style="llama-cpp-python")
 
     @property
     def base_url(self) -> str:
@@ -388,7 +475,7 @@ class FakeOpenAI:
                         "choices": [
                             {
                                 "index": 0,
-                                "message": {"role": "assistant", "content": behaviour.body()},
+                                "message": {"role": "assistant", "content": behaviour.body_for(request_body)},
                                 "finish_reason": behaviour.finish_reason,
                             }
                         ],
@@ -431,6 +518,15 @@ def _refusal_body(style: str, *, param: str, value: Any) -> tuple[int, dict[str,
         else:
             message = f"Unsupported param: {param}"
         return 400, {"error": {"code": 400, "message": message, "type": "invalid_request_error"}}
+    if style == "llama-cpp-python":
+        # Its route handler turns the request model's validation error into a 500.
+        message = (
+            "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be 'text' "
+            f"or 'json_object' [type=literal_error, input_value='{value}', input_type=str]"
+        )
+        if param != "response_format":
+            message = f"1 validation error for CreateChatCompletionRequest\n{param}\n  Extra inputs are not permitted"
+        return 500, {"error": {"message": message, "type": "internal_server_error", "param": None, "code": None}}
     if style == "pydantic":
         loc = ["body", param] if param != "response_format" else ["body", "response_format", "type"]
         return 422, {"detail": [{"type": "extra_forbidden", "loc": loc, "msg": "Extra inputs are not permitted"}]}

@@ -12,7 +12,7 @@ from cv import services
 from cv.admin import AIResponseAdmin
 from cv.models import AIResponse
 from cv.tests.factories import AIResponseFactory
-from testing.fake_openai import Answer, Status
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, Status
 
 
 def _queued(questionnaire, django_capture_on_commit_callbacks) -> AIResponse:
@@ -60,7 +60,7 @@ def test_a_job_delivered_twice_runs_once(queued):
 
 @pytest.mark.django_db
 def test_llm_answer_is_stored_with_its_model_and_tokens(queued, llm_settings, fake_openai):
-    improved = "# Jane Doe\n\n## Summary\n\nBackend engineer building Django APIs.\n\n## Skills\n\nPython"
+    improved = DEFAULT_IMPROVED_CV
     fake_openai.queue(Answer(improved_cv=improved, changes=["Added a summary."]))
 
     services.ai_response_run(response_id=queued.pk)
@@ -69,7 +69,7 @@ def test_llm_answer_is_stored_with_its_model_and_tokens(queued, llm_settings, fa
     assert queued.status == "succeeded"
     assert (queued.model, queued.prompt_tokens, queued.completion_tokens) == ("fake-model", 120, 80)
     assert queued.improved_cv == improved
-    assert queued.verification == {"status": "verified", "unsupported": []}
+    assert queued.verification == {"status": "verified", "unsupported": [], "missing": []}
     assert len(fake_openai.requests) == 1
     assert queued.user.email not in fake_openai.requests[0].prompt_text
 

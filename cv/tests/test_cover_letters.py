@@ -14,6 +14,8 @@ pytestmark = pytest.mark.django_db
 JANE_MARKDOWN = (Path(__file__).parents[2] / "pdf" / "tests" / "fixtures" / "jane_doe_improved.md").read_text()
 LETTER_FIELDS = {
     "id",
+    "error_code",
+    "stage",
     "ai_response",
     "tone",
     "words",

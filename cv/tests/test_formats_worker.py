@@ -32,6 +32,11 @@ Dear Hiring Manager,
 I would like to apply for the Senior Backend Engineer role. At Ledgerly Ltd I own the payments API.
 
 - Moved nightly batch processing to Celery with Redis, cutting run time from 4 hours to 35 minutes.
+- Wrote unit tests with pytest and improved coverage from 40% to 85%.
+
+I have built Python web services for 6 years: the payments API in Django and Django REST Framework, the \
+PostgreSQL schema and its migrations, and the Stripe billing integration with its webhook handling. I also \
+mentored two junior developers. I would welcome the chance to bring this experience to your team.
 
 Yours sincerely,
 

@@ -257,8 +257,10 @@ def test_server_refusing_every_response_format_gets_the_prompt_alone(llm_setting
         (None, False),
         (None, False),
     ]
-    # The prompt alone still says what shape to answer in.
-    assert '{"improved_cv":' in fake_openai.requests[-1].prompt_text
+    # The prompt alone asks for the CV as plain Markdown (no JSON to get wrong), with no template to copy.
+    system = fake_openai.requests[-1].body["messages"][0]["content"]
+    assert "Answer with the improved CV in Markdown and nothing else" in system
+    assert "improved_cv" not in system and "<" not in system
 
 
 def test_a_transient_error_after_a_refusal_retries_in_the_form_that_was_accepted(llm_settings, fake_openai):
@@ -469,14 +471,19 @@ def test_complete_json_is_the_door_for_other_documents(llm_settings, fake_openai
     fake_openai.queue(Answer(content=json.dumps({"letter": "Dear team, write to [EMAIL_1]."})))
 
     result = llm.complete_json(
-        system="Write a cover letter.", user="CV: Jane, jane@example.com", schema=schema, schema_name="letter"
+        system="Write a cover letter.",
+        user="CV: Jane, jane@example.com",
+        schema=schema,
+        schema_name="letter",
+        prompt_format="Answer with the letter.",
     )
 
     assert result.data == {"letter": "Dear team, write to jane@example.com."}
     [request] = fake_openai.requests
     assert request.body["response_format"]["json_schema"] == {"name": "letter", "schema": schema, "strict": True}
     assert "jane@example.com" not in request.prompt_text
-    assert '"letter"' in request.body["messages"][0]["content"]
+    # With the schema enforced, the schema alone describes the answer.
+    assert request.body["messages"][0]["content"] == "Write a cover letter."
 
 
 def test_a_repair_round_reuses_the_conversation_and_its_placeholders(llm_settings, fake_openai):

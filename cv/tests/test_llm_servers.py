@@ -16,7 +16,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from core.models import QuotaUsage
 from cv import llm
 from cv.models import AIResponse, CVQuestionnaire
-from testing.fake_openai import DEFAULT_THOUGHT, Answer, CutOff, FakeOpenAI, MarkdownCV, Prose, Reasoning
+from testing.fake_openai import (
+    DEFAULT_IMPROVED_CV,
+    DEFAULT_THOUGHT,
+    Answer,
+    CutOff,
+    FakeOpenAI,
+    MarkdownCV,
+    Prose,
+    Reasoning,
+)
 from testing.workers import start_worker, stop_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,17 +33,14 @@ QUEUE = f"cv-test-llm-servers-{os.getpid()}"
 WAIT_SECONDS = 45
 MAX_INPUT_CHARS = 1500
 MAX_OUTPUT_TOKENS = 400
-# Faithful to the fixture CV, so the truthfulness check passes it and no repair round takes a request.
-IMPROVED = (
-    "# Jane Doe\n\n## Summary\n\nBackend engineer with 6 years of experience building Python web services.\n\n"
-    "## Experience\n\n### Senior Software Engineer, Ledgerly Ltd (2021-present)\n\n"
-    "- Moved background jobs from cron to Celery with Redis.\n- Worked on the payments API in Django REST Framework."
-    "\n\n## Education\n\nBSc Computer Science, University of Leeds (2014-2018)\n\n"
-    "## Skills\n\nPython, Django, PostgreSQL"
-)
-LONG_IMPROVED = (
-    "# Jane Long\n\n## Experience\n\n### Engineer, Company 1 (2001)\n\n"
-    "- Built service 1 in Python and Django for the payments team."
+# Faithful to the fixture CV and complete, so the truthfulness check passes it and no repair round takes a
+# request.
+IMPROVED = DEFAULT_IMPROVED_CV
+# Every role of the long CV, rewritten: as long as what was sent of it, and nothing of it lost.
+LONG_IMPROVED = "# Jane Long\n\n## Experience\n\n" + "\n\n".join(
+    f"### Engineer, Company {n} (20{n:02d})\n\n- Built service {n} in Python and Django for the payments team.\n"
+    f"- Wrote the runbooks of service {n} and ran its on-call rota."
+    for n in range(1, 24)
 )
 LONG_CV_LAST_LINE = "Final role: shipped the last release of project 24."
 
@@ -225,7 +231,7 @@ def test_cv_longer_than_any_answer_is_capped_and_its_cut_off_answer_keeps_the_un
     assert AIResponse.objects.get(pk=body["id"]).error_code == "cv_too_long"
     assert _ai_used(user) == 1
     [request] = fake.requests
-    sent_cv = request.prompt_text.split("# The candidate's CV", 1)[1].split(">>>", 1)[0]
+    sent_cv = request.prompt_text.split("BEGIN CV (data)", 1)[1].split("END CV (data)", 1)[0]
     assert "Built service 1 in Python" in sent_cv and LONG_CV_LAST_LINE not in sent_cv
     assert len(sent_cv) <= MAX_INPUT_CHARS + 60
     assert request.max_tokens == MAX_OUTPUT_TOKENS

@@ -7,20 +7,15 @@ import pytest
 from cv import services
 from cv.models import AIResponse
 from cv.tests.factories import AIResponseFactory
-from testing.fake_openai import Answer, Status
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, Status
 
-# Jane's CV has neither Monzo, nor 2 million of anything, nor Kubernetes.
-INVENTED = (
-    "# Jane Doe\n\n## Summary\n\nBackend engineer with 6 years of experience building Python web services.\n\n"
-    "## Experience\n\n### Senior Software Engineer, Monzo (2021–present)\n\n"  # noqa: RUF001
-    "- Built the payments API serving 2 million requests a day on Kubernetes.\n"
-    "- Mentored two junior developers.\n\n## Skills\n\nPython, Django, Kubernetes"
-)
-REPAIRED = (
-    "# Jane Doe\n\n## Summary\n\nBackend engineer with 6 years of experience building Python web services.\n\n"
-    "## Experience\n\n### Senior Software Engineer, Ledgerly Ltd (2021–present)\n\n"  # noqa: RUF001
-    "- Worked on the payments API written in Django.\n- Mentored two junior developers.\n\n## Skills\n\nPython, Django"
-)
+# Jane's CV has neither Monzo, nor 2 million of anything, nor Kubernetes; the rest is a complete rewrite of it.
+REPAIRED = DEFAULT_IMPROVED_CV
+INVENTED = DEFAULT_IMPROVED_CV.replace(
+    "- Mentored two junior developers.",
+    "- Mentored two junior developers.\n- Integrated the Monzo payments API serving 2 million requests a day on "
+    "Kubernetes.",
+).replace("Git, Linux", "Git, Linux, Kubernetes")
 INVENTED_CLAIMS = [
     {"kind": "number", "text": "2 million"},
     {"kind": "keyword", "text": "Kubernetes"},
@@ -44,7 +39,7 @@ def test_a_faithful_answer_is_verified_without_a_second_call(queued, llm_setting
 
     queued.refresh_from_db()
     assert queued.status == "succeeded"
-    assert queued.verification == {"status": "verified", "unsupported": []}
+    assert queued.verification == {"status": "verified", "unsupported": [], "missing": []}
     assert len(fake_openai.requests) == 1
 
 
@@ -58,7 +53,7 @@ def test_invented_claims_are_repaired_in_one_round(queued, llm_settings, fake_op
     assert queued.status == "succeeded"
     assert queued.improved_cv == REPAIRED
     assert queued.changes == ["Removed claims."]
-    assert queued.verification == {"status": "verified", "unsupported": []}
+    assert queued.verification == {"status": "verified", "unsupported": [], "missing": []}
     # Both calls are what the analysis cost.
     assert (queued.prompt_tokens, queued.completion_tokens) == (240, 160)
     assert len(fake_openai.requests) == 2
@@ -82,7 +77,7 @@ def test_claims_that_survive_the_repair_are_stored_as_flagged(queued, llm_settin
     queued.refresh_from_db()
     assert queued.status == "succeeded"
     assert queued.improved_cv == INVENTED
-    assert queued.verification == {"status": "flagged", "unsupported": INVENTED_CLAIMS}
+    assert queued.verification == {"status": "flagged", "unsupported": INVENTED_CLAIMS, "missing": []}
     assert len(fake_openai.requests) == 2
     # The invented skill is not a keyword the CV gained, and it does not raise the score.
     keywords = queued.match_report["keywords"]
@@ -99,7 +94,7 @@ def test_a_failed_repair_call_keeps_the_first_answer_and_its_flags(queued, llm_s
     assert outcome.state == "succeeded"
     assert (queued.status, queued.error) == ("succeeded", "")
     assert queued.improved_cv == INVENTED
-    assert queued.verification == {"status": "flagged", "unsupported": INVENTED_CLAIMS}
+    assert queued.verification == {"status": "flagged", "unsupported": INVENTED_CLAIMS, "missing": []}
     assert len(fake_openai.requests) == 2
 
 
@@ -112,7 +107,7 @@ def test_a_repair_that_claims_more_is_not_taken(queued, llm_settings, fake_opena
 
     queued.refresh_from_db()
     assert queued.improved_cv == INVENTED
-    assert queued.verification == {"status": "flagged", "unsupported": INVENTED_CLAIMS}
+    assert queued.verification == {"status": "flagged", "unsupported": INVENTED_CLAIMS, "missing": []}
 
 
 @pytest.mark.django_db
@@ -122,13 +117,13 @@ def test_facts_from_the_persons_request_are_not_flagged(questionnaire_with_cv, e
         questionnaire=questionnaire_with_cv,
         prompt="Add that I ran our Kubernetes cluster at Ledgerly.",
     )
-    improved = REPAIRED.replace("Python, Django", "Python, Django, Kubernetes")
+    improved = REPAIRED.replace("Git, Linux", "Git, Linux, Kubernetes")
     fake_openai.queue(Answer(improved_cv=improved))
 
     services.ai_response_run(response_id=response.pk)
 
     response.refresh_from_db()
-    assert response.verification == {"status": "verified", "unsupported": []}
+    assert response.verification == {"status": "verified", "unsupported": [], "missing": []}
     assert response.match_report["keywords"]["added"] == ["Kubernetes"]
     assert len(fake_openai.requests) == 1
 
@@ -139,7 +134,7 @@ def test_offline_answer_is_verified_by_construction_and_says_so(queued):
 
     queued.refresh_from_db()
     assert queued.model == "offline"
-    assert queued.verification == {"status": "verified", "unsupported": []}
+    assert queued.verification == {"status": "verified", "unsupported": [], "missing": []}
     assert "verified by construction" in queued.improved_cv
 
 
@@ -171,7 +166,7 @@ def test_the_openapi_schema_describes_the_verification(api_client):
     field = components["AIResponse"]["properties"]["verification"]
     assert field["nullable"] is True
     verification = resolve(field)
-    assert set(verification["required"]) == {"status", "unsupported"}
+    assert set(verification["required"]) >= {"status", "unsupported"}
     assert set(resolve(verification["properties"]["status"])["enum"]) == {"verified", "flagged"}
     claim = resolve(verification["properties"]["unsupported"])
     assert set(resolve(claim["properties"]["kind"])["enum"]) == {
@@ -199,7 +194,7 @@ def test_the_admin_lists_filters_and_shows_flagged_responses(admin_client, user,
         user=user,
         questionnaire=questionnaire_with_cv,
         status="succeeded",
-        verification={"status": "verified", "unsupported": []},
+        verification={"status": "verified", "unsupported": [], "missing": []},
     )
 
     listing = admin_client.get("/admin/cv/airesponse/", {"verification": "flagged"})

@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.models import QuotaUsage
 from cv.models import AIResponse
 from cv.tasks import requeue_stuck_responses
-from testing.fake_openai import Answer, Delay, Empty, FakeOpenAI, Status
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, Delay, Empty, FakeOpenAI, Status
 from testing.workers import start_worker, stop_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -124,7 +124,7 @@ def _ai_used(user) -> int:
 
 
 def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionnaire_id):
-    improved = "# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Skills\n\nPython, Django, Celery"
+    improved = DEFAULT_IMPROVED_CV
     fake.queue(Answer(improved_cv=improved, changes=["Added a summary."]))
 
     body = _finished(api_client, _request(api_client, questionnaire_id))
@@ -135,7 +135,7 @@ def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionna
     assert body["model"] == "fake-model"
     assert body["error"] == ""
     assert body["match_report"]["keywords"]["added"] == []
-    assert body["verification"] == {"status": "verified", "unsupported": []}
+    assert body["verification"] == {"status": "verified", "unsupported": [], "missing": []}
     assert body["started_at"] and body["finished_at"]
     [request] = fake.requests
     prompt = request.prompt_text
@@ -146,14 +146,12 @@ def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionna
 
 
 # The model invents an employer, a number and a skill that Jane's CV does not have.
-INVENTED_CV = (
-    "# Jane Doe\n\n## Experience\n\n### Senior Software Engineer, Monzo (2021-present)\n\n"
-    "- Built the payments API serving 2 million requests a day on Kubernetes.\n\n## Skills\n\nPython, Kubernetes"
-)
-FAITHFUL_CV = (
-    "# Jane Doe\n\n## Experience\n\n### Senior Software Engineer, Ledgerly Ltd (2021-present)\n\n"
-    "- Worked on the payments API written in Django.\n\n## Skills\n\nPython, Django"
-)
+INVENTED_CV = DEFAULT_IMPROVED_CV.replace(
+    "- Mentored two junior developers.",
+    "- Mentored two junior developers.\n- Integrated the Monzo payments API serving 2 million requests a day on "
+    "Kubernetes.",
+).replace("Git, Linux", "Git, Linux, Kubernetes")
+FAITHFUL_CV = DEFAULT_IMPROVED_CV
 INVENTED_CLAIMS = [
     {"kind": "number", "text": "2 million"},
     {"kind": "keyword", "text": "Kubernetes"},
@@ -168,7 +166,7 @@ def test_invented_claims_that_survive_the_repair_are_stored_as_flagged(api_clien
 
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == INVENTED_CV
-    assert body["verification"] == {"status": "flagged", "unsupported": INVENTED_CLAIMS}
+    assert body["verification"] == {"status": "flagged", "unsupported": INVENTED_CLAIMS, "missing": []}
     assert "Kubernetes" in body["match_report"]["keywords"]["unsupported"]
     assert "Kubernetes" not in body["match_report"]["keywords"]["added"]
     assert len(fake.requests) == 2
@@ -184,7 +182,7 @@ def test_invented_claims_are_repaired_when_the_model_removes_them(api_client, fa
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == FAITHFUL_CV
     assert body["changes"] == ["Kept to the CV."]
-    assert body["verification"] == {"status": "verified", "unsupported": []}
+    assert body["verification"] == {"status": "verified", "unsupported": [], "missing": []}
     assert body["match_report"]["keywords"]["unsupported"] == []
     assert len(fake.requests) == 2
 
@@ -267,7 +265,7 @@ def test_job_of_a_killed_worker_runs_again_and_completes(
 ):
     llm_fake.reset()
     settings.CV_ANALYSIS_QUEUE = KILL_QUEUE
-    llm_fake.queue(Delay(60), Answer(improved_cv="# Jane Doe\n\nAfter the crash."))
+    llm_fake.queue(Delay(60), Answer(improved_cv=f"{DEFAULT_IMPROVED_CV}\n\nAfter the crash."))
     env = {"CV_TEST_OPENAI_TIMEOUT": "90", "CV_TEST_JOB_LEASE_SECONDS": "3"}
     doomed = _worker("cv-doomed", KILL_QUEUE, llm_fake, tmp_path, **env)
     replacement = None
@@ -297,7 +295,7 @@ def test_job_of_a_killed_worker_runs_again_and_completes(
             stop_worker(replacement)
 
     assert body["status"] == "succeeded", body
-    assert body["improved_cv"] == "# Jane Doe\n\nAfter the crash."
+    assert body["improved_cv"] == f"{DEFAULT_IMPROVED_CV}\n\nAfter the crash."
     response = AIResponse.objects.get(pk=response_id)
     assert response.attempts == 2
     assert (response.finished_at - response.created_at).total_seconds() < 120
@@ -336,7 +334,7 @@ def test_job_of_a_killed_pool_process_is_redelivered_and_completes_without_the_s
     llm_fake.reset()
     queue = f"{KILL_QUEUE}-child"
     settings.CV_ANALYSIS_QUEUE = queue
-    llm_fake.queue(Delay(60), Answer(improved_cv="# Jane Doe\n\nAfter the redelivery."))
+    llm_fake.queue(Delay(60), Answer(improved_cv=f"{DEFAULT_IMPROVED_CV}\n\nAfter the redelivery."))
     worker = _worker("cv-child", queue, llm_fake, tmp_path, CV_TEST_OPENAI_TIMEOUT="90", CV_TEST_JOB_LEASE_SECONDS="3")
     try:
         response_id = _request(api_client, questionnaire_id)
@@ -351,5 +349,5 @@ def test_job_of_a_killed_pool_process_is_redelivered_and_completes_without_the_s
         stop_worker(worker)
 
     assert body["status"] == "succeeded", body
-    assert body["improved_cv"] == "# Jane Doe\n\nAfter the redelivery."
+    assert body["improved_cv"] == f"{DEFAULT_IMPROVED_CV}\n\nAfter the redelivery."
     assert AIResponse.objects.get(pk=response_id).attempts == 2
