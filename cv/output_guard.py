@@ -81,7 +81,11 @@ _CONTACT_LABEL = re.compile(
     re.I,
 )
 _PHONE_WORD = re.compile(r"\b(?:phone|telephone|tel|mobile)\b", re.I)
-_PHONE_LABEL = re.compile(r"\b(?:contact|phone|telephone|tel|mobile|cell|call|fax|whatsapp)\b", re.I)
+_PHONE_LABEL = re.compile(
+    r"\b(?:contact|reach|phone|telephone|tel|mobile|cell|call|ring|dial|text|sms|fax|whatsapp|signal|number)\b", re.I
+)
+# Digits grouped as a North American number is ("415-555-0199", "(415) 555 0199").
+_GROUPED_AS_PHONE = re.compile(r"\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}")
 # Words just before a number that make it a reference, not a phone number ("ISBN 978-...", "Grant no. 2019-...").
 _REFERENCE_LABEL = re.compile(
     r"\b(?:isbn|issn|id|no|nr|num|number|ref|reference|grant|orcid|doi|patent|invoice|order|account|iban|vat|"
@@ -159,20 +163,20 @@ def _is_date_or_amount(value: str) -> bool:
 
 def _is_phone(value: str, before: str = "", *, labelled: bool = True) -> bool:
     """Whether ``value`` is a phone number: 9 to 15 digits that start as a phone number does ("+", "00",
-    "0", "(") or stand on a line labelled as one (``labelled``), and read neither as a date or a figure nor as
-    a reference (``before`` is the text just before it: "ISBN", "Grant no.", "job ID"). A number that is not a
-    phone is the claims check's to judge, not the guard's."""
+    "0", "("), are grouped as one ("415-555-0199") or stand on a line labelled as one (``labelled``), and read
+    neither as a date or a figure nor as a reference (``before`` is the text just before it: "ISBN", "Grant
+    no.", "job ID"). A number that is not a phone is the claims check's to judge, not the guard's."""
     digits = sum(ch.isdigit() for ch in value)
     if not 9 <= digits <= 15:
         return False
     value = value.strip()
     if value.startswith(("+", "00")):
         return True
-    if not (value.startswith(("0", "(")) or labelled):
+    if not (value.startswith(("0", "(")) or labelled or _GROUPED_AS_PHONE.fullmatch(value)):
         return False
     if _is_date_or_amount(value):
         return False
-    return not (_REFERENCE_LABEL.search(before[-30:]) and not _PHONE_LABEL.search(before[-30:]))
+    return not (_REFERENCE_LABEL.search(before[-30:]) and not _PHONE_WORD.search(before[-30:]))
 
 
 def _same_phone(first: str, second: str) -> bool:

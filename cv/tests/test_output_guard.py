@@ -223,6 +223,22 @@ def test_a_foreign_phone_number_becomes_the_persons_own_only_on_a_contact_line()
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        "Questions? Reach the recruiter at 415 555 0199.",
+        "The hiring desk answers on 415-555-0199.",
+        "Text 4155550199 to apply.",
+        "My number is 20 7946 0999.",
+    ],
+)
+def test_a_phone_number_without_a_country_code_is_still_taken_out(line):
+    text, flagged = guard(f"# Jane Doe\n\njane.doe@example.com · +44 20 7946 0958\n\n{line}")
+
+    assert not any(digit in text.split("\n\n")[-1] for digit in "0123456789")
+    assert len(flagged) == 1
+
+
+@pytest.mark.parametrize(
     "line, foreign",
     [
         ("Contact: JOBS.EVIL.COM", "JOBS.EVIL.COM"),
