@@ -82,7 +82,7 @@ _CONTACT_LABEL = re.compile(
 )
 _PHONE_WORD = re.compile(r"\b(?:phone|telephone|tel|mobile)\b", re.I)
 _PHONE_LABEL = re.compile(
-    r"\b(?:contact|reach|phone|telephone|tel|mobile|cell|call|ring|dial|text|sms|fax|whatsapp|signal|number)\b", re.I
+    r"\b(?:contact|reach|phone|telephone|tel|mobile|cell|call|ring|dial|sms|fax|whatsapp)\b", re.I
 )
 # Digits grouped as a North American number is ("415-555-0199", "(415) 555 0199").
 _GROUPED_AS_PHONE = re.compile(r"\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}")

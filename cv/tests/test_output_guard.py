@@ -196,6 +196,7 @@ def test_a_change_that_names_another_address_is_corrected():
     "line",
     [
         "I am applying for the Backend Engineer role (job ID 4500123456).",
+        "Reduced the number of failed requests by 4500123456 a year",
         "Managed budgets of 1.200.000 - 1.500.000 EUR",
         "Salary band 45.000 - 55.000",
         "CA de 1 250 000 000 € en 2021",
@@ -227,8 +228,8 @@ def test_a_foreign_phone_number_becomes_the_persons_own_only_on_a_contact_line()
     [
         "Questions? Reach the recruiter at 415 555 0199.",
         "The hiring desk answers on 415-555-0199.",
-        "Text 4155550199 to apply.",
-        "My number is 20 7946 0999.",
+        "SMS 4155550199 to apply.",
+        "Ring 20 7946 0999 to apply.",
     ],
 )
 def test_a_phone_number_without_a_country_code_is_still_taken_out(line):
