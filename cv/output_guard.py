@@ -9,10 +9,19 @@ cover letter) before it is checked and stored. Every export and PDF is built fro
   link, image, autolink or link reference) must be one the person gave: present in the uploaded CV's text or
   their own request. They are compared normalised, so a faithful rewrite passes: case of emails and hosts,
   ``https://`` / ``http://`` / none, ``www.``, a trailing slash; the digits of a phone number, whatever the
-  spaces, dashes and brackets, with or without ``+country`` (``+44 20 7946 0958`` = ``020 7946 0958``).
+  spaces, dashes and brackets, with or without ``+country`` (``+44 20 7946 0958`` = ``020 7946 0958``). Text
+  is read as NFKC reads it (full-width letters and dots are letters and dots).
+- A phone number is 9 to 15 digits that start as one ("+", "00", "0", "(") or stand on a line labelled as
+  one ("Phone:", "Call"), and read neither as a figure ("1.200.000 - 1.500.000"), a date range nor a reference
+  ("ISBN ...", "job ID ..."): other numbers are the claims check's to judge. A host is an address in lower case
+  with a well-known ending, with any ending (not a file's, ".js") after a path or a contact label ("Apply
+  at", "Web:"), and in capitals or mixed case ("EVIL.COM") unless the CV or the job writes that name
+  ("ASP.NET"); with a path only after a lower-case ending ("GitHub.com/jane", not "Socket.IO/Express"). A
+  dotted word of the CV ("ASP.NET/Blazor") is never taken out.
 - Any other one is taken out and reported as a ``contact`` claim. Where the person gave exactly one of that
   kind (one email, one phone, one URL on that host) and the output does not already show it, theirs takes
-  its place, so an answer that "updated" the email still carries the person's own.
+  its place, so an answer that "updated" the email still carries the person's own; a phone number only on a
+  contact line (a label, or another address beside it), so no figure ever becomes their phone.
 - A link's visible text and its target agree: a link whose text shows an address other than its target, or
   whose target is not the person's own, becomes its text (linked to the person's own address when the text is
   one) and is reported.
@@ -25,8 +34,10 @@ Pure and offline; cv.verification (analyses) and cv.letters (cover letters) call
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -39,21 +50,55 @@ INSTRUCTIONS = "instructions"
 
 _EMAIL = patterns.EMAIL
 _PHONE = patterns.PHONE_ON_ONE_LINE
-# Hosts in running text are recognised by their ending; lower-case only, so a brand written as a name
-# ("Booking.com", "ASP.NET") is a name, not an address.
-_TLDS = (
-    "com|org|net|io|dev|co|uk|de|fr|es|it|nl|be|ch|at|se|no|dk|fi|ie|pl|pt|cz|eu|us|ca|au|nz|in|jp|cn|ru|br|me|"
-    "app|ai|info|biz|xyz|tech|site|online|page|link|example|edu|gov|ly|gg|sh|to|tv|cc"
+# Hosts in running text are recognised by their ending. A well-known ending makes a lower-case host an address;
+# any other ending (".store", ".company") needs a path or a contact label on its line, and never one that
+# names a file (".js", ".py"), so "next.js/app" is a name, not an address.
+_TLDS = frozenset(
+    (
+        "com|org|net|io|dev|co|uk|de|fr|es|it|nl|be|ch|at|se|no|dk|fi|ie|pl|pt|cz|eu|us|ca|au|nz|in|jp|cn|ru|br|me|"
+        "app|ai|info|biz|xyz|tech|site|online|page|link|example|edu|gov|ly|gg|sh|to|tv|cc"
+    ).split("|")
+)
+_FILE_ENDINGS = frozenset(
+    (
+        "js|mjs|cjs|ts|jsx|tsx|py|rb|md|txt|json|yml|yaml|xml|html|htm|css|scss|php|java|kt|cs|cpp|hpp|rs|go|"
+        "vue|svelte|lock|cfg|ini|toml|exe|dll|so|zip|gz|tar|pdf|doc|docx|xls|xlsx|png|jpg|jpeg|gif|svg|sql|csv|"
+        "log|bat|ps1|tf|jar|war|bin|img|iso|apk|ipa|swift|dart|lua|pl|pm|r|scala|clj|ex|exs|erl|hs|ml|vb"
+    ).split("|")
 )
 _URL_CHARS = r"[^\s<>()\[\]\"'`|·•]"
 _SCHEME_URL = re.compile(rf"(?<![\w@])(?:https?://|www\.){_URL_CHARS}+", re.I)
-_HOST = rf"(?<![\w.@/:-])(?:[a-z0-9-]+\.)+(?:{_TLDS})(?![\w-])"
-# In running text a host with a path is an address in any case ("GitHub.com/jane"); without one, only in lower
-# case.
-_BARE_URL = re.compile(rf"{_HOST}(?:/{_URL_CHARS}*)?|(?i:{_HOST}/{_URL_CHARS}*)")
-_BARE_URL_ANY_CASE = re.compile(rf"{_HOST}(?:/{_URL_CHARS}*)?", re.I)
+# A host with any ending, in any case; _host_is_address decides what of it is an address.
+_ANY_HOST = re.compile(
+    rf"(?<![\w.@/:-])(?P<host>(?:[a-z0-9-]{{1,63}}\.)+(?P<tld>[a-z]{{2,63}}))(?![\w-])(?P<path>/{_URL_CHARS}*)?", re.I
+)
 _TRAILING = ".,;:!?*_~"
-_YEAR_GROUP = re.compile(r"(?:19|20)\d\d")
+# A word on the line that says it gives contact details ("Contact:", "Apply at", "Web:", "Phone").
+_CONTACT_LABEL = re.compile(
+    r"\b(?:(?:contact|reach|write|e-?mail|mail|web|website|site|url|homepage|portfolio|blog|apply|applications?|"
+    r"linkedin|github|phone|telephone|tel|mobile|cell|call|fax|whatsapp)(?:\s+(?:me|us|them))?\s*(?::|at\b|via\b|on\b)"
+    r"|visit\b)",
+    re.I,
+)
+_PHONE_WORD = re.compile(r"\b(?:phone|telephone|tel|mobile)\b", re.I)
+_PHONE_LABEL = re.compile(
+    r"\b(?:contact|reach|phone|telephone|tel|mobile|cell|call|ring|dial|sms|fax|whatsapp)\b", re.I
+)
+# Digits grouped as a North American number is ("415-555-0199", "(415) 555 0199").
+_GROUPED_AS_PHONE = re.compile(r"\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}")
+# Words just before a number that make it a reference, not a phone number ("ISBN 978-...", "Grant no. 2019-...").
+_REFERENCE_LABEL = re.compile(
+    r"\b(?:isbn|issn|id|no|nr|num|number|ref|reference|grant|orcid|doi|patent|invoice|order|account|iban|vat|"
+    r"serial|ticket|case|licen[cs]e|registration)\b\.?\s*[:#]?\s*$",
+    re.I,
+)
+# A figure with thousands grouped by dots, commas or spaces ("1.200.000", "45,000", "1 250 000 000").
+_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:([.,\s])\d{3})(?:\1\d{3})*(?:[.,]\d{1,2})?")
+# A range between two figures: a hyphen with a space on either side, or an en or em dash.
+_RANGE = re.compile(r"\s*-\s+|\s+-\s*|\s*[\u2013\u2014]\s*")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# Dots that IDNA reads as dots (after NFKC, which already makes the full-width one a "."): ideographic ones.
+_DOTS = str.maketrans({"\u3002": ".", "\uff61": "."})
 
 # Markdown link syntax, as CommonMark reads it (one line; the title, if any, is dropped).
 _TITLE = r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?"""
@@ -104,12 +149,34 @@ def _host(key: str) -> str:
     return re.split(r"[/?#]", key, maxsplit=1)[0]
 
 
-def _is_phone(value: str) -> bool:
+def _is_date_or_amount(value: str) -> bool:
+    """Dates ("2019-01 - 2021-03", "01.2019 - 03.2021", "2014 - 2018 2019") and figures ("1.200.000 -
+    1.500.000", "1 250 000 000") are not numbers to call."""
+    groups = re.findall(r"\d+", value)
+    if any(_YEAR.fullmatch(group) for group in groups) and all(
+        _YEAR.fullmatch(group) or len(group) <= 2 for group in groups
+    ):
+        return True
+    sides = [side.strip(" \t().") for side in _RANGE.split(value.strip())]
+    return all(_AMOUNT.fullmatch(side) for side in sides if side)
+
+
+def _is_phone(value: str, before: str = "", *, labelled: bool = True) -> bool:
+    """Whether ``value`` is a phone number: 9 to 15 digits that start as a phone number does ("+", "00",
+    "0", "("), are grouped as one ("415-555-0199") or stand on a line labelled as one (``labelled``), and read
+    neither as a date or a figure nor as a reference (``before`` is the text just before it: "ISBN", "Grant
+    no.", "job ID"). A number that is not a phone is the claims check's to judge, not the guard's."""
     digits = sum(ch.isdigit() for ch in value)
     if not 9 <= digits <= 15:
         return False
-    # "2014 - 2018 2019": years side by side are dates, not a number to call.
-    return not all(_YEAR_GROUP.fullmatch(group) for group in re.findall(r"\d+", value))
+    value = value.strip()
+    if value.startswith(("+", "00")):
+        return True
+    if not (value.startswith(("0", "(")) or labelled or _GROUPED_AS_PHONE.fullmatch(value)):
+        return False
+    if _is_date_or_amount(value):
+        return False
+    return not (_REFERENCE_LABEL.search(before[-30:]) and not _PHONE_WORD.search(before[-30:]))
 
 
 def _same_phone(first: str, second: str) -> bool:
@@ -134,8 +201,8 @@ def _address_of_target(target: str) -> Address | None:
         return Address("phone", _phone_key(phone), phone)
     if _EMAIL.fullmatch(target):
         return Address("email", _email_key(target), target)
-    if _SCHEME_URL.fullmatch(target) or _BARE_URL_ANY_CASE.fullmatch(target):
-        return Address("url", _url_key(target), target)
+    if _SCHEME_URL.fullmatch(target) or _ANY_HOST.fullmatch(unicodedata.normalize("NFKC", target)):
+        return Address("url", _url_key(unicodedata.normalize("NFKC", target)), target)
     return None
 
 
@@ -148,74 +215,199 @@ def _address_of_text(text: str) -> Address | None:
         return Address("email", _email_key(text), text)
     if _PHONE.fullmatch(text) and _is_phone(text):
         return Address("phone", _phone_key(text), text)
-    if _SCHEME_URL.fullmatch(text) or _BARE_URL_ANY_CASE.fullmatch(text.rstrip("/")):
-        return Address("url", _url_key(text), text)
+    normal = unicodedata.normalize("NFKC", text).translate(_DOTS)
+    if _SCHEME_URL.fullmatch(normal) or _ANY_HOST.fullmatch(normal.rstrip("/")):
+        return Address("url", _url_key(normal), text)
     return None
 
 
-def _spans(text: str, *, any_case: bool = False) -> list[tuple[int, int, Address]]:
-    """Every email, URL and phone number written in ``text``, in order, none inside another."""
-    found: list[tuple[int, int, Address]] = []
-    taken: list[tuple[int, int]] = []
+def _normalised(text: str) -> tuple[str, list[int] | None]:
+    """``text`` as NFKC reads it (full-width "evil.com" is "evil.com"), and where each of its characters was in
+    ``text`` (None when nothing changed)."""
+    if text.isascii():
+        return text, None
+    parts: list[str] = []
+    where: list[int] = []
+    for index, char in enumerate(text):
+        normal = unicodedata.normalize("NFKC", char).translate(_DOTS)
+        parts.append(normal)
+        where.extend([index] * len(normal))
+    normal_text = "".join(parts)
+    if normal_text == text:
+        return text, None
+    where.append(len(text))
+    return normal_text, where
 
-    def free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e in taken)
+
+def _names(*texts: str) -> frozenset[str]:
+    """The dotted words of ``texts`` ("ASP.NET", "Socket.IO/Express"), casefolded, each part of a slashed
+    one too: names the person or the job wrote are not addresses the model made up."""
+    names: set[str] = set()
+    for text in texts:
+        for word in re.findall(r"[^\s<>()\[\]\"'`|·•,;]+", _normalised(text or "")[0]):
+            word = word.strip(_TRAILING).casefold()
+            if "." in word:
+                names.add(word)
+                names.update(part for part in word.split("/") if "." in part)
+    return frozenset(names)
+
+
+def _host_is_address(host: str, tld: str, path: str, *, labelled: bool, any_case: bool, names: frozenset[str]) -> bool:
+    """Whether a host written in running text is an address. Lower case with a well-known ending
+    ("evil.example"), any ending but a file's with a path or on a contact line ("evil.store/x", "Web:
+    evil.company"); in capitals or mixed case ("EVIL.COM", "Evil.Com") only when that word is not a name the
+    person or the job wrote ("ASP.NET", "Socket.IO"), or on a contact line, and with a path only after a
+    lower-case ending ("GitHub.com/jane", not "ASP.NET/Blazor")."""
+    ending = tld.casefold()
+    if ending in _FILE_ENDINGS:
+        return False
+    known = ending in _TLDS
+    if any_case:
+        return known or bool(path) or labelled
+    if host == host.lower():
+        return known or bool(path) or labelled
+    if path:
+        return tld == tld.lower() or labelled
+    return (known or labelled) and (labelled or host.casefold() not in names)
+
+
+def _line_flags(text: str, pattern: re.Pattern[str]) -> tuple[list[int], list[bool]]:
+    """Where each line of ``text`` starts, and whether ``pattern`` occurs on it."""
+    starts = [0] + [match.end() for match in re.finditer("\n", text)]
+    flags = []
+    for start in starts:
+        end = text.find("\n", start)
+        flags.append(bool(pattern.search(text, start, len(text) if end < 0 else end)))
+    return starts, flags
+
+
+def _spans(text: str, *, any_case: bool = False, names: frozenset[str] = frozenset()) -> list[tuple[int, int, Address]]:
+    """Every email, URL and phone number written in ``text``, in order, none inside another. ``any_case``: the
+    person's own text, read generously; ``names``: dotted words the person or the job wrote."""
+    source = text
+    text, where = _normalised(text)
+    found: list[tuple[int, int, Address]] = []
+    # Which characters an address already covers: each span is checked against its own characters only.
+    taken = bytearray(len(text))
+    starts, contact_lines = _line_flags(text, _CONTACT_LABEL)
+    _, phone_lines = _line_flags(text, _PHONE_LABEL)
+
+    def line_of(position: int) -> int:
+        return bisect.bisect_right(starts, position) - 1
+
+    def add(start: int, end: int, kind: str, key: str) -> None:
+        written = source[where[start] : where[end - 1] + 1] if where is not None else text[start:end]
+        found.append((start, end, Address(kind, key, written)))
+        taken[start:end] = b"\x01" * (end - start)
 
     for match in _EMAIL.finditer(text):
-        found.append((match.start(), match.end(), Address("email", _email_key(match.group(0)), match.group(0))))
-        taken.append(match.span())
-    for pattern in (_SCHEME_URL, _BARE_URL_ANY_CASE if any_case else _BARE_URL):
-        for match in pattern.finditer(text):
-            value = match.group(0).rstrip(_TRAILING)
-            start, end = match.start(), match.start() + len(value)
-            if value and free(start, end):
-                found.append((start, end, Address("url", _url_key(value), value)))
-                taken.append((start, end))
+        add(match.start(), match.end(), "email", _email_key(match.group(0)))
+    for match in _SCHEME_URL.finditer(text):
+        value = match.group(0).rstrip(_TRAILING)
+        start, end = match.start(), match.start() + len(value)
+        if value and 1 not in taken[start:end]:
+            add(start, end, "url", _url_key(value))
+    for match in _ANY_HOST.finditer(text):
+        value = match.group(0).rstrip(_TRAILING)
+        start, end = match.start(), match.start() + len(value)
+        path = value[len(match.group("host")) :]
+        if (
+            value
+            and 1 not in taken[start:end]
+            and _host_is_address(
+                match.group("host"),
+                match.group("tld"),
+                path,
+                labelled=contact_lines[line_of(start)],
+                any_case=any_case,
+                names=names,
+            )
+        ):
+            add(start, end, "url", _url_key(value))
     for match in _PHONE.finditer(text):
         value = match.group(0)
-        if _is_phone(value) and free(*match.span()):
-            found.append((match.start(), match.end(), Address("phone", _phone_key(value), value)))
-            taken.append(match.span())
-    return sorted(found, key=lambda span: span[0])
+        start = match.start()
+        before = text[max(0, start - 30) : start]
+        # The person's own text is read generously (a number there is theirs to keep); an output strictly.
+        labelled = any_case or phone_lines[line_of(start)]
+        if _is_phone(value, before, labelled=labelled) and 1 not in taken[start : match.end()]:
+            add(start, match.end(), "phone", _phone_key(value))
+    spans = sorted(found, key=lambda span: span[0])
+    if where is None:
+        return spans
+    return [(where[start], where[end - 1] + 1, address) for start, end, address in spans]
+
+
+def _phone_index(key: str) -> str:
+    # Two keys of one number (with and without its country code) end in the same seven digits.
+    return key.lstrip("0")[-7:]
 
 
 @dataclass(frozen=True)
 class OwnContacts:
-    """The person's own contact details: what their CV's text and their own request state."""
+    """The person's own contact details: what their CV's text and their own request state. ``mine``: the
+    dotted words they wrote ("ASP.NET/Blazor"), never taken for an address; ``names``: those and the job's."""
 
     emails: dict[str, str] = field(default_factory=dict)
     phones: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    mine: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    _phones_by_ending: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    _urls_by_host: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def of(cls, *texts: str) -> OwnContacts:
+    def of(cls, *texts: str, data: Iterable[str] = ()) -> OwnContacts:
+        """The contact details in ``texts`` (the CV, the request); ``data`` (the job) only names words."""
         emails: dict[str, str] = {}
         phones: dict[str, str] = {}
         urls: dict[str, str] = {}
         for text in texts:
             for _, _, address in _spans(text or "", any_case=True):
                 {"email": emails, "phone": phones, "url": urls}[address.kind].setdefault(address.key, address.text)
-        return cls(emails=emails, phones=phones, urls=urls)
+        by_ending: dict[str, list[str]] = {}
+        for key in phones:
+            by_ending.setdefault(_phone_index(key), []).append(key)
+        by_host: dict[str, dict[str, str]] = {}
+        for key, text in urls.items():
+            by_host.setdefault(_host(key), {})[key] = text
+        mine = _names(*texts)
+        return cls(
+            emails=emails,
+            phones=phones,
+            urls=urls,
+            mine=mine,
+            names=mine | _names(*data),
+            _phones_by_ending=by_ending,
+            _urls_by_host=by_host,
+        )
+
+    def spans(self, text: str) -> list[tuple[int, int, Address]]:
+        return _spans(text, names=self.names)
 
     def owns(self, address: Address) -> bool:
         if address.kind == "email":
             return address.key in self.emails
         if address.kind == "phone":
-            return any(_same_phone(address.key, own) for own in self.phones)
-        return address.key in self.urls
+            return any(
+                _same_phone(address.key, own) for own in self._phones_by_ending.get(_phone_index(address.key), ())
+            )
+        # A word the person wrote ("ASP.NET/Blazor") is theirs, whatever it looks like.
+        written = unicodedata.normalize("NFKC", address.text).translate(_DOTS).rstrip(_TRAILING).casefold()
+        return address.key in self.urls or written in self.mine
 
-    def replacement(self, address: Address, shown: Sequence[Address]) -> Address | None:
+    def replacement(self, address: Address, shown: _Shown) -> Address | None:
         """The person's own address to show instead of a foreign one: their only one of that kind (for a
         URL, their only one on that host), unless the output already shows it."""
         if address.kind == "url":
-            candidates = {key: text for key, text in self.urls.items() if _host(key) == _host(address.key)}
+            candidates = self._urls_by_host.get(_host(address.key), {})
         else:
             candidates = self.emails if address.kind == "email" else self.phones
         if len(candidates) != 1:
             return None
         key, text = next(iter(candidates.items()))
         instead = Address(address.kind, key, text)
-        return None if any(_agree(instead, other) for other in shown) else instead
+        return None if shown.shows(instead) else instead
 
     def link_target(self, address: Address) -> str:
         """A link target for one of the person's own addresses."""
@@ -227,6 +419,26 @@ class OwnContacts:
         return own if re.match(r"https?://", own, re.I) else f"https://{own}"
 
 
+class _Shown:
+    """The person's own addresses an output shows (looked up by key, not by a scan)."""
+
+    def __init__(self, addresses: Iterable[Address]) -> None:
+        self.keys: set[tuple[str, str]] = set()
+        self.phone_endings: dict[str, set[str]] = {}
+        for address in addresses:
+            self.add(address)
+
+    def add(self, address: Address) -> None:
+        self.keys.add((address.kind, address.key))
+        if address.kind == "phone":
+            self.phone_endings.setdefault(_phone_index(address.key), set()).add(address.key)
+
+    def shows(self, address: Address) -> bool:
+        if address.kind != "phone":
+            return (address.kind, address.key) in self.keys
+        return any(_same_phone(address.key, key) for key in self.phone_endings.get(_phone_index(address.key), ()))
+
+
 @dataclass(frozen=True)
 class Guarded:
     text: str
@@ -236,15 +448,17 @@ class Guarded:
 class _Findings:
     def __init__(self) -> None:
         self.claims: list[Claim] = []
+        self._seen: set[str] = set()
 
     def add(self, kind: str, text: str) -> None:
         text = " ".join(text.split())[:_MAX_CLAIM_CHARS]
-        if text and all(claim.text.casefold() != text.casefold() for claim in self.claims):
+        if text and text.casefold() not in self._seen:
+            self._seen.add(text.casefold())
             self.claims.append(Claim(kind, text))
 
 
-def _shown(text: str, own: OwnContacts) -> list[Address]:
-    return [address for _, _, address in _spans(text) if own.owns(address)]
+def _shown(text: str, own: OwnContacts) -> _Shown:
+    return _Shown(address for _, _, address in own.spans(text) if own.owns(address))
 
 
 def _tidy(line: str, *, was: str) -> str:
@@ -327,14 +541,20 @@ def _replace_written(text: str, own: OwnContacts, findings: _Findings) -> str:
     shown = _shown(text, own)
     lines = text.split("\n")
     for index, line in enumerate(lines):
-        spans = [span for span in _spans(line) if not own.owns(span[2])]
+        every = own.spans(line)
+        spans = [span for span in every if not own.owns(span[2])]
         if not spans:
             continue
+        # A phone number takes the person's own place only on a contact line (a label, or another address
+        # beside it); elsewhere a number is taken out, never turned into their phone.
+        contact_line = bool(_CONTACT_LABEL.search(line) or _PHONE_WORD.search(line)) or any(
+            address.kind != "phone" or own.owns(address) for _, _, address in every
+        )
         for start, end, address in reversed(spans):
             findings.add(CONTACT, address.text)
-            instead = own.replacement(address, shown)
+            instead = own.replacement(address, shown) if address.kind != "phone" or contact_line else None
             if instead is not None:
-                shown.append(instead)
+                shown.add(instead)
             line = line[:start] + (instead.text if instead is not None else "") + line[end:]
         lines[index] = line
     return "\n".join(lines)
@@ -387,7 +607,7 @@ def guard_contacts(text: str, own: OwnContacts) -> Guarded:
 
 
 def _shows_foreign(text: str, own: OwnContacts) -> bool:
-    return any(not own.owns(address) for _, _, address in _spans(to_plain_text(parse(text))))
+    return any(not own.owns(address) for _, _, address in own.spans(to_plain_text(parse(text))))
 
 
 def _unescape(text: str) -> str:
@@ -402,8 +622,11 @@ def _target_owned(target: str, own: OwnContacts) -> bool:
 def _shingles(text: str) -> set[tuple[str, ...]]:
     # Contact details and their placeholders ("[EMAIL_1]", restored to an address in the answer) are not words
     # of the prompt: a leaked line reads the same with or without them.
-    for start, end, _ in reversed(_spans(text)):
-        text = text[:start] + " " + text[end:]
+    kept, last = [], 0
+    for start, end, _ in _spans(text):
+        kept.append(text[last:start])
+        last = end
+    text = " ".join([*kept, text[last:]])
     words = _WORD.findall(_PLACEHOLDER.sub(" ", text).casefold())
     return {tuple(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
 
@@ -440,7 +663,7 @@ class OutputGuard:
         cls, *, cv_text: str, request_text: str, instructions: Sequence[str] = (), data: Sequence[str] = ()
     ) -> OutputGuard:
         return cls(
-            own=OwnContacts.of(cv_text, request_text),
+            own=OwnContacts.of(cv_text, request_text, data=data),
             instructions=tuple(instructions),
             data=(cv_text, request_text, *data),
         )

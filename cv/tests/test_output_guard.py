@@ -2,11 +2,13 @@
 are the person's own, a link's text and target agree, and our instructions do not leak into the CV."""
 
 import json
+import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
 
-from cv import llm
+from cv import llm, output_guard
 from cv.claims import Claim
 from cv.cv_document import parse
 from cv.output_guard import OutputGuard, OwnContacts, guard_contacts, guard_instructions
@@ -33,8 +35,8 @@ def links(markdown: str) -> list[str]:
         "0044 20-7946-0958 · [github.com/janedoe](https://github.com/janedoe)",
         "[Email me](mailto:JANE.DOE@example.com) · [GitHub](https://github.com/janedoe/) · <jane.doe@example.com>",
         "[+44 20 7946 0958](tel:+442079460958) · <https://github.com/janedoe>",
-        # Names that look like hosts, dates and figures are neither addresses nor phone numbers.
-        "Booking.com, ASP.NET and Node.js; 2014 - 2018 2019; 1,200 requests per second",
+        # Dates and figures are not phone numbers.
+        "Node.js; 2014 - 2018 2019; 1,200 requests per second",
     ],
 )
 def test_the_persons_own_details_however_written_pass_unchanged(line):
@@ -121,14 +123,18 @@ def test_link_syntax_the_patterns_do_not_read_links_nothing_foreign(markdown):
 
 
 @pytest.mark.parametrize(
-    "markdown",
-    ["Write to careers&#64;evil&#46;example", "Write to careers\\@evil.example", "Call +1&#32;415 555 0199"],
+    "markdown, foreign",
+    [
+        ("Write to careers&#64;evil&#46;example", "evil"),
+        ("Write to careers\\@evil.example", "evil"),
+        ("Call +1&#32;415 555 0199", "415"),
+    ],
 )
-def test_an_address_spelled_with_entities_or_escapes_is_read_as_a_reader_sees_it(markdown):
+def test_an_address_spelled_with_entities_or_escapes_is_read_as_a_reader_sees_it(markdown, foreign):
     text, flagged = guard(f"jane.doe@example.com · +44 20 7946 0958\n\n{markdown}")
 
-    shown = parse(text)
-    assert "evil" not in " ".join(block.text for block in shown) and "415" not in text
+    assert foreign in markdown
+    assert foreign not in " ".join(block.text for block in parse(text)) and foreign not in text
     assert flagged
 
 
@@ -184,3 +190,143 @@ def test_a_change_that_names_another_address_is_corrected():
 
     assert changes == ["Updated the email to jane.doe@example.com.", "Added a summary."]
     assert found == (Claim("contact", "hr@evil.example"),)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "I am applying for the Backend Engineer role (job ID 4500123456).",
+        "Reduced the number of failed requests by 4500123456 a year",
+        "Managed budgets of 1.200.000 - 1.500.000 EUR",
+        "Salary band 45.000 - 55.000",
+        "CA de 1 250 000 000 € en 2021",
+        "ISBN 978-3-16-148410-0",
+        "Grant no. 2019-1234-5678",
+        "### Backend Engineer, Acme, 2019-01 - 2021-03",
+        "Senior Developer, Acme GmbH, 01.2019 \u2013 03.2021",
+        "2019.01 - 2021.03 Acme",
+    ],
+)
+def test_numbers_that_are_not_phone_numbers_are_left_to_the_claims_check(line):
+    # The person's phone is not on the page, so a number taken for a phone would become theirs.
+    text = f"# Jane Doe\n\n{line}\n"
+
+    assert guard(text) == (text, set())
+
+
+def test_a_foreign_phone_number_becomes_the_persons_own_only_on_a_contact_line():
+    text, flagged = guard(
+        "# Jane Doe\n\nI ran the support line +1 415 555 0199 for two years.\n\nMobile +1 202 555 0147"
+    )
+
+    assert text == "# Jane Doe\n\nI ran the support line for two years.\n\nMobile +44 20 7946 0958"
+    assert flagged == {"+1 415 555 0199", "+1 202 555 0147"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Questions? Reach the recruiter at 415 555 0199.",
+        "The hiring desk answers on 415-555-0199.",
+        "SMS 4155550199 to apply.",
+        "Ring 20 7946 0999 to apply.",
+    ],
+)
+def test_a_phone_number_without_a_country_code_is_still_taken_out(line):
+    text, flagged = guard(f"# Jane Doe\n\njane.doe@example.com · +44 20 7946 0958\n\n{line}")
+
+    assert not any(digit in text.split("\n\n")[-1] for digit in "0123456789")
+    assert len(flagged) == 1
+
+
+@pytest.mark.parametrize(
+    "line, foreign",
+    [
+        ("Contact: JOBS.EVIL.COM", "JOBS.EVIL.COM"),
+        ("Apply: Evil.Com", "Evil.Com"),
+        ("Questions? Visit EVIL.COM", "EVIL.COM"),
+        ("Please apply at careers.evil.jobs/apply", "careers.evil.jobs/apply"),
+        ("Apply at evil.store", "evil.store"),
+        ("Web: evil.company", "evil.company"),
+        ("See evil.store/jane", "evil.store/jane"),
+        (
+            "Portfolio: \uff45\uff56\uff49\uff4c\uff0e\uff43\uff4f\uff4d/path",
+            "\uff45\uff56\uff49\uff4c\uff0e\uff43\uff4f\uff4d/path",
+        ),
+        ("Portfolio: evil\u3002com/x", "evil\u3002com/x"),
+    ],
+)
+def test_an_address_in_capitals_full_width_or_under_a_new_ending_is_taken_out(line, foreign):
+    text, flagged = guard(f"# Jane Doe\n\n{line}\n")
+
+    assert "evil" not in unicodedata.normalize("NFKC", text).casefold()
+    assert flagged == {foreign}
+
+
+TECH = (
+    "Node.js, ASP.NET, Vue.js, Next.js, Socket.IO, VB.NET, .NET, D3.js, Three.js, Chart.js, Ext.NET, "
+    "scikit-learn, Python 3.11, 1.2.3, Blazor, Express, MVC, WinForms"
+)
+
+
+def test_tech_names_with_dots_and_slashes_the_cv_has_pass_unchanged():
+    own = OwnContacts.of(OWN + f"Skills: {TECH}\n")
+    rewrite = (
+        "# Jane Doe\n\njane.doe@example.com · +44 20 7946 0958\n\n## Skills\n\n"
+        f"{TECH}\n\nFrameworks: ASP.NET/Blazor, Entity Framework\n\nBuilt on Socket.IO/Express\n\n"
+        "Stack: ASP.NET/MVC, VB.NET/WinForms\n\nNode.js/Express, Vue.js/Next.js, D3.js/Chart.js/Three.js, "
+        "Ext.NET on .NET, Python 3.11 and 1.2.3\n"
+    )
+
+    guarded = guard_contacts(rewrite, own)
+
+    assert (guarded.text, guarded.unsupported) == (rewrite, ())
+
+
+def test_a_name_in_capitals_the_job_writes_is_no_address_but_a_host_the_cv_lacks_is():
+    own = OwnContacts.of(OWN, data=["We build on ASP.NET and Booking.com's APIs."])
+
+    guarded = guard_contacts("I built ASP.NET services on Booking.com data, see Evil.Com.", own)
+
+    assert guarded.text == "I built ASP.NET services on Booking.com data, see."
+    assert [claim.text for claim in guarded.unsupported] == ["Evil.Com"]
+
+
+def _lines_run(work) -> int:
+    """How many lines of cv.output_guard ``work`` runs: a count of the work done, the same on any machine."""
+    count = 0
+    module = output_guard.__file__
+
+    def trace(frame, event, arg):
+        nonlocal count
+        if frame.f_code.co_filename != module:
+            return None
+
+        def local(frame, event, arg):
+            nonlocal count
+            count += event == "line"
+            return local
+
+        return local
+
+    sys.settrace(trace)
+    try:
+        work()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_the_work_grows_with_the_size_of_the_output_not_its_square():
+    # Many hosts, each foreign and each reported: every span and every claim is compared with the ones before
+    # it only by a lookup (quadratic before: 16 times the work for 4 times the text).
+    def hosts(size: int) -> str:
+        return "\n".join(" ".join(f"h{i}x{j}.io" for j in range(20)) for i in range(size))[: size * 8]
+
+    small, large = hosts(500), hosts(2000)
+    own = OwnContacts.of(OWN)
+
+    ratio = _lines_run(lambda: guard_contacts(large, own)) / _lines_run(lambda: guard_contacts(small, own))
+    own_ratio = _lines_run(lambda: OwnContacts.of(large)) / _lines_run(lambda: OwnContacts.of(small))
+
+    assert ratio < 6 and own_ratio < 6, (ratio, own_ratio)
