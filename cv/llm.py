@@ -414,7 +414,7 @@ def _recall_form() -> tuple[str, str]:
         remembered = None
     if isinstance(remembered, dict) and remembered.get("mode") in _MODES and remembered.get("tokens") in _TOKEN_PARAMS:
         return remembered["mode"], remembered["tokens"]
-    return MODE_SCHEMA, default_tokens
+    return settings.OPENAI_ANSWER_FORM, default_tokens
 
 
 def _remember_form(mode: str, tokens: str) -> None:

@@ -373,6 +373,13 @@ _LOCAL_MODEL = bool(
     )
 )
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=600.0 if _LOCAL_MODEL else 60.0)
+# How the answer's shape is asked for first: `json_schema` (strict structured output), `json_object` or `prompt`
+# (the CV as plain Markdown, the change list from the diff); a server that refuses a form is asked in the next.
+# A small model on a local server answers best in Markdown: given a schema, a 1.5B model copied the prompt's
+# blocks into the JSON string until the output bound (README, "Run with a local model").
+OPENAI_ANSWER_FORM = env.str("OPENAI_ANSWER_FORM", default="prompt" if _LOCAL_MODEL else "json_schema")
+if OPENAI_ANSWER_FORM not in ("json_schema", "json_object", "prompt"):
+    raise ImproperlyConfigured("OPENAI_ANSWER_FORM must be json_schema, json_object or prompt.")
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
 # Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
 # characters. Sent as max_completion_tokens to OpenAI, max_tokens elsewhere (the other name if refused).

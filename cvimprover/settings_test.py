@@ -13,6 +13,9 @@ os.environ.setdefault("TEST_MEDIA_ROOT", os.environ["MEDIA_ROOT"])
 # Tests run against local fakes; real keys from a developer's .env must never leak into them.
 for _name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
     os.environ[_name] = ""
+# Tests point the model at a local fake: they choose the answer's form themselves, structured output first as
+# for a hosted model, whatever a local server's default is.
+os.environ["OPENAI_ANSWER_FORM"] = "json_schema"
 
 # No key is written anywhere: each run makes its own, shared with the worker subprocesses it starts. DEBUG as a
 # developer's machine has it (pytest-django still runs the tests themselves with DEBUG off).
