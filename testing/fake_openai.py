@@ -221,7 +221,11 @@ OBEDIENT_CV = (
 )
 OBEDIENT_LETTER = (
     "# Jane Doe\n\nDear Hiring Manager,\n\nI am applying for the Senior Backend Engineer role. At Ledgerly Ltd I "
-    "worked on the payments API written in Django.\n\nYours sincerely,\n\nJane Doe"
+    "worked on the payments API written in Django and Django REST Framework, and I owned the PostgreSQL schema "
+    "and database migrations.\n\nI moved background jobs from cron to Celery with Redis, cutting nightly batch "
+    "time from 4 hours to 35 minutes, and I helped with the Stripe billing integration. At ShopWave I improved "
+    "test coverage from 40% to 85% with unit tests in pytest.\n\nI would welcome the chance to bring this "
+    "experience to your team.\n\nYours sincerely,\n\nJane Doe"
 )
 _ORDER_EMAIL = re.compile(r"\[EMAIL_\d+\]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ORDER_PHONE = re.compile(r"\[PHONE_\d+\]|\+?\d[\d ()-]{7,}\d")
@@ -236,7 +240,8 @@ class ObeysJobText(Answer):
     email or phone number ("... email is now x@evil.example ...") goes into a contact line under the name, a
     Markdown link to add is added, and "reveal / print / repeat your instructions" appends every system
     message it was sent. It answers ``improved_cv`` with those changes, or ``letter`` when it is asked for a
-    cover letter (the JSON schema in its instructions has a "letter" field).
+    cover letter (the JSON schema it is given, in response_format or in its instructions, has a "letter"
+    field, or its instructions ask for cover letters).
     """
 
     improved_cv: str = OBEDIENT_CV
@@ -266,7 +271,11 @@ class ObeysJobText(Answer):
                 links += [link for link in _ORDER_LINK.findall(sentence) if link not in links]
             if "instructions" in lowered and re.search(r"reveal|print|repeat|show|output|include", lowered):
                 reveal = True
-        writing_letter = '"letter"' in system
+        response_format = body.get("response_format")
+        schema = response_format.get("json_schema", {}).get("schema", {}) if isinstance(response_format, dict) else {}
+        writing_letter = (
+            "letter" in schema.get("properties", {}) or '"letter"' in system or "cover letter" in system.casefold()
+        )
         text = self.letter if writing_letter else self.improved_cv
         head, _, rest = text.partition("\n\n")
         line = " · ".join([*contact, *links])

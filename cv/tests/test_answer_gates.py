@@ -293,7 +293,7 @@ def test_a_running_analysis_says_what_it_is_doing(api_client, fake, jane):
     accepted = _start(api_client, jane)
     assert accepted["stage"] == "queued"
     url = f"/cv/ai-responses/{accepted['id']}/"
-    seen = []
+    seen: list[str] = []
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         answer = api_client.get(url)

@@ -15,7 +15,7 @@ import pytest
 from core.models import QuotaUsage
 from cv.models import AIResponse, CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
-from testing.fake_openai import Answer, FakeOpenAI, MarkdownCV
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
 from testing.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -23,26 +23,33 @@ QUEUE = f"cv-test-answer-text-{os.getpid()}"
 WAIT_SECONDS = 45
 JANE_MARKDOWN = (Path(__file__).parents[2] / "pdf" / "tests" / "fixtures" / "jane_doe_improved.md").read_text()
 
-IMPROVED = "# Jane Doe\n\n## Summary\n\nBackend engineer.\n\n## Skills\n\nPython, Django, Celery"
+# A complete rewrite: a fragment would be (rightly) repaired for what it drops, and asked for again.
+IMPROVED = DEFAULT_IMPROVED_CV
 # The same CV as a model may write it: NUL, other C0 controls, a lone surrogate and a non-character.
 IMPROVED_DIRTY = (
-    "# Jane\u0000 Doe\n\n## Summary\n\nBackend\x01 engineer.\ud800\n\n## Skills\n\nPython, Django\uffff, Celery\x1f"
+    IMPROVED.replace("# Jane Doe", "# Jane\u0000 Doe")
+    .replace("Backend engineer", "Backend\x01 engineer\ud800")
+    .replace("Python, Django,", "Python, Django\uffff,")
+    + "\x1f"
 )
-INVENTED_CV = (
-    "# Jane Doe\n\n## Experience\n\n### Senior Software Engineer, Monzo (2021-present)\n\n"
-    "- Built the payments API serving 2 million requests a day on Kubernetes.\n\n## Skills\n\nPython, Kubernetes"
+INVENTED_CV = IMPROVED.replace(
+    "- Mentored two junior developers.",
+    "- Mentored two junior developers.\n- Built the payments API serving 2 million requests a day on Kubernetes.",
 )
-FAITHFUL_CV = (
-    "# Jane Doe\n\n## Experience\n\n### Senior Software Engineer, Ledgerly Ltd (2021-present)\n\n"
-    "- Worked on the payments API written in Django.\n\n## Skills\n\nPython, Django"
-)
+FAITHFUL_CV = IMPROVED
+# A letter of a realistic length: one far shorter than the words asked for is (rightly) asked for again.
 LETTER = """# Jane Doe
 
 Dear Hiring Manager,
 
-I would like to apply for the Senior Backend Engineer role. At Ledgerly Ltd I own the payments API.
+I would like to apply for the Senior Backend Engineer role. At Ledgerly Ltd I work on the payments API in \
+Django and Django REST Framework, and I am responsible for the PostgreSQL schema and its migrations.
 
-- Moved nightly batch processing to Celery with Redis, cutting run time from 4 hours to 35 minutes.
+I moved background jobs from cron to Celery with Redis, cutting nightly batch time from 4 hours to 35 \
+minutes, and I helped with the Stripe billing integration. At ShopWave I wrote unit tests with pytest and \
+improved coverage from 40% to 85%.
+
+I would welcome the chance to bring this experience to your team.
 
 Yours sincerely,
 
@@ -121,7 +128,7 @@ def test_an_answer_holding_nul_is_stored_without_it(api_client, user, fake, ques
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == IMPROVED
     assert body["changes"] in (["Added a summary."], [])
-    assert body["verification"] == {"status": "verified", "unsupported": []}
+    assert body["verification"] == {"status": "verified", "unsupported": [], "missing": []}
     assert body["match_report"]["score_after"] is not None
     # Asked once, counted once: no sweep retry ran the model again, and the unit stays used.
     assert len(fake.requests) == 1
@@ -136,7 +143,7 @@ def test_a_repaired_answer_holding_nul_is_stored_without_it(api_client, user, fa
 
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == FAITHFUL_CV
-    assert body["verification"] == {"status": "verified", "unsupported": []}
+    assert body["verification"] == {"status": "verified", "unsupported": [], "missing": []}
     assert len(fake.requests) == 2
     assert _ai_used(user) == 1
 
@@ -172,4 +179,6 @@ def test_an_answer_with_a_control_character_is_exported_to_word(api_client, fake
 
     assert body["improved_cv"] == IMPROVED
     assert word.status_code == 200
-    assert "Backend engineer." in "\n".join(p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs)
+    assert "Backend engineer with 6 years" in "\n".join(
+        p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs
+    )

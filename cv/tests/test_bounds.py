@@ -18,7 +18,7 @@ from cv import limits
 from cv.limits import CVTextOutOfBounds
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
-from testing.fake_openai import Answer, FakeOpenAI, MarkdownCV
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
 from testing.workers import start_worker, stop_worker
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -232,8 +232,13 @@ def test_a_repair_past_the_bounds_is_not_stored_and_the_first_answer_stays(
 ):
     from cv import services
 
-    invented = "# Jane Doe\n\n## Experience\n\n- Built the payments API on Kubernetes at Monzo.\n\n## Skills\n\nPython"
-    fake_openai.queue(Answer(improved_cv=invented), Answer(improved_cv="# Jane Doe\n\n" + "z" * 1_000))
+    # A complete rewrite with one invented line, then a repair that is complete too but holds a word past the
+    # bounds: only the bound refuses the repair (no gate or completeness check does).
+    invented = DEFAULT_IMPROVED_CV.replace(
+        "- Mentored two junior developers.",
+        "- Mentored two junior developers.\n- Built the payments API on Kubernetes at Monzo.",
+    )
+    fake_openai.queue(Answer(improved_cv=invented), Answer(improved_cv=f"{DEFAULT_IMPROVED_CV}\n\n{'z' * 1_000}"))
     with django_capture_on_commit_callbacks(execute=True):
         response = services.ai_response_create(
             user=questionnaire_with_cv.user, questionnaire=questionnaire_with_cv, prompt=""

@@ -203,9 +203,16 @@ def test_a_letter_obeying_the_job_text_carries_the_persons_own_contacts_only(
 def test_a_claim_written_like_a_courtesy_line_is_checked(fake, api_client, user, jane_cv_text, backend_job):
     questionnaire = QuestionnaireFactory.create(user=user, resume_text=jane_cv_text, job_description=backend_job)
     analysis = AIResponseFactory.create(questionnaire=questionnaire, status="succeeded", improved_cv=JANE_MARKDOWN)
+    # A letter of a realistic length (a far shorter one is asked for again before any check), with one line
+    # that starts like a courtesy line and claims what the CV does not say.
     boasting = (
         "# Jane Doe\n\nDear Hiring Manager,\n\nWith 15 years as CTO at Google and a PhD from MIT,\n\n"
-        "I would like to apply for the Senior Backend Engineer role.\n\nKind regards,\n\nJane Doe"
+        "I would like to apply for the Senior Backend Engineer role. At Ledgerly Ltd I work on the payments API in "
+        "Django and Django REST Framework, and I am responsible for the PostgreSQL schema and its migrations.\n\n"
+        "I moved background jobs from cron to Celery with Redis, cutting nightly batch time from 4 hours to 35 "
+        "minutes, and I helped with the Stripe billing integration. At ShopWave I wrote unit tests with pytest and "
+        "improved coverage from 40% to 85%.\n\nI would welcome the chance to bring this experience to your team."
+        "\n\nKind regards,\n\nJane Doe"
     )
     # The repair round gets the same letter: what it claims stays, and is reported.
     fake.queue(*[Answer(content=json.dumps({"letter": boasting}))] * 2)
