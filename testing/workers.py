@@ -58,6 +58,23 @@ def start_worker(
     raise RuntimeError("celery worker did not become ready within 30 s")
 
 
+def start_llm_worker(*, model_url: str, queue: str, name: str, log_path: Path, **env: str) -> subprocess.Popen:
+    """A worker on `queue` with the test settings of `cv.tests.worker_settings`, whose model is the local fake
+    OpenAI server at `model_url`; `env` adds its CV_TEST_* overrides (timeouts, attempts) or other variables.
+    The caller must stop it."""
+    return start_worker(
+        queues=queue,
+        name=name,
+        concurrency=1,
+        log_path=log_path,
+        DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
+        CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
+        CV_TEST_OPENAI_BASE_URL=model_url,
+        CV_TEST_ANALYSIS_QUEUE=queue,
+        **env,
+    )
+
+
 def stop_worker(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()

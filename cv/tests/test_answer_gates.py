@@ -28,7 +28,7 @@ from testing.fake_openai import (
     MarkdownCV,
     UnchangedCV,
 )
-from testing.workers import start_worker, stop_worker
+from testing.workers import start_llm_worker, stop_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUEUE = f"cv-test-gates-{os.getpid()}"
@@ -90,15 +90,11 @@ def server():
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, server, tmp_path_factory):
     with django_db_blocker.unblock():
-        proc = start_worker(
-            queues=QUEUE,
+        proc = start_llm_worker(
+            model_url=server.base_url,
+            queue=QUEUE,
             name="cv-gates",
-            concurrency=1,
             log_path=tmp_path_factory.mktemp("cv-gates") / "worker.log",
-            DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
-            CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
-            CV_TEST_OPENAI_BASE_URL=server.base_url,
-            CV_TEST_ANALYSIS_QUEUE=QUEUE,
             CV_TEST_OPENAI_TIMEOUT="10",
             CV_TEST_RETRY_BASE_SECONDS="0.2",
         )

@@ -16,7 +16,7 @@ from core.models import QuotaUsage
 from cv.models import AIResponse, CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
-from testing.workers import start_worker, stop_worker
+from testing.workers import start_llm_worker, stop_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 QUEUE = f"cv-test-answer-text-{os.getpid()}"
@@ -65,15 +65,11 @@ def text_fake():
 @pytest.fixture(scope="module")
 def text_worker(django_db_setup, django_db_blocker, text_fake, tmp_path_factory):
     with django_db_blocker.unblock():
-        proc = start_worker(
-            queues=QUEUE,
+        proc = start_llm_worker(
+            model_url=text_fake.base_url,
+            queue=QUEUE,
             name="cv-answer-text",
-            concurrency=1,
             log_path=tmp_path_factory.mktemp("cv-answer-text-worker") / "worker.log",
-            DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
-            CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
-            CV_TEST_OPENAI_BASE_URL=text_fake.base_url,
-            CV_TEST_ANALYSIS_QUEUE=QUEUE,
             CV_TEST_OPENAI_TIMEOUT="2",
             CV_TEST_OPENAI_MAX_ATTEMPTS="3",
             CV_TEST_RETRY_BASE_SECONDS="0.2",

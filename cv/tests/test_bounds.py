@@ -19,7 +19,7 @@ from cv.limits import CVTextOutOfBounds
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
-from testing.workers import start_worker, stop_worker
+from testing.workers import start_llm_worker, stop_worker
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BOUNDS_QUEUE = f"cv-test-bounds-{os.getpid()}"
@@ -430,15 +430,11 @@ def bounds_fake():
 @pytest.fixture(scope="module")
 def bounds_worker(django_db_setup, django_db_blocker, bounds_fake, tmp_path_factory):
     with django_db_blocker.unblock():
-        proc = start_worker(
-            queues=BOUNDS_QUEUE,
+        proc = start_llm_worker(
+            model_url=bounds_fake.base_url,
+            queue=BOUNDS_QUEUE,
             name="cv-bounds",
-            concurrency=1,
             log_path=tmp_path_factory.mktemp("cv-bounds-worker") / "worker.log",
-            DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
-            CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
-            CV_TEST_OPENAI_BASE_URL=bounds_fake.base_url,
-            CV_TEST_ANALYSIS_QUEUE=BOUNDS_QUEUE,
             CV_TEST_OPENAI_TIMEOUT="2",
             CV_TEST_OPENAI_MAX_ATTEMPTS="3",
             CV_TEST_RETRY_BASE_SECONDS="0.2",

@@ -19,7 +19,7 @@ from cv.models import CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from cv.tests.test_docx_upload import word_cv
 from testing.fake_openai import Answer, FakeOpenAI, Status
-from testing.workers import start_worker, stop_worker
+from testing.workers import start_llm_worker, stop_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 45
@@ -147,15 +147,11 @@ def letter_fake():
 @pytest.fixture(scope="module")
 def letter_worker(django_db_setup, django_db_blocker, letter_fake, tmp_path_factory):
     with django_db_blocker.unblock():
-        proc = start_worker(
-            queues=LETTER_QUEUE,
+        proc = start_llm_worker(
+            model_url=letter_fake.base_url,
+            queue=LETTER_QUEUE,
             name="cv-letters",
-            concurrency=1,
             log_path=tmp_path_factory.mktemp("cv-letter-worker") / "worker.log",
-            DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
-            CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
-            CV_TEST_OPENAI_BASE_URL=letter_fake.base_url,
-            CV_TEST_ANALYSIS_QUEUE=LETTER_QUEUE,
             CV_TEST_OPENAI_TIMEOUT="2",
             CV_TEST_OPENAI_MAX_ATTEMPTS="3",
             CV_TEST_RETRY_BASE_SECONDS="0.2",

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from cv.models import CVQuestionnaire
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import Answer, FakeOpenAI, ObeysJobText
-from testing.workers import start_worker, stop_worker
+from testing.workers import start_llm_worker, stop_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 45
@@ -96,15 +96,11 @@ def model():
 @pytest.fixture(scope="module")
 def model_worker(django_db_setup, django_db_blocker, model, tmp_path_factory):
     with django_db_blocker.unblock():
-        proc = start_worker(
-            queues=QUEUE,
+        proc = start_llm_worker(
+            model_url=model.base_url,
+            queue=QUEUE,
             name="cv-injection",
-            concurrency=1,
             log_path=tmp_path_factory.mktemp("cv-injection-worker") / "worker.log",
-            DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
-            CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
-            CV_TEST_OPENAI_BASE_URL=model.base_url,
-            CV_TEST_ANALYSIS_QUEUE=QUEUE,
             CV_TEST_OPENAI_TIMEOUT="5",
             CV_TEST_OPENAI_MAX_ATTEMPTS="2",
             CV_TEST_RETRY_BASE_SECONDS="0.2",

@@ -16,7 +16,7 @@ from core.models import QuotaUsage
 from cv.models import AIResponse
 from cv.tasks import requeue_stuck_responses
 from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, Delay, Empty, FakeOpenAI, Status
-from testing.workers import start_worker, stop_worker
+from testing.workers import start_llm_worker, stop_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LLM_QUEUE = f"cv-test-llm-{os.getpid()}"
@@ -27,17 +27,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def _worker(name: str, queue: str, fake: FakeOpenAI, log_dir: Path, **env: str):
-    return start_worker(
-        queues=queue,
-        name=name,
-        concurrency=1,
-        log_path=log_dir / f"{name}.log",
-        DJANGO_SETTINGS_MODULE="cv.tests.worker_settings",
-        CV_TEST_OPENAI_API_KEY="sk-test-not-a-real-key",
-        CV_TEST_OPENAI_BASE_URL=fake.base_url,
-        CV_TEST_ANALYSIS_QUEUE=queue,
-        **env,
-    )
+    return start_llm_worker(model_url=fake.base_url, queue=queue, name=name, log_path=log_dir / f"{name}.log", **env)
 
 
 @pytest.fixture(scope="module")
