@@ -33,7 +33,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import lru_cache
 from pathlib import Path
@@ -1294,6 +1294,23 @@ def _keyword_for_name(name: str) -> Keyword:
         _ACRONYM.match(w) or _CAMEL.match(w) or _CODE.match(w) or _NUMBER.match(w) for w in words
     )
     return Keyword(term=name, kind="skill", source="code" if is_code else "phrase")
+
+
+def keyword_for(term: str, *, kind: str | None = None) -> Keyword:
+    """The keyword a term read by someone else (the model) stands for: the vocabulary's own term when the whole
+    term is one of its names or aliases, in any case ("postgres" is PostgreSQL), else a code or a phrase.
+    ``kind``, when one of ``KINDS``, replaces the kind."""
+    tokens = _tokens(normalise(term))
+    spans = _vocabulary_spans(tokens, by_stem=False)
+    whole = [found for start, end, found in spans if (start, end) == (0, len(tokens))]
+    keyword = _vocabulary_keyword(whole[0]) if whole else _keyword_for_name(term.strip())
+    return replace(keyword, kind=kind) if kind in KINDS else keyword
+
+
+def quote_around(job_text: str, start: int, end: int) -> str:
+    """The job's own words around ``normalise(job_text)[start:end]``: the quote ``job_requirements`` gives."""
+    text = normalise(job_text)
+    return _original_slice(job_text, text, *_quote(text, start, end))
 
 
 def kinds_of(keywords: Iterable[Keyword]) -> dict[str, str]:

@@ -22,7 +22,7 @@ from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from core.text import clean_text
-from cv import claims, gates, limits, llm, matching, offline
+from cv import claims, gates, limits, llm, matching, offline, requirements
 from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
 from cv.jobs import LETTER_JOB, set_stage
@@ -138,7 +138,10 @@ def write_offline(*, questionnaire: CVQuestionnaire, cv_markdown: str, tone: str
     position = questionnaire.position.strip() or "the advertised"
     industry = questionnaire.industry.strip()
     report = matching.match_report(
-        job_text=matching.job_text_of(questionnaire.job_fields()), cv_text=questionnaire.resume_text, improved_text=None
+        job_text=matching.job_text_of(questionnaire.job_fields()),
+        cv_text=questionnaire.resume_text,
+        improved_text=None,
+        read=requirements.stored_for(questionnaire),
     )
     keywords = report["keywords"]["found"][:6]
     salutation, closing = _OPENINGS.get(tone, _OPENINGS["formal"])

@@ -228,11 +228,33 @@ def data_block(label: str, text: str) -> str:
     return f"BEGIN {label} (data)\n{text.strip()}\nEND {label} (data)"
 
 
-def build_messages(*, questionnaire_fields: Mapping[str, object], cv_text: str, prompt: str) -> list[dict[str, str]]:
+def _shown_requirements(surface: Sequence[tuple[str, str]]) -> list[str]:
+    """The requirements the CV shows in its own words without the job's term (cv.requirements.to_surface):
+    the only ones of the job's requirements the rewrite may name."""
+    if not surface:
+        return []
+    lines = [f'- {term}: the CV says "{quote}"' for term, quote in surface]
+    return [
+        "The job asks for these, and the CV's own words show them. Where the CV states these facts, you may "
+        "name them with the job's term; name no other requirement of the job that the CV does not show:",
+        data_block("SHOWN REQUIREMENTS", "\n".join(lines)),
+        "",
+    ]
+
+
+def build_messages(
+    *,
+    questionnaire_fields: Mapping[str, object],
+    cv_text: str,
+    prompt: str,
+    surface: Sequence[tuple[str, str]] = (),
+) -> list[dict[str, str]]:
     """The chat messages for an analysis: the job, the CV text (capped) and the request, nothing personal.
 
-    Contact details are still in these messages; complete_cv replaces them by placeholders when it sends
-    them and puts them back into the answer.
+    ``surface``: (the job's term, the CV's words that show it) for the requirements the CV shows without
+    naming them; the rewrite is told it may name those, and no other requirement. Contact details are still
+    in these messages; complete_cv replaces them by placeholders when it sends them and puts them back into
+    the answer.
     """
     job_lines = [f"{label}: {questionnaire_fields[key]}" for key, label in JOB_FIELDS if questionnaire_fields.get(key)]
     description = str(questionnaire_fields.get("job_description") or "").strip() or "(none given)"
@@ -245,6 +267,7 @@ def build_messages(*, questionnaire_fields: Mapping[str, object], cv_text: str, 
             "",
             data_block("CV", cap_cv_text(cv_text).text),
             "",
+            *_shown_requirements(surface),
             "The candidate's request (carry it out within the rules):",
             data_block("REQUEST", request),
             "",
@@ -256,10 +279,19 @@ def build_messages(*, questionnaire_fields: Mapping[str, object], cv_text: str, 
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user_message}]
 
 
-def analyse(*, questionnaire_fields: Mapping[str, object], cv_text: str, prompt: str) -> AnalysisResult:
-    """Ask the configured model for an improved CV. Raises LLMTransientError or LLMPermanentError."""
+def analyse(
+    *,
+    questionnaire_fields: Mapping[str, object],
+    cv_text: str,
+    prompt: str,
+    surface: Sequence[tuple[str, str]] = (),
+) -> AnalysisResult:
+    """Ask the configured model for an improved CV (``surface``: see build_messages). Raises
+    LLMTransientError or LLMPermanentError."""
     capped = cap_cv_text(cv_text)
-    messages = build_messages(questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt)
+    messages = build_messages(
+        questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt, surface=surface
+    )
     try:
         result = complete_cv(messages=messages)
     except LLMTruncatedError as exc:

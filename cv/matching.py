@@ -14,8 +14,9 @@ no keywords in the job, the section checks alone make the score.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import TypedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Protocol, TypedDict
 
 from cv import keywords, patterns
 
@@ -214,18 +215,85 @@ class MatchReport(TypedDict):
     sections: dict[str, bool]
 
 
-def match_report(*, job_text: str, cv_text: str, improved_text: str | None, request_text: str = "") -> MatchReport:
+class ReadRequirement(Protocol):
+    """A requirement of the job as the model read it and cv.requirements checked it."""
+
+    @property
+    def term(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def importance(self) -> str: ...
+    @property
+    def job_quote(self) -> str: ...
+    @property
+    def cv_evidence(self) -> str | None: ...
+
+
+def _term_key(term: str) -> tuple[str, ...]:
+    return tuple(keywords.stem(word) for word in re.findall(r"[\w+#&]+", normalise(term).casefold()))
+
+
+def merged_requirements(
+    job_text: str, index: keywords.TermIndex, read: Sequence[ReadRequirement] | None
+) -> list[tuple[keywords.Requirement, str | None]]:
+    """The job's requirements with the CV's evidence for each: the deterministic extractor's, and with a model's
+    reading, the model's terms merged in (the same term once; the model's kind and importance win). Evidence
+    is the model's checked quote, else the CV's own words for the term."""
+    deterministic = keywords.job_requirements(job_text)
+    if read is None:
+        return [(requirement, index.evidence(requirement.keyword)) for requirement in deterministic]
+    by_key = {_term_key(requirement.keyword.term): requirement for requirement in deterministic}
+    merged: dict[tuple[str, ...], tuple[keywords.Requirement, str | None]] = {}
+    for item in read:
+        keyword = keywords.keyword_for(item.term, kind=item.kind)
+        key = _term_key(keyword.term)
+        if key in merged:
+            continue
+        known = by_key.get(key) or by_key.get(_term_key(item.term))
+        if known is not None:
+            keyword = replace(known.keyword, kind=item.kind)
+            key = _term_key(keyword.term)
+        requirement = keywords.Requirement(keyword=keyword, importance=item.importance, job_quote=item.job_quote)
+        merged[key] = (requirement, item.cv_evidence or index.evidence(keyword))
+        merged.setdefault(_term_key(item.term), merged[key])
+    listed = list({id(entry): entry for entry in merged.values()}.values())
+    listed += [
+        (requirement, index.evidence(requirement.keyword)) for key, requirement in by_key.items() if key not in merged
+    ]
+    folded = normalise(job_text).casefold()
+
+    def position(entry: tuple[keywords.Requirement, str | None]) -> int:
+        # The job's order: where its quote starts, then where the term sits in the quote.
+        quote = normalise(entry[0].job_quote).casefold()
+        at = folded.find(quote)
+        return (at if at != -1 else len(folded)) + max(0, quote.find(entry[0].keyword.term.casefold()))
+
+    return sorted(listed, key=position)
+
+
+def match_report(
+    *,
+    job_text: str,
+    cv_text: str,
+    improved_text: str | None,
+    request_text: str = "",
+    read: Sequence[ReadRequirement] | None = None,
+) -> MatchReport:
     """The match report of docs/api.md; ``improved_text`` None (nothing produced yet) mirrors the CV.
 
-    A keyword the improved CV covers is ``added`` only when the person's own text (the CV, or their request,
-    which may add facts) backs it; otherwise it is ``unsupported`` and does not raise ``score_after``.
+    ``read``: the model's reading of the job (cv.requirements), merged with the deterministic extractor's;
+    None scores against the deterministic extractor alone. A keyword the improved CV covers is ``added`` only
+    when the person's own text (the CV, or their request, which may add facts) backs it; otherwise it is
+    ``unsupported`` and does not raise ``score_after``.
     """
-    requirements = keywords.job_requirements(job_text)
+    index = keywords.TermIndex(cv_text)
+    scored = merged_requirements(job_text, index, read)
+    requirements = [requirement for requirement, _ in scored]
     job = [requirement.keyword for requirement in requirements]
     terms = [keyword.term for keyword in job]
-    index = keywords.TermIndex(cv_text)
     # A keyword is found only with a quote from the CV that shows it.
-    evidence = {keyword.term: index.evidence(keyword) for keyword in job}
+    evidence = {requirement.keyword.term: quote for requirement, quote in scored}
     found = [k for k in terms if evidence[k] is not None]
     missing = [k for k in terms if evidence[k] is None]
     sections_before = section_checks(cv_text)
@@ -236,7 +304,11 @@ def match_report(*, job_text: str, cv_text: str, improved_text: str | None, requ
         score_after = score_before
     else:
         missing_keywords = [keyword for keyword in job if keyword.term in missing]
-        after = cv_keywords(improved_text, job)
+        # The improved CV still shows a keyword when it names it, or keeps the CV's words that showed it.
+        kept_words = " ".join(normalise(improved_text).split()).casefold()
+        after = cv_keywords(improved_text, job) | {
+            k for k in found if " ".join(str(evidence[k]).split()).casefold() in kept_words
+        }
         backed = cv_keywords(f"{cv_text}\n{request_text}", missing_keywords) if request_text else set()
         added = [k for k in missing if k in after and k in backed]
         unsupported = [k for k in missing if k in after and k not in backed]

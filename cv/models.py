@@ -70,6 +70,15 @@ class CVQuestionnaire(models.Model):
     resume = models.FileField(upload_to=resume_upload_to, max_length=255, blank=True)
     resume_text = models.TextField(blank=True, help_text="Text extracted from the uploaded PDF.")
     resume_pages = models.PositiveSmallIntegerField(null=True, blank=True)
+    job_requirements = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "The model's reading of the job (cv.requirements): {job_sha256, cv_sha256, model, requirements: "
+            "[{term, kind, importance, job_quote, cv_evidence}]}, reused while the job and CV texts are unchanged."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,9 +9,10 @@ from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
 def questionnaires_for(*, user: User, with_cv_text: bool = True) -> QuerySet[CVQuestionnaire]:
-    """The user's questionnaires; without the extracted CV text (often kilobytes a row) for listings."""
+    """The user's questionnaires; without the extracted CV text and the job's read requirements (often
+    kilobytes a row) for listings."""
     questionnaires = CVQuestionnaire.objects.filter(user=user)
-    return questionnaires if with_cv_text else questionnaires.defer("resume_text")
+    return questionnaires if with_cv_text else questionnaires.defer("resume_text", "job_requirements")
 
 
 def ai_responses_for(*, user: User, questionnaire_id: int | None = None) -> QuerySet[AIResponse]:

@@ -18,7 +18,7 @@ from core import jobs, redis_safety
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
-from cv import gates, llm, matching, offline
+from cv import gates, llm, matching, offline, requirements
 from cv.jobs import ANALYSIS_JOB, set_stage
 from cv.models import AIResponse, CVQuestionnaire, Stage
 from cv.questionnaires import ExtractedResume as ExtractedResume
@@ -157,13 +157,17 @@ def _fail(response: AIResponse, *, message: str, code: str, refund: bool = True)
         )
 
 
-def analyse(*, questionnaire: CVQuestionnaire, prompt: str) -> llm.AnalysisResult:
+def analyse(
+    *, questionnaire: CVQuestionnaire, prompt: str, read: tuple[requirements.JobRequirement, ...] | None = None
+) -> llm.AnalysisResult:
     """The configured LLM, or the offline analyser when there is no API key; the answer cleaned of what the
-    database cannot store (a model may write NUL)."""
-    analyser = llm.analyse if llm.is_configured() else offline.analyse
-    return answer_cleaned(
-        analyser(questionnaire_fields=questionnaire.job_fields(), cv_text=questionnaire.resume_text, prompt=prompt)
-    )
+    database cannot store (a model may write NUL). ``read``: the model's reading of the job, whose
+    requirements the CV shows without naming them the rewrite is told it may name."""
+    fields, cv_text = questionnaire.job_fields(), questionnaire.resume_text
+    if not llm.is_configured():
+        return answer_cleaned(offline.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt))
+    surface = [(item.term, item.cv_evidence or "") for item in requirements.to_surface(read, cv_text)]
+    return answer_cleaned(llm.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt, surface=surface))
 
 
 def _gate_context(response: AIResponse) -> gates.Context:
@@ -245,9 +249,11 @@ def _attempt(response: AIResponse) -> RunOutcome:
         return RunOutcome(state="failed")
 
     questionnaire = response.questionnaire
+    # Stage READING_JOB since the claim. Never raises: without a usable reading the extractor alone serves.
+    read = requirements.for_questionnaire(questionnaire, renew=lambda: jobs.renew(ANALYSIS_JOB, response))
     try:
         set_stage(ANALYSIS_JOB, response, Stage.WRITING)
-        result = analyse(questionnaire=questionnaire, prompt=response.prompt)
+        result = analyse(questionnaire=questionnaire, prompt=response.prompt, read=read)
         result = _pass_gates(response=response, result=result)
     except llm.LLMTransientError as exc:
         if response.attempts >= max_attempts:
@@ -274,6 +280,7 @@ def _attempt(response: AIResponse) -> RunOutcome:
         cv_text=questionnaire.resume_text,
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
         request_text=response.prompt,
+        read=read,
     )
     done = _finish(
         response,

@@ -25,6 +25,12 @@ Real servers and models differ, and each difference can be chosen per test:
   template's placeholder copied literally), ``EchoedPrompt`` (the user message sent back, fenced),
   ``UnchangedCV`` (the upload as it was, the person's request appended), ``FencedCV`` (the whole CV in a
   code fence).
+- the job's requirements (cv.requirements): a request whose system prompt opens with
+  ``REQUIREMENT_CALL_OPENING`` is answered from its own queue (``queue_requirements``; default
+  ``ReadsRequirements``, which reads the job's bullets as a small model does) and recorded in
+  ``requirement_requests``, not in ``requests``: tests of the rewrite see only the rewrite's requests.
+  ``ReadsRequirements(invent=True)`` also proposes a requirement the job does not have and a CV quote the CV
+  does not have; ``UnusableRequirements`` answers prose without JSON.
 - llama-cpp-python's own server: ``FakeOpenAI.like_llama_cpp_python()`` answers a ``json_schema``
   response_format with HTTP 500 (its validation error as the message) and silently ignores
   ``max_completion_tokens``.
@@ -288,6 +294,101 @@ class ObeysJobText(Answer):
         return Answer(content=json.dumps(payload), model=self.model)
 
 
+REQUIREMENT_CALL_OPENING = "You list the requirements of a job description"
+_BULLET_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+(.+)$")
+_CUE = re.compile(
+    r"^(?:\d+\+?\s+years?\s+(?:of\s+)?)?(?:(?:strong|solid|proven|good|excellent|hands-on|deep|working)\s+)?"
+    r"(?:experience|knowledge|proficiency|familiarity|expertise|skills?)\s+(?:with|in|of|using)\s+",
+    re.IGNORECASE,
+)
+_DUTY_VERB = re.compile(r"^(?:design|build|own|run|integrate|lead|improve(?: our)?|mentor|manage|develop)\s+", re.I)
+_PREFERRED_WORDS = re.compile(r"\b(?:a plus|preferred|desirable|nice to have|bonus)\b", re.IGNORECASE)
+
+
+def _data_block(text: str, label: str) -> str:
+    match = re.search(rf"BEGIN {label} \(data\)\n(.*?)\nEND {label} \(data\)", text, re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def _is_requirement_call(body: dict[str, Any]) -> bool:
+    messages = body.get("messages") or []
+    first = messages[0] if messages and isinstance(messages[0], dict) else {}
+    return first.get("role") == "system" and str(first.get("content", "")).startswith(REQUIREMENT_CALL_OPENING)
+
+
+@dataclass
+class ReadsRequirements(Answer):
+    """A small model reading a job's requirements: the items of the job's bullet lines (after "experience
+    with", "knowledge of"...; split at commas, "and", "or" and "/"), every other term in lower case, the
+    bullet as its job quote, and as CV evidence the CV's words for the term where the CV has them (every
+    other one in lower case too). A JSON object under "requirements" when a response_format asks for JSON,
+    else a bare JSON list in a code fence.
+
+    ``invent``: it also proposes a requirement the job does not name (``INVENTED_TERM``, with a quote of its
+    own) and, for the first term the CV lacks, CV words the CV does not have (``INVENTED_EVIDENCE``)."""
+
+    invent: bool = False
+
+    def items_for(self, request_body: dict[str, Any]) -> list[dict[str, Any]]:
+        user = "\n".join(str(m.get("content", "")) for m in request_body.get("messages", []) if m.get("role") == "user")
+        job, cv = _data_block(user, "JOB"), _data_block(user, "CV")
+        items: list[dict[str, Any]] = []
+        for line in job.splitlines():
+            bullet = _BULLET_LINE.match(line)
+            if not bullet:
+                continue
+            quote = bullet.group(1).strip().rstrip(".")
+            phrase = re.split(r"\s+(?:is|are)\s+(?:a\s+)?(?:plus|preferred|desirable|bonus)", _CUE.sub("", quote))[0]
+            phrase = re.split(r"[;:(]|\s-\s", phrase)[0]
+            for part in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|/", phrase):
+                # A small model drops the verb a duty starts with, not always the rest of the clause.
+                term = _DUTY_VERB.sub("", part.strip(" ."))
+                if not term or len(term.split()) > 4:
+                    continue
+                at = re.search(rf"(?<!\w){re.escape(term)}(?!\w)", cv, re.IGNORECASE)
+                evidence = cv[at.start() : at.end()] if at else None
+                odd = len(items) % 2 == 1
+                items.append(
+                    {
+                        "term": term.lower() if odd else term,
+                        "kind": "tool" if any(ch.isupper() for ch in term) else "skill",
+                        "importance": "preferred" if _PREFERRED_WORDS.search(quote) else "required",
+                        "job_quote": quote,
+                        "cv_evidence": evidence.lower() if evidence and odd else evidence,
+                    }
+                )
+        if self.invent:
+            lacking = next((item for item in items if item["cv_evidence"] is None), None)
+            if lacking is not None:
+                lacking["cv_evidence"] = INVENTED_EVIDENCE
+            items.insert(0, dict(INVENTED_REQUIREMENT))
+        return items
+
+    def body_for(self, request_body: dict[str, Any]) -> str:
+        items = self.items_for(request_body)
+        if request_body.get("response_format"):
+            return json.dumps({"requirements": items})
+        return f"```json\n{json.dumps(items, indent=1)}\n```"
+
+
+INVENTED_TERM = "Quantum annealing"
+INVENTED_EVIDENCE = "Ran it in production at Google for five years"
+INVENTED_REQUIREMENT = {
+    "term": INVENTED_TERM,
+    "kind": "skill",
+    "importance": "required",
+    "job_quote": "Quantum annealing experience",
+    "cv_evidence": "Led the quantum annealing lab",
+}
+
+
+@dataclass
+class UnusableRequirements(Answer):
+    """A model that answers the requirement call in prose, without the JSON asked for."""
+
+    content: str | None = "The job wants someone good with computers and people. I hope this helps!"
+
+
 @dataclass
 class Status:
     """An error status with an OpenAI-shaped error body."""
@@ -346,6 +447,10 @@ class FakeOpenAI:
     ):
         self.default: Behaviour = default or Answer()
         self.requests: list[RecordedRequest] = []
+        # The requirement call (cv.requirements) has its own default, queue and record.
+        self.requirements_default: Behaviour = ReadsRequirements()
+        self.requirement_requests: list[RecordedRequest] = []
+        self._requirement_queue: list[Behaviour] = []
         self.refuse_formats: set[str] = set(refuse_formats or ())
         self.refuse_params: set[str] = set(refuse_params or ())
         self.refusal_style = refusal_style
@@ -387,11 +492,19 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(behaviours)
 
+    def queue_requirements(self, *behaviours: Behaviour) -> None:
+        """What the next requirement calls get (then ``requirements_default``)."""
+        with self._lock:
+            self._requirement_queue.extend(behaviours)
+
     def reset(self) -> None:
         """Forget queued behaviours, recorded requests and refusals (for a server shared by several tests)."""
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self._requirement_queue.clear()
+            self.requirement_requests.clear()
+            self.requirements_default = ReadsRequirements()
             self.refuse_formats = set()
             self.refuse_params = set()
             self.refusal_style = "vllm"
@@ -422,13 +535,18 @@ class FakeOpenAI:
     def _record_refused(self, request: RecordedRequest) -> None:
         with self._lock:
             request.refused = True
-            self.requests.append(request)
+            (self.requirement_requests if _is_requirement_call(request.body) else self.requests).append(request)
             self._lock.notify_all()
 
     def _next(self, request: RecordedRequest) -> Behaviour:
         with self._lock:
-            self.requests.append(request)
-            behaviour = self._queue.pop(0) if self._queue else self.default
+            if _is_requirement_call(request.body):
+                self.requirement_requests.append(request)
+                queue, default = self._requirement_queue, self.requirements_default
+            else:
+                self.requests.append(request)
+                queue, default = self._queue, self.default
+            behaviour = queue.pop(0) if queue else default
             self._lock.notify_all()
             return behaviour
 
