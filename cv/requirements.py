@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 MAX_REQUIREMENTS = 40
 MAX_TERM_CHARS = 60
-MAX_TERM_WORDS = 6
+MAX_TERM_WORDS = 5
 MAX_QUOTE_CHARS = 240
 # What supported-but-unnamed requirements the rewrite is told about, at most.
 MAX_SURFACED = 12

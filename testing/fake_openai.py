@@ -416,6 +416,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     refused: bool = False
+    arrived: float = field(default_factory=time.monotonic)
 
     @property
     def response_format_type(self) -> str | None:
@@ -508,6 +509,12 @@ class FakeOpenAI:
             self.refuse_formats = set()
             self.refuse_params = set()
             self.refusal_style = "vllm"
+
+    @property
+    def all_requests(self) -> list[RecordedRequest]:
+        """Every request, the requirement calls' too, in the order they arrived."""
+        with self._lock:
+            return sorted([*self.requests, *self.requirement_requests], key=lambda request: request.arrived)
 
     @property
     def answered(self) -> list[RecordedRequest]:

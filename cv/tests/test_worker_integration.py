@@ -3,6 +3,7 @@ OpenAI server. These workers consume a queue of their own (CV_ANALYSIS_QUEUE), s
 tests can never take their jobs."""
 
 import datetime as dt
+import json
 import os
 import signal
 import time
@@ -13,9 +14,20 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from core.models import QuotaUsage
-from cv.models import AIResponse
+from cv.models import AIResponse, CVQuestionnaire
+from cv.requirements import find
 from cv.tasks import requeue_stuck_responses
-from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, Delay, Empty, FakeOpenAI, Status
+from testing.fake_openai import (
+    DEFAULT_IMPROVED_CV,
+    INVENTED_EVIDENCE,
+    INVENTED_TERM,
+    Answer,
+    Delay,
+    Empty,
+    FakeOpenAI,
+    ReadsRequirements,
+    Status,
+)
 from testing.workers import start_llm_worker, stop_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -133,6 +145,38 @@ def test_analysis_runs_end_to_end_on_a_worker(api_client, user, fake, questionna
     assert "Moved background jobs from cron to Celery" in prompt
     for personal in ("jane.doe@example.com", "1990-04-01", "Janet"):
         assert personal not in prompt
+
+
+def test_a_requirement_the_job_lacks_and_a_quote_the_cv_lacks_never_reach_the_report(
+    api_client, fake, questionnaire_id
+):
+    fake.requirements_default = ReadsRequirements(invent=True)
+
+    body = _finished(api_client, _request(api_client, questionnaire_id))
+
+    assert body["status"] == "succeeded", body
+    [reading] = fake.requirement_requests
+    proposed = ReadsRequirements(invent=True).items_for(reading.body)
+    [lacking] = [item for item in proposed if item["cv_evidence"] == INVENTED_EVIDENCE]
+    assert any(item["term"] == INVENTED_TERM for item in proposed)
+    report = body["match_report"]
+    assert INVENTED_TERM.casefold() not in json.dumps(report).casefold()
+    assert INVENTED_EVIDENCE not in json.dumps(report)
+    questionnaire = CVQuestionnaire.objects.get(pk=questionnaire_id)
+    stored = questionnaire.job_requirements["requirements"]
+    job = f"{questionnaire.position}\n{questionnaire.industry}\n{questionnaire.job_description}"
+    # What the model read was checked: each term is the job's, each quote the CV's, or there is none.
+    assert stored and all(find(item["term"], job) for item in stored)
+    assert all(item["cv_evidence"] is None or find(item["cv_evidence"], questionnaire.resume_text) for item in stored)
+    [checked] = [item for item in stored if item["term"].casefold() == lacking["term"].casefold()]
+    assert checked["cv_evidence"] is None
+    # A term the model copied in lower case is listed as the job writes it, with the CV's own words.
+    details = {detail["term"]: detail for detail in report["keywords"]["details"]}
+    assert details["Django REST Framework"]["cv_evidence"] == "Django REST Framework"
+    assert "Django REST Framework" in report["keywords"]["found"]
+    assert "Kubernetes" in report["keywords"]["missing"]
+    # The rewrite was asked for once, after the reading.
+    assert len(fake.requests) == 1 and fake.all_requests[0] is reading
 
 
 # The model invents an employer, a number and a skill that Jane's CV does not have.

@@ -1,0 +1,295 @@
+"""The model reads the job's requirements (cv.requirements): nothing it says reaches the match report unless the
+job and the CV hold it, it reads once per job text, and an unusable answer leaves the deterministic extractor
+to serve. The analyses here run through the service the task calls, against the local fake model; the
+real-worker test is in test_worker_integration."""
+
+import json
+import logging
+
+import pytest
+
+from cv import matching, requirements, services
+from cv.models import CVQuestionnaire
+from cv.tests.factories import QuestionnaireFactory
+from testing.fake_openai import Answer, ReadsRequirements, Status, UnusableRequirements
+
+NURSE_JOB = """ICU Staff Nurse, Northgate Hospital
+
+Requirements:
+- Critical care experience with ventilated patients
+- Medication administration and arterial lines
+- Knowledge of Epic charting
+- ACLS certification is a plus
+"""
+NURSE_CV = """Sam Example
+sam@example.com
+
+EXPERIENCE
+Staff Nurse, ICU, Riverside General (2019-present)
+- Cared for ventilated patients on a 12-bed unit.
+- Gave medication and IV fluids to post-operative patients.
+
+SKILLS
+Epic, BLS
+"""
+
+# A faithful rewrite of NURSE_CV: nothing for the truthfulness check to flag, so one model call per rewrite.
+NURSE_IMPROVED = """# Sam Example
+
+sam@example.com
+
+## Summary
+
+Staff nurse in an ICU, caring for ventilated patients on a 12-bed unit.
+
+## Experience
+
+### Staff Nurse, ICU, Riverside General (2019-present)
+
+- Cared for ventilated patients on a 12-bed unit.
+- Gave medication and IV fluids to post-operative patients.
+
+## Skills
+
+Epic, BLS"""
+
+
+def _item(term, quote, evidence, kind="skill", importance="required"):
+    return {"term": term, "kind": kind, "importance": importance, "job_quote": quote, "cv_evidence": evidence}
+
+
+def _checked(*items):
+    return requirements.checked(items, job_text=NURSE_JOB, cv_text=NURSE_CV)
+
+
+def test_a_term_the_job_does_not_have_is_dropped():
+    kept = _checked(
+        _item("Quantum annealing", "Quantum annealing", None),
+        _item("ventilated patients", "Critical care experience with ventilated patients", "ventilated patients"),
+    )
+
+    assert [item.term for item in kept] == ["ventilated patients"]
+
+
+def test_a_term_copied_in_another_case_is_kept_as_the_job_writes_it():
+    [kept] = _checked(_item("epic", "knowledge of   EPIC charting", "epic", kind="tool"))
+
+    assert kept.term == "Epic"
+    # The quotes are the texts' own words, whatever the model's spacing and case.
+    assert kept.job_quote == "Knowledge of Epic charting"
+    assert kept.cv_evidence == "Epic"
+
+
+def test_a_quote_the_job_does_not_have_becomes_the_jobs_own_words():
+    [kept] = _checked(_item("arterial lines", "Must have placed 500 arterial lines", None))
+
+    assert kept.job_quote == "Medication administration and arterial lines"
+
+
+def test_evidence_the_cv_does_not_have_is_dropped_and_a_synonym_quote_holds():
+    kept = _checked(
+        _item("Medication administration", "Medication administration and arterial lines", "gave medication"),
+        _item("critical care", "Critical care experience", "ran a critical care unit for ten years"),
+    )
+
+    assert [(item.term, item.cv_evidence) for item in kept] == [
+        ("Medication administration", "Gave medication"),
+        ("Critical care", None),
+    ]
+
+
+def test_the_answer_is_bounded_and_generic_words_or_sentences_are_not_terms():
+    too_many = [_item("Epic", "Epic", None)] * 3 + [
+        _item("experience", "Critical care experience", None),
+        _item("Critical care experience with ventilated patients", "Critical care", None),
+        _item("ACLS", "ACLS certification is a plus", None, kind="badge", importance="nice"),
+    ]
+
+    kept = _checked(*too_many)
+
+    assert [item.term for item in kept] == ["Epic", "ACLS"]
+    # A kind or importance outside the closed lists falls back to the plain ones.
+    assert (kept[1].kind, kept[1].importance) == ("skill", "required")
+    many_words = "\n".join(f"- Skill{n}" for n in range(60))
+    assert len(
+        requirements.checked([_item(f"Skill{n}", "", None) for n in range(60)], job_text=many_words, cv_text="")
+    ) == (requirements.MAX_REQUIREMENTS)
+
+
+def test_the_report_scores_against_the_merged_requirements():
+    read = _checked(
+        _item("Medication administration", "Medication administration and arterial lines", "gave medication"),
+        _item("epic", "Knowledge of Epic charting", None, kind="tool"),
+        _item("ventilated patients", "Critical care experience with ventilated patients", None, importance="preferred"),
+    )
+    offline = matching.match_report(job_text=NURSE_JOB, cv_text=NURSE_CV, improved_text=None)
+
+    report = matching.match_report(job_text=NURSE_JOB, cv_text=NURSE_CV, improved_text=None, read=read)
+
+    keywords = report["keywords"]
+    details = {detail["term"]: detail for detail in keywords["details"]}
+    # Found through the model's checked quote (a synonym), or the CV's own words for the term.
+    assert details["Medication administration"]["cv_evidence"] == "Gave medication"
+    assert "Medication administration" in keywords["found"]
+    assert details["ventilated patients"]["cv_evidence"] == "ventilated patients"
+    # The model's kind and importance win; the same term is listed once.
+    assert details["ventilated patients"]["importance"] == "preferred"
+    assert [term.casefold() for term in keywords["found"] + keywords["missing"]].count("epic") == 1
+    # The deterministic extractor's terms are merged in.
+    assert set(offline["keywords"]["found"] + offline["keywords"]["missing"]) <= set(details)
+    assert set(keywords["found"]) | set(keywords["missing"]) == set(details)
+    assert all(detail["cv_evidence"] is None or detail["term"] in keywords["found"] for detail in details.values())
+
+
+def test_the_improved_cv_keeps_a_requirement_it_shows_in_the_cvs_words():
+    read = _checked(_item("Medication administration", "Medication administration", "gave medication"))
+
+    report = matching.match_report(job_text=NURSE_JOB, cv_text=NURSE_CV, improved_text=NURSE_CV, read=read)
+
+    assert report["score_after"] == report["score_before"]
+
+
+def test_the_rewrite_is_told_which_requirements_the_cv_shows_without_naming_them():
+    read = _checked(
+        _item("Medication administration", "Medication administration", "gave medication"),
+        _item("Epic", "Knowledge of Epic charting", "Epic", kind="tool"),
+        _item("arterial lines", "arterial lines", None),
+    )
+
+    surfaced = requirements.to_surface(read, NURSE_CV)
+
+    assert [(item.term, item.cv_evidence) for item in surfaced] == [("Medication administration", "Gave medication")]
+
+
+@pytest.fixture
+def nurse(user):
+    return QuestionnaireFactory.create(
+        user=user, position="ICU Staff Nurse", industry="Healthcare", job_description=NURSE_JOB, resume_text=NURSE_CV
+    )
+
+
+@pytest.fixture
+def nurse_model(llm_settings, fake_openai):
+    fake_openai.default = Answer(improved_cv=NURSE_IMPROVED, changes=["Added a summary."])
+    return fake_openai
+
+
+def _analyse(questionnaire, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = services.ai_response_create(user=questionnaire.user, questionnaire=questionnaire, prompt="")
+    services.ai_response_run(response_id=response.pk)
+    response.refresh_from_db()
+    assert response.status == "succeeded", response.error
+    return response
+
+
+@pytest.mark.django_db
+def test_the_job_is_read_once_per_job_text(
+    nurse, nurse_model, fake_openai, enqueued, django_capture_on_commit_callbacks
+):
+    first = _analyse(nurse, django_capture_on_commit_callbacks)
+    second = _analyse(CVQuestionnaire.objects.get(pk=nurse.pk), django_capture_on_commit_callbacks)
+
+    assert len(fake_openai.requirement_requests) == 1
+    assert len(fake_openai.requests) == 2  # the two rewrites
+    assert first.match_report["keywords"] == second.match_report["keywords"]
+    stored = CVQuestionnaire.objects.get(pk=nurse.pk).job_requirements
+    assert stored["job_sha256"] == requirements.digest(matching.job_text_of(nurse.job_fields()))
+    assert {item["term"] for item in stored["requirements"]} >= {"Epic charting", "ACLS certification"}
+
+    questionnaire = CVQuestionnaire.objects.get(pk=nurse.pk)
+    services.questionnaire_update(questionnaire=questionnaire, data={"job_description": NURSE_JOB + "- Wound care\n"})
+    third = _analyse(CVQuestionnaire.objects.get(pk=nurse.pk), django_capture_on_commit_callbacks)
+
+    assert len(fake_openai.requirement_requests) == 2
+    assert "Wound care" in third.match_report["keywords"]["missing"]
+    # Only the job and the CV went to the reading, in data blocks; nothing about the person.
+    reading = fake_openai.requirement_requests[1].prompt_text
+    assert "BEGIN JOB (data)" in reading and "BEGIN CV (data)" in reading
+    assert "sam@example.com" not in reading and nurse.user.email not in reading
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "answer",
+    [
+        UnusableRequirements(),
+        Status(500),
+        Answer(content=json.dumps({"requirements": [_item("Zumba", "Zumba", None)]})),
+    ],
+    ids=["prose", "server-error", "nothing-in-the-job"],
+)
+def test_an_unusable_reading_falls_back_to_the_extractor(
+    nurse, nurse_model, fake_openai, enqueued, django_capture_on_commit_callbacks, caplog, answer
+):
+    fake_openai.queue_requirements(answer)
+
+    with caplog.at_level(logging.WARNING, logger="cv.requirements"):
+        response = _analyse(nurse, django_capture_on_commit_callbacks)
+
+    offline = matching.match_report(
+        job_text=matching.job_text_of(nurse.job_fields()), cv_text=NURSE_CV, improved_text=None
+    )
+    assert response.match_report["keywords"]["details"] == offline["keywords"]["details"]
+    assert response.match_report["score_before"] == offline["score_before"]
+    assert CVQuestionnaire.objects.get(pk=nurse.pk).job_requirements is None
+    assert "job requirements not read" in caplog.text and "deterministic extractor alone" in caplog.text
+    # Nothing was charged for it beyond the analysis's own unit; the next analysis reads again.
+    _analyse(CVQuestionnaire.objects.get(pk=nurse.pk), django_capture_on_commit_callbacks)
+    assert len(fake_openai.requirement_requests) == 2
+
+
+@pytest.mark.django_db
+def test_the_rewrite_prompt_names_the_requirements_the_cv_shows(
+    nurse, nurse_model, fake_openai, enqueued, django_capture_on_commit_callbacks
+):
+    fake_openai.queue_requirements(
+        Answer(
+            content=json.dumps(
+                {
+                    "requirements": [
+                        _item("Medication administration", "Medication administration", "gave medication"),
+                        _item("arterial lines", "arterial lines", None),
+                        _item("Epic", "Knowledge of Epic charting", "Epic", kind="tool"),
+                    ]
+                }
+            )
+        )
+    )
+
+    _analyse(nurse, django_capture_on_commit_callbacks)
+
+    prompt = fake_openai.requests[0].prompt_text
+    block = prompt.split("BEGIN SHOWN REQUIREMENTS (data)\n", 1)[1].split("\nEND SHOWN REQUIREMENTS (data)", 1)[0]
+    assert block == '- Medication administration: the CV says "Gave medication"'
+    assert "name no other requirement of the job that the CV does not show" in prompt
+
+
+@pytest.mark.django_db
+def test_without_a_model_nothing_is_read(nurse, enqueued, django_capture_on_commit_callbacks):
+    response = _analyse(nurse, django_capture_on_commit_callbacks)
+
+    assert response.model == "offline"
+    assert CVQuestionnaire.objects.get(pk=nurse.pk).job_requirements is None
+
+
+def test_the_fake_answers_like_a_small_model():
+    """Some terms in another case, a bare JSON list without a response format, and with ``invent`` a term
+    and a quote that are in neither text: the checks have something real to refuse."""
+    body = {
+        "messages": [
+            {"role": "system", "content": requirements.SYSTEM_PROMPT},
+            {"role": "user", "content": requirements.user_message(job_text=NURSE_JOB, cv_text=NURSE_CV)},
+        ]
+    }
+    text = ReadsRequirements(invent=True).body_for(body)
+
+    assert text.startswith("```json\n[")
+    items = json.loads(text.removeprefix("```json\n").removesuffix("\n```"))
+    assert any(item["term"] != item["term"].lower() for item in items)
+    assert any(item["term"] == item["term"].lower() and item["term"].upper() in NURSE_JOB.upper() for item in items)
+    kept = requirements.checked(items, job_text=NURSE_JOB, cv_text=NURSE_CV)
+    assert len(kept) < len(items)
+    assert not any(
+        item.term == "Quantum annealing" or (item.cv_evidence and "Google" in item.cv_evidence) for item in kept
+    )
