@@ -20,8 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cv import matching
+from cv import matching, requirements
 from cv.evaluation.dataset import Pair, PairError
+from cv.llm_errors import LLMError
 
 LABELS_FILE = "keywords.json"
 KINDS = ("skill", "tool", "credential", "domain", "language")
@@ -142,11 +143,29 @@ class PairScore:
     not_keywords: tuple[str, ...]  # listed terms that name no label
 
 
-def report_for(pair: Pair) -> matching.MatchReport:
-    """The match report the service builds for an analysis of this pair before anything is rewritten:
-    the job's text as the questionnaire holds it, the CV's text as extracted."""
+def job_text_for(pair: Pair) -> str:
+    """The job's text as the questionnaire holds it (position, industry and job description)."""
     fields = {"position": pair.position, "industry": pair.industry, "job_description": pair.job_text}
-    return matching.match_report(job_text=matching.job_text_of(fields), cv_text=pair.cv_text, improved_text=None)
+    return matching.job_text_of(fields)
+
+
+def read_with_model(pair: Pair) -> tuple[tuple[requirements.JobRequirement, ...] | None, str]:
+    """The configured model's reading of the pair's job, as an analysis reads it (cv.requirements), and ""; or
+    None and why it failed, where the service falls back to the deterministic extractor alone."""
+    try:
+        reading = requirements.read_with_model(job_text=job_text_for(pair), cv_text=pair.cv_text)
+    except LLMError as exc:
+        return None, exc.code
+    except requirements.UnusableAnswer:
+        return None, "unusable"
+    return reading.requirements, ""
+
+
+def report_for(pair: Pair, read: Sequence[requirements.JobRequirement] | None = None) -> matching.MatchReport:
+    """The match report the service builds for an analysis of this pair before anything is rewritten:
+    the job's text as the questionnaire holds it, the CV's text as extracted, and the model's reading of
+    the job when there is one."""
+    return matching.match_report(job_text=job_text_for(pair), cv_text=pair.cv_text, improved_text=None, read=read)
 
 
 def score_pair(pair: Pair, labels: Sequence[KeywordLabel], report: matching.MatchReport) -> PairScore:

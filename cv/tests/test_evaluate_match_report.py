@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from cv.evaluation.keyword_labels import same_term
+from testing.fake_openai import UnusableRequirements
 
 BACKEND_JOB = """Backend Developer
 
@@ -150,9 +151,45 @@ def test_evidence_the_cv_does_not_have_is_refused(pairs):
         _run("--pairs", str(pairs))
 
 
-def test_with_model_says_it_is_not_available(pairs):
-    with pytest.raises(CommandError, match="not available yet"):
+def test_with_model_needs_a_configured_model(pairs):
+    with pytest.raises(CommandError, match="--with-model needs a model: set OPENAI_API_KEY"):
         _run("--pairs", str(pairs), "--with-model")
+
+
+def test_with_model_each_job_is_read_by_the_model_and_scored_the_same_way(pairs, llm_settings, fake_openai):
+    offline = json.loads(_run("--pairs", str(pairs), "--json"))
+
+    document = json.loads(_run("--pairs", str(pairs), "--json", "--with-model"))
+
+    assert (document["mode"], document["model"]) == ("model", "fake-model")
+    assert document["fell_back"] == {"tuning": [], "held_out": []}
+    # One reading per pair, of the job as the questionnaire holds it and the CV, as an analysis reads them.
+    assert len(fake_openai.requirement_requests) == 2 and not fake_openai.requests
+    assert "BEGIN JOB (data)\nStaff Nurse\n" in fake_openai.requirement_requests[1].prompt_text
+    for part in ("tuning", "held_out"):
+        pooled, before = document["parts"][part]["pooled"], offline["parts"][part]["pooled"]
+        # The model's terms are merged with the extractor's: at least as many labels are recalled.
+        assert pooled["present_found"] + pooled["absent_missing"] >= before["present_found"] + before["absent_missing"]
+        assert pooled["listed"] >= before["listed"]
+    # The fake reads "Knowledge of Epic" as "Epic": it is listed missing, a label on its side.
+    nurse = document["parts"]["held_out"]["fields"]["nursing"]
+    assert nurse["absent_missing"] == 2
+
+
+def test_with_model_a_failed_reading_is_scored_on_the_extractor_alone(pairs, llm_settings, fake_openai):
+    offline = json.loads(_run("--pairs", str(pairs), "--json", "--split", "tuning"))
+    fake_openai.queue_requirements(UnusableRequirements())
+
+    lines = _run("--pairs", str(pairs), "--split", "tuning", "--with-model").splitlines()
+    document = json.loads(_run("--pairs", str(pairs), "--split", "tuning", "--json", "--with-model"))
+
+    assert "model fake-model" in lines[0]
+    assert lines[1].startswith("tuning: the model's reading failed for 1 pairs (unusable)")
+    rows = [line.split() for line in lines[3:5]]
+    assert rows[0][:3] == ["tuning", "software", "1"] and rows[1][:2] == ["tuning", "pooled"]
+    # The second run read the job (the queue was used up by the first): its figures are the model's.
+    assert document["fell_back"] == {"tuning": []}
+    assert offline["parts"]["tuning"]["pooled"]["pairs"] == document["parts"]["tuning"]["pooled"]["pairs"] == 1
 
 
 @pytest.mark.parametrize(

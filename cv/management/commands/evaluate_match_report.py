@@ -3,11 +3,21 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from cv import llm
 from cv.evaluation.dataset import PAIRS_DIR, PairError, load_pairs
-from cv.evaluation.keyword_labels import LABELS_FILE, PairScore, load_labels, report_for, score_pair, totals
+from cv.evaluation.keyword_labels import (
+    LABELS_FILE,
+    PairScore,
+    load_labels,
+    read_with_model,
+    report_for,
+    score_pair,
+    totals,
+)
 
 PARTS = {"tuning": ("tuning",), "held_out": ("held_out",), "all": ("tuning", "held_out")}
 COLUMNS = (
@@ -31,8 +41,8 @@ HEAD_NOTE = (
     "other list."
 )
 NO_MODEL = (
-    "--with-model is not available yet: the service has no requirement call to evaluate (the model reading "
-    "the job's requirements, issue 22 item 1). Run without it for the offline figures."
+    "--with-model needs a model: set OPENAI_API_KEY (and OPENAI_BASE_URL and OPENAI_MODEL for a local server). "
+    "Run without it for the offline figures."
 )
 
 
@@ -78,7 +88,8 @@ class Command(BaseCommand):
         "Score the match report (the service's own, as an analysis builds it before any rewrite) against the "
         "keyword labels of the CV/job pairs: recall of the keywords the CV shows and of those it lacks, "
         "precision and the share of listed terms that are real keywords, per field and pooled, the tuning "
-        "and held-out halves apart. Offline: today's deterministic extractor; reads no database."
+        "and held-out halves apart. Offline: the deterministic extractor; --with-model: the configured model "
+        "reads each job as an analysis does, merged with the extractor. Reads no database."
     )
 
     def add_arguments(self, parser):
@@ -87,10 +98,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", dest="as_json", action="store_true", help="Print one JSON document instead of the table."
         )
-        parser.add_argument("--with-model", action="store_true", help="Not available yet (see the message).")
+        parser.add_argument(
+            "--with-model",
+            action="store_true",
+            help="Have the configured model read each job's requirements first (one call per pair).",
+        )
 
     def handle(self, *args, pairs: Path, split: str, as_json: bool, with_model: bool, **options):
-        if with_model:
+        if with_model and not llm.is_configured():
             raise CommandError(NO_MODEL)
         try:
             selected = [pair for pair in load_pairs(pairs) if pair.split in PARTS[split]]
@@ -104,7 +119,19 @@ class Command(BaseCommand):
         unlabelled = sorted({pair.name for pair in selected} - {pair.name for pair, _ in labelled})
         if not labelled:
             raise CommandError(f"No pair in {pairs} ({split}) has a {LABELS_FILE}.")
-        scores = [score_pair(pair, labels, report_for(pair)) for pair, labels in labelled]
+        scores = []
+        fell_back: dict[str, list[str]] = defaultdict(list)
+        for pair, labels in labelled:
+            read, failure = read_with_model(pair) if with_model else (None, "")
+            if failure:
+                # As in the service: the deterministic extractor alone.
+                fell_back[pair.split].append(failure)
+            scores.append(score_pair(pair, labels, report_for(pair, read)))
+        mode = (
+            f"model {settings.OPENAI_MODEL} (merged with the deterministic extractor)"
+            if with_model
+            else ("offline (deterministic extractor)")
+        )
         parts: dict[str, dict] = {}
         for part in PARTS[split]:
             in_part = [score for score in scores if score.split == part]
@@ -121,14 +148,21 @@ class Command(BaseCommand):
         if as_json:
             document = {
                 "at": started.isoformat(),
-                "mode": "offline",
+                "mode": "model" if with_model else "offline",
+                "model": settings.OPENAI_MODEL if with_model else None,
+                "fell_back": {part: fell_back.get(part, []) for part in parts} if with_model else None,
                 "unlabelled": unlabelled,
                 "parts": parts,
                 "pairs": [_pair_dict(score) for score in scores],
             }
             self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False))
             return
-        self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, offline (deterministic extractor), {len(scores)} pairs")
+        self.stdout.write(f"{started:%Y-%m-%d %H:%M} UTC, {mode}, {len(scores)} pairs")
+        for part, failures in fell_back.items():
+            self.stdout.write(
+                f"{part}: the model's reading failed for {len(failures)} pairs ({', '.join(sorted(failures))}); "
+                "those were scored on the deterministic extractor alone, as the service does"
+            )
         if unlabelled:
             self.stdout.write(f"not scored (no {LABELS_FILE}): {', '.join(unlabelled)}")
         self.stdout.write(_cells([name for name, _ in COLUMNS]))
