@@ -41,6 +41,8 @@ MAX_QUOTE_CHARS = 240
 # What supported-but-unnamed requirements the rewrite is told about, at most.
 MAX_SURFACED = 12
 SCHEMA_NAME = "job_requirements"
+# Where an answer cut off by the output bound is searched for whole objects, at most this many "{" are tried.
+_MAX_OBJECT_STARTS = 400
 
 # Written for small models too: numbered steps, the data in labelled blocks last, no answer template to copy.
 # testing.fake_openai recognises this call by its first sentence.
@@ -182,7 +184,8 @@ def checked(items: Iterable[object], *, job_text: str, cv_text: str) -> tuple[Jo
 
 def _items_of(answer: llm.JSONResult) -> list[object] | None:
     """The list of proposed requirements in an answer: under "requirements" in the object asked for, or a bare
-    JSON list (in a code fence or not), as a model answering in prose mode writes it."""
+    JSON list (in a code fence or not), as a model answering in prose mode writes it; failing both (an answer
+    cut off by the output bound), the whole objects with a "term" that it holds."""
     if isinstance(answer.data, dict) and isinstance(answer.data.get("requirements"), list):
         return answer.data["requirements"]
     text = answer.text
@@ -196,7 +199,20 @@ def _items_of(answer: llm.JSONResult) -> list[object] | None:
         if isinstance(parsed, list) and any(isinstance(item, dict) for item in parsed):
             return parsed
         start = text.find("[", start + 1)
-    return None
+    objects: list[object] = []
+    start = text.find("{")
+    for _ in range(_MAX_OBJECT_STARTS):
+        if start == -1 or len(objects) == 2 * MAX_REQUIREMENTS:
+            break
+        try:
+            parsed, end = decoder.raw_decode(text, start)
+        except ValueError:
+            parsed, end = None, start + 1
+        whole = isinstance(parsed, dict) and "term" in parsed
+        if whole:
+            objects.append(parsed)
+        start = text.find("{", end if whole else start + 1)
+    return objects or None
 
 
 def user_message(*, job_text: str, cv_text: str) -> str:

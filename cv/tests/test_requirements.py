@@ -11,7 +11,7 @@ import pytest
 from cv import matching, requirements, services
 from cv.models import CVQuestionnaire
 from cv.tests.factories import QuestionnaireFactory
-from testing.fake_openai import Answer, ReadsRequirements, Status, UnusableRequirements
+from testing.fake_openai import Answer, CutOff, ReadsRequirements, Status, UnusableRequirements
 
 NURSE_JOB = """ICU Staff Nurse, Northgate Hospital
 
@@ -263,6 +263,20 @@ def test_the_rewrite_prompt_names_the_requirements_the_cv_shows(
     block = prompt.split("BEGIN SHOWN REQUIREMENTS (data)\n", 1)[1].split("\nEND SHOWN REQUIREMENTS (data)", 1)[0]
     assert block == '- Medication administration: the CV says "Gave medication"'
     assert "name no other requirement of the job that the CV does not show" in prompt
+
+
+def test_an_answer_cut_off_by_the_output_bound_keeps_its_whole_requirements(llm_settings, fake_openai):
+    items = [
+        _item("Epic", "Knowledge of Epic charting", "Epic", kind="tool"),
+        _item("arterial lines", "Medication administration and arterial lines", None),
+        _item("ACLS certification", "ACLS certification is a plus", None, kind="credential"),
+    ]
+    text = json.dumps(items)
+    fake_openai.queue_requirements(CutOff(content=text, keep=(text.index("ACLS") + 10) / len(text)))
+
+    reading = requirements.read_with_model(job_text=NURSE_JOB, cv_text=NURSE_CV)
+
+    assert [item.term for item in reading.requirements] == ["Epic", "arterial lines"]
 
 
 @pytest.mark.django_db
