@@ -12,7 +12,7 @@ class CVQuestionnaireAdmin(admin.ModelAdmin):
     search_fields = ("position", "industry", "user__username", "user__email")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
-    readonly_fields = ("resume", "resume_text", "resume_pages", "created_at", "updated_at")
+    readonly_fields = ("resume", "resume_text", "resume_pages", "job_requirements", "created_at", "updated_at")
     date_hierarchy = "created_at"
 
 

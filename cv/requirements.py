@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.db import DatabaseError
+
 from cv import keywords, llm, matching
 from cv.llm_errors import LLMError
 from cv.models import CVQuestionnaire
@@ -311,7 +313,11 @@ def for_questionnaire(
         "model": reading.model[:100],
         "requirements": [asdict(requirement) for requirement in reading.requirements],
     }
-    CVQuestionnaire.objects.filter(pk=questionnaire.pk).update(job_requirements=value)
+    try:
+        CVQuestionnaire.objects.filter(pk=questionnaire.pk).update(job_requirements=value)
+    except DatabaseError:
+        # Not kept for the next analysis, but this one still has the reading.
+        logger.exception("job requirements not stored questionnaire_id=%s", questionnaire.pk)
     questionnaire.job_requirements = value
     logger.info(
         "job requirements read questionnaire_id=%s model=%s proposed=%s kept=%s",
