@@ -89,8 +89,10 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-# Quotation marks (curly ones are folded by keywords.normalise), ellipses and closing punctuation.
-_EDGE_MARKS = " \t\n\"'`\u201c\u201d\u00ab\u00bb*.,;:\u2026"
+# Quotation marks and ellipses around a model's quote, and closing punctuation after it (not a leading dot:
+# ".NET" is a term).
+_QUOTE_MARKS = " \t\n\"'`\u201c\u201d\u00ab\u00bb*\u2026"
+_CLOSING_MARKS = _QUOTE_MARKS + ".,;:"
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def find(phrase: str, text: str) -> tuple[int, int] | None:
 
 def _quoted(value: object) -> str:
     """A model's quote without the quotation marks, ellipses and closing punctuation around it."""
-    return str(value).strip(_EDGE_MARKS) if isinstance(value, str) else ""
+    return value.lstrip(_QUOTE_MARKS).rstrip(_CLOSING_MARKS) if isinstance(value, str) else ""
 
 
 def _is_generic(term: str) -> bool:

@@ -80,6 +80,17 @@ def test_a_term_copied_in_another_case_is_kept_as_the_job_writes_it():
     assert kept.cv_evidence == "Epic"
 
 
+def test_quotation_marks_around_a_quote_are_not_part_of_it_and_a_leading_dot_is():
+    [dotnet, epic] = requirements.checked(
+        [_item(".NET", '"C# and .NET."', None, kind="tool"), _item('"Epic"', "…Knowledge of Epic…", '"Epic."')],
+        job_text="Requirements:\n- C# and .NET\n- Knowledge of Epic\n",
+        cv_text=NURSE_CV,
+    )
+
+    assert (dotnet.term, dotnet.job_quote) == (".NET", "C# and .NET")
+    assert (epic.term, epic.job_quote, epic.cv_evidence) == ("Epic", "Knowledge of Epic", "Epic")
+
+
 def test_a_quote_the_job_does_not_have_becomes_the_jobs_own_words():
     [kept] = _checked(_item("arterial lines", "Must have placed 500 arterial lines", None))
 
