@@ -290,6 +290,19 @@ def test_an_answer_cut_off_by_the_output_bound_keeps_its_whole_requirements(llm_
     assert [item.term for item in reading.requirements] == ["Epic", "arterial lines"]
 
 
+def test_a_server_answering_in_prose_mode_gets_a_json_list_asked_for_in_words(llm_settings, fake_openai):
+    llm_settings.OPENAI_ANSWER_FORM = "prompt"
+
+    reading = requirements.read_with_model(job_text=NURSE_JOB, cv_text=NURSE_CV)
+
+    [request] = fake_openai.requirement_requests
+    assert request.response_format_type is None
+    system = request.body["messages"][0]["content"]
+    assert system.endswith(requirements.PROMPT_FORMAT) and "<" not in system
+    # The fake answers a bare list in a code fence, some terms in lower case: read all the same.
+    assert {"Epic charting", "ACLS certification"} <= {item.term for item in reading.requirements}
+
+
 @pytest.mark.django_db
 def test_without_a_model_nothing_is_read(nurse, enqueued, django_capture_on_commit_callbacks):
     response = _analyse(nurse, django_capture_on_commit_callbacks)
