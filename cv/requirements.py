@@ -47,6 +47,7 @@ SCHEMA_NAME = "job_requirements"
 _MAX_OBJECT_STARTS = 400
 
 # Written for small models too: numbered steps, the data in labelled blocks last, no answer template to copy.
+# Its examples are software terms (a tuning pair's field): none is taken from a held-out pair.
 # testing.fake_openai recognises this call by its first sentence.
 SYSTEM_PROMPT = """You list the requirements of a job description, as a recruiter who scans CVs for that job \
 would, and find the candidate's own words that show each one.
@@ -54,12 +55,12 @@ would, and find the candidate's own words that show each one.
 Follow these steps:
 1. Read the job between BEGIN JOB and END JOB, and the CV between BEGIN CV and END CV.
 2. List each skill, tool, credential, domain of knowledge and language that the job asks for. Write each term \
-exactly as the job writes it, in a few words: a noun phrase such as "wound care", a tool such as "AutoCAD", \
-a code such as "ISO 13485". Never list the employer's name, a heading, a benefit or a whole sentence.
+exactly as the job writes it, in a few words: a noun phrase such as "unit testing", a tool such as "Git", \
+a code such as "CI/CD". Never list the employer's name, a heading, a benefit or a whole sentence.
 3. For each term give its kind (skill, tool, credential, domain or language); its importance ("preferred" \
 when the job calls it a plus, preferred, desirable or nice to have, otherwise "required"); job_quote, the \
 job's own words around the term, copied exactly; and cv_evidence, the CV's own words that show the \
-candidate has it, copied exactly (a synonym or an abbreviation counts, such as "ICU" for intensive care), or \
+candidate has it, copied exactly (a synonym or an abbreviation counts, such as "JS" for JavaScript), or \
 null when the CV does not show it.
 4. Copy every quote exactly as it is written. Never write words that are not in the job or the CV.
 
