@@ -28,7 +28,8 @@ Real servers and models differ, and each difference can be chosen per test:
 - the job's requirements (cv.requirements): a request whose system prompt opens with
   ``REQUIREMENT_CALL_OPENING`` is answered from its own queue (``queue_requirements``; default
   ``ReadsRequirements``, which reads the job's bullets as a small model does) and recorded in
-  ``requirement_requests``, not in ``requests``: tests of the rewrite see only the rewrite's requests.
+  ``requirement_requests``, not in ``requests``: tests of the rewrite see only the rewrite's requests
+  (``all_requests`` has both, in the order they arrived).
   ``ReadsRequirements(invent=True)`` also proposes a requirement the job does not have and a CV quote the CV
   does not have; ``UnusableRequirements`` answers prose without JSON.
 - llama-cpp-python's own server: ``FakeOpenAI.like_llama_cpp_python()`` answers a ``json_schema``
