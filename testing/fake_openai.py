@@ -300,6 +300,11 @@ _OPENERS = {
 }
 
 
+def _without_i(sentence: str) -> str:
+    match = re.match(r"I (\w)(\w*)(.*)", sentence, re.S)
+    return f"{match.group(1).upper()}{match.group(2)}s{match.group(3)}" if match else sentence
+
+
 def _verb_first(point: str) -> str:
     """A point as a small model rewrites it: a stronger opening verb, the rest as it was."""
     lowered = point.casefold()
@@ -342,11 +347,7 @@ class RewritesParts(Answer):
         if "The summary to rewrite:" in asked:
             summary = asked.split("The summary to rewrite:", 1)[1].split("\n\nNow rewrite", 1)[0].strip()
             # "I like clean APIs." becomes "Likes clean APIs.": the same facts, without "I".
-            sentences = [
-                re.sub(r"^I (\w)(\w*)", lambda m: f"{m.group(1).upper()}{m.group(2)}s", sentence)
-                for sentence in re.split(r"(?<=[.!?])\s+", summary)
-            ]
-            return " ".join(sentences)
+            return " ".join(_without_i(sentence) for sentence in re.split(r"(?<=[.!?])\s+", summary))
         return super().body_for(request_body)
 
 
