@@ -21,6 +21,9 @@ from dataclasses import dataclass
 
 CV = "cv"
 LETTER = "letter"
+# A part of a CV rewritten on its own (cv.piecewise): judged like a CV, except that it may come back unchanged
+# and its length is checked by the caller against the part's.
+PART = "part"
 # What a gate compares is cut to this many characters (the CV text is bounded on upload; so is the answer).
 MAX_COMPARED_CHARS = 60_000
 # An answer within this share of the upload's words (insertions plus deletions) is the upload unchanged.
@@ -254,7 +257,7 @@ def _language_name(ctx: Context) -> str:
 GATES: tuple[Gate, ...] = (
     Gate(
         error_code="answer_placeholder",
-        applies_to=frozenset({CV, LETTER}),
+        applies_to=frozenset({CV, LETTER, PART}),
         fails=_has_placeholder,
         message="The AI service answered with template placeholder text instead of a result.",
         correction=(
@@ -264,7 +267,7 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(
         error_code="answer_echoes_prompt",
-        applies_to=frozenset({CV, LETTER}),
+        applies_to=frozenset({CV, LETTER, PART}),
         fails=_echoes_prompt,
         message="The AI service answered with our instructions or the job description instead of a result.",
         correction=(
@@ -274,7 +277,7 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(
         error_code="answer_echoes_request",
-        applies_to=frozenset({CV}),
+        applies_to=frozenset({CV, PART}),
         fails=_echoes_request,
         message="The AI service copied your request into the CV instead of acting on it.",
         correction=(
@@ -284,7 +287,7 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(
         error_code="answer_fenced",
-        applies_to=frozenset({CV, LETTER}),
+        applies_to=frozenset({CV, LETTER, PART}),
         fails=_fenced,
         message="The AI service wrapped its whole answer in a code block.",
         correction="Your answer is wrapped in a code block (```). Write the Markdown itself, with no ``` fence.",
@@ -311,7 +314,7 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(
         error_code="answer_language",
-        applies_to=frozenset({CV, LETTER}),
+        applies_to=frozenset({CV, LETTER, PART}),
         fails=_other_language,
         message="The AI service answered in another language than your CV's.",
         correction="Your answer is not in the language of the candidate's CV. Write it in {language}.",

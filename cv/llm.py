@@ -398,6 +398,37 @@ def complete_json(
     )
 
 
+@dataclass(frozen=True)
+class TextResult:
+    """complete_text's answer: plain text, reasoning dropped and contact details restored."""
+
+    text: str
+    model: str
+    finish_reason: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+def complete_text(*, system: str, user: str, max_tokens: int) -> TextResult:
+    """Ask for a short plain-text answer (a CV section rewritten, cv.piecewise): no structured output
+    whatever the server supports, at most ``max_tokens`` (and never past OPENAI_MAX_OUTPUT_TOKENS). Contact
+    details are replaced and restored as in complete_cv. Raises LLMTransientError or LLMPermanentError; an
+    answer cut at the bound is returned with finish_reason "length" for the caller to judge."""
+    redactions = _Redactions()
+    sent = [
+        {"role": "system", "content": redactions.redact(system)},
+        {"role": "user", "content": redactions.redact(user)},
+    ]
+    answer = _complete(sent, schema_name="text", schema={}, formats={}, text_only=True, max_tokens=max_tokens)
+    return TextResult(
+        text=redactions.restore(answer.text.strip()),
+        model=answer.model,
+        finish_reason=answer.finish_reason,
+        prompt_tokens=answer.prompt_tokens,
+        completion_tokens=answer.completion_tokens,
+    )
+
+
 def _truncated() -> LLMTruncatedError:
     return LLMTruncatedError(
         "The AI service's answer was cut off before the end. This was not caused by your CV, and this "
@@ -473,18 +504,26 @@ def _with_format(messages: list[dict[str, str]], instruction: str) -> list[dict[
 
 
 def _complete(
-    messages: list[dict[str, str]], *, schema_name: str, schema: Mapping[str, Any], formats: Mapping[str, str]
+    messages: list[dict[str, str]],
+    *,
+    schema_name: str,
+    schema: Mapping[str, Any],
+    formats: Mapping[str, str],
+    text_only: bool = False,
+    max_tokens: int | None = None,
 ) -> _Answer:
     """One logical call: as many requests as it takes to find a form the server accepts. ``formats`` gives,
-    per request form, the instruction that says what form the answer takes."""
-    mode, tokens = _recall_form()
+    per request form, the instruction that says what form the answer takes. ``text_only``: the answer is
+    plain text whatever form the server was found to accept (only the token parameter's name is learnt)."""
+    remembered_mode, tokens = _recall_form()
+    mode = MODE_PROMPT if text_only else remembered_mode
     tried = {(mode, tokens)}
     client = _client()
     for _ in range(_MAX_REQUESTS_PER_CALL):
         kwargs: dict[str, Any] = {
             "model": settings.OPENAI_MODEL,
             "messages": _with_format(messages, formats.get(mode, "")),
-            tokens: settings.OPENAI_MAX_OUTPUT_TOKENS,
+            tokens: min(max_tokens or settings.OPENAI_MAX_OUTPUT_TOKENS, settings.OPENAI_MAX_OUTPUT_TOKENS),
         }
         response_format = _response_format(mode, schema_name, schema)
         if response_format is not None:
@@ -501,8 +540,8 @@ def _complete(
             mode, tokens = step
             tried.add(step)
             # Remembered now, not after an answer: a transient error on the next request must not make
-            # the retry start with the refused form again.
-            _remember_form(mode, tokens)
+            # the retry start with the refused form again. A plain-text call learns only the token name.
+            _remember_form(remembered_mode if text_only else mode, tokens)
             continue
         except openai.OpenAIError as exc:
             error = map_error(exc)

@@ -110,6 +110,11 @@ def split_sections(cv_text: str) -> tuple[list[str], list[tuple[str | None, str,
     return header, [(key, title, _unwrap(lines)) for key, title, lines in sections]
 
 
+def section_title(key: str | None, title: str) -> str:
+    """The heading a re-laid CV gives a section: the usual name of a known one, else its own in title case."""
+    return _SECTION_TITLES.get(key or "", title.title())
+
+
 def _relay_cv(cv_text: str) -> str:
     header, sections = split_sections(cv_text)
     out: list[str] = []
@@ -119,7 +124,7 @@ def _relay_cv(cv_text: str) -> str:
             # One paragraph per line: Markdown would otherwise run the contact lines together.
             out.extend(["", line])
     for key, title, lines in sections:
-        out.extend(["", f"## {_SECTION_TITLES.get(key or '', title.title())}", ""])
+        out.extend(["", f"## {section_title(key, title)}", ""])
         if key == "summary":
             out.append(" ".join(lines))
             continue

@@ -4,6 +4,7 @@ cv.questionnaires, re-exported here)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from core import jobs, redis_safety
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
-from cv import gates, llm, matching, offline, requirements
+from cv import gates, llm, matching, offline, piecewise, requirements
 from cv.jobs import ANALYSIS_JOB, set_stage
 from cv.models import AIResponse, CVQuestionnaire, Stage
 from cv.questionnaires import ExtractedResume as ExtractedResume
@@ -158,16 +159,26 @@ def _fail(response: AIResponse, *, message: str, code: str, refund: bool = True)
 
 
 def analyse(
-    *, questionnaire: CVQuestionnaire, prompt: str, read: tuple[requirements.JobRequirement, ...] | None = None
+    *,
+    questionnaire: CVQuestionnaire,
+    prompt: str,
+    read: tuple[requirements.JobRequirement, ...] | None = None,
+    renew: Callable[[], object] = lambda: None,
 ) -> llm.AnalysisResult:
-    """The configured LLM, or the offline analyser when there is no API key; the answer cleaned of what the
-    database cannot store (a model may write NUL). ``read``: the model's reading of the job, whose
-    requirements the CV shows without naming them the rewrite is told it may name."""
+    """The configured LLM (the whole CV in one answer, or part by part: OPENAI_REWRITE), or the offline
+    analyser when there is no API key; the answer cleaned of what the database cannot store (a model may
+    write NUL). ``read``: the model's reading of the job, whose requirements the CV shows without naming them
+    the whole-CV rewrite is told it may name. ``renew`` keeps the job's lease while a part-by-part rewrite
+    makes its calls."""
     fields, cv_text = questionnaire.job_fields(), questionnaire.resume_text
     if not llm.is_configured():
-        return answer_cleaned(offline.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt))
-    surface = [(item.term, item.cv_evidence or "") for item in requirements.to_surface(read, cv_text)]
-    return answer_cleaned(llm.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt, surface=surface))
+        result = offline.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt)
+    elif settings.OPENAI_REWRITE == "sections":
+        result = piecewise.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt, renew=renew)
+    else:
+        surface = [(item.term, item.cv_evidence or "") for item in requirements.to_surface(read, cv_text)]
+        result = llm.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt, surface=surface)
+    return answer_cleaned(result)
 
 
 def _gate_context(response: AIResponse) -> gates.Context:
@@ -253,7 +264,12 @@ def _attempt(response: AIResponse) -> RunOutcome:
     read = requirements.for_questionnaire(questionnaire, renew=lambda: jobs.renew(ANALYSIS_JOB, response))
     try:
         set_stage(ANALYSIS_JOB, response, Stage.WRITING)
-        result = analyse(questionnaire=questionnaire, prompt=response.prompt, read=read)
+        result = analyse(
+            questionnaire=questionnaire,
+            prompt=response.prompt,
+            read=read,
+            renew=lambda: jobs.renew(ANALYSIS_JOB, response),
+        )
         result = _pass_gates(response=response, result=result)
     except llm.LLMTransientError as exc:
         if response.attempts >= max_attempts:

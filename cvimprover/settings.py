@@ -380,6 +380,13 @@ OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=600.0 if _LOCAL_MODEL else 
 OPENAI_ANSWER_FORM = env.str("OPENAI_ANSWER_FORM", default="prompt" if _LOCAL_MODEL else "json_schema")
 if OPENAI_ANSWER_FORM not in ("json_schema", "json_object", "prompt"):
     raise ImproperlyConfigured("OPENAI_ANSWER_FORM must be json_schema, json_object or prompt.")
+# How the CV is rewritten: `whole` (one answer holds the whole improved CV) or `sections` (cv.piecewise: the
+# summary and each role's points are rewritten in short calls, and the CV is put together around them, every
+# employer, title, date and degree kept as written). A small local model copies a whole CV back unchanged, but
+# rewrites a role's points well (README, "Run with a local model"); a large hosted one does best with `whole`.
+OPENAI_REWRITE = env.str("OPENAI_REWRITE", default="sections" if _LOCAL_MODEL else "whole")
+if OPENAI_REWRITE not in ("whole", "sections"):
+    raise ImproperlyConfigured("OPENAI_REWRITE must be whole or sections.")
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
 # Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
 # characters. Sent as max_completion_tokens to OpenAI, max_tokens elsewhere (the other name if refused).

@@ -16,6 +16,7 @@ for _name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "
 # Tests point the model at a local fake: they choose the answer's form themselves, structured output first as
 # for a hosted model, whatever a local server's default is.
 os.environ["OPENAI_ANSWER_FORM"] = "json_schema"
+os.environ["OPENAI_REWRITE"] = "whole"
 
 # No key is written anywhere: each run makes its own, shared with the worker subprocesses it starts. DEBUG as a
 # developer's machine has it (pytest-django still runs the tests themselves with DEBUG off).

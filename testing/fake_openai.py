@@ -32,6 +32,8 @@ Real servers and models differ, and each difference can be chosen per test:
   (``all_requests`` has both, in the order they arrived).
   ``ReadsRequirements(invent=True)`` also proposes a requirement the job does not have and a CV quote the CV
   does not have; ``UnusableRequirements`` answers prose without JSON.
+- a small model asked for one part of a CV at a time (OPENAI_REWRITE=sections): ``RewritesParts``, with
+  the flaws a real 1.5B model showed (a point dropped or added, a number invented, the job pasted in).
 - llama-cpp-python's own server: ``FakeOpenAI.like_llama_cpp_python()`` answers a ``json_schema``
   response_format with HTTP 500 (its validation error as the message) and silently ignores
   ``max_completion_tokens``.
@@ -388,6 +390,67 @@ class UnusableRequirements(Answer):
     """A model that answers the requirement call in prose, without the JSON asked for."""
 
     content: str | None = "The job wants someone good with computers and people. I hope this helps!"
+
+
+_OPENERS = {
+    "responsible for": "Owned",
+    "worked on": "Delivered",
+    "helped with": "Supported",
+    "helped": "Supported",
+    "did": "Produced",
+    "sent": "Sent",
+}
+
+
+def _without_i(sentence: str) -> str:
+    match = re.match(r"I (\w)(\w*)(.*)", sentence, re.S)
+    return f"{match.group(1).upper()}{match.group(2)}s{match.group(3)}" if match else sentence
+
+
+def _verb_first(point: str) -> str:
+    """A point as a small model rewrites it: a stronger opening verb, the rest as it was."""
+    lowered = point.casefold()
+    for opener, verb in _OPENERS.items():
+        if lowered.startswith(opener + " "):
+            return f"{verb} {point[len(opener) + 1 :]}"
+    return point
+
+
+@dataclass
+class RewritesParts(Answer):
+    """A small model asked for one part of a CV (cv.piecewise): the points of one role, or the summary.
+
+    As Qwen2.5-1.5B answered those requests: each point rewritten with a stronger verb and the points kept in
+    their order, one per line after "- "; a summary without "I". The flaws it showed are switches:
+    ``drops_point`` (it left a point out), ``adds_point`` (it added a point of its own),
+    ``invents_number`` (a number in no point), ``echoes_job`` (the requirements of the job pasted as points).
+    Anything else it is asked (a whole CV, a repair) gets ``improved_cv`` as an ordinary answer."""
+
+    drops_point: bool = False
+    adds_point: str | None = None
+    invents_number: bool = False
+    echoes_job: str | None = None
+
+    def body_for(self, request_body: dict[str, Any]) -> str:
+        users = [str(m.get("content", "")) for m in request_body.get("messages", []) if m.get("role") == "user"]
+        asked = users[-1] if users else ""
+        if "The points to rewrite:" in asked:
+            block = asked.split("The points to rewrite:", 1)[1].split("\n\nNow rewrite", 1)[0]
+            points = [_verb_first(line[2:].strip()) for line in block.strip().splitlines() if line.startswith("- ")]
+            if self.drops_point and len(points) > 1:
+                points = points[:-1]
+            if self.adds_point:
+                points.append(self.adds_point)
+            if self.invents_number and points:
+                points[0] = f"{points[0].rstrip('.')}, saving 37 hours a week."
+            if self.echoes_job:
+                points = [line.strip("-• ") for line in self.echoes_job.splitlines() if line.strip()]
+            return "\n".join(f"- {point}" for point in points)
+        if "The summary to rewrite:" in asked:
+            summary = asked.split("The summary to rewrite:", 1)[1].split("\n\nNow rewrite", 1)[0].strip()
+            # "I like clean APIs." becomes "Likes clean APIs.": the same facts, without "I".
+            return " ".join(_without_i(sentence) for sentence in re.split(r"(?<=[.!?])\s+", summary))
+        return super().body_for(request_body)
 
 
 @dataclass

@@ -15,3 +15,4 @@ OPENAI_MAX_ATTEMPTS = int(os.environ.get("CV_TEST_OPENAI_MAX_ATTEMPTS", "3"))
 JOB_LEASE_SECONDS = int(os.environ.get("CV_TEST_JOB_LEASE_SECONDS", "30"))
 CV_RETRY_BASE_SECONDS = float(os.environ.get("CV_TEST_RETRY_BASE_SECONDS", "0.2"))
 CV_ANALYSIS_QUEUE = os.environ.get("CV_TEST_ANALYSIS_QUEUE") or None
+OPENAI_REWRITE = os.environ.get("CV_TEST_OPENAI_REWRITE", "whole")

@@ -1,0 +1,270 @@
+# ruff: noqa: RUF001 (the CV texts have the en dashes real CVs have)
+"""The CV rewritten part by part (OPENAI_REWRITE=sections), for small models: the outline it is cut into, each
+part's answer checked, and whole analyses through a real Celery worker with the fake model answering as a
+real 1.5B model answered these requests.
+"""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from core.models import QuotaUsage
+from cv import llm, outline, piecewise
+from testing.fake_openai import FakeOpenAI, RewritesParts
+from testing.workers import start_llm_worker, stop_worker
+
+FIXTURES = Path(__file__).parent / "fixtures"
+QUEUE = f"cv-test-piecewise-{os.getpid()}"
+WAIT_SECONDS = 60
+
+NURSE_CV = """Maria Okafor
+maria@example.net · (617) 555-0142 · Worcester, MA
+
+PROFILE
+Registered nurse with six years on adult medical/surgical floors. I precept new graduates.
+
+EXPERIENCE
+Staff Nurse, Medical/Surgical Unit 5West
+St. Vincent Regional Hospital, Worcester, MA | June 2021 – Present
+- Care for 5 to 6 adult patients per shift on a 32-bed med/surg unit: post-operative, pneumonia
+  and sepsis step-down patients.
+- Helped with the falls committee; our unit went from 11 falls in 2022 to 4 in 2023.
+
+Registered Nurse, Progressive Care Unit
+Mercy Hills Medical Center, Springfield, MA | August 2018 – May 2021
+- Responsible for 3 to 4 telemetry patients per shift.
+- Titrated heparin and insulin drips under protocol.
+
+EDUCATION
+Bachelor of Science in Nursing, University of Massachusetts Amherst, 2018
+"""
+
+PLAIN_CV = """John Smith
+john@example.org · Berlin
+PROFILE
+Marketing coordinator who has done social media and some email campaigns.
+WORK HISTORY
+Marketing Coordinator, Brightside GmbH (2020–2024)
+Did social media posts for Instagram and LinkedIn.
+Sent the monthly newsletter.
+Intern, Medialab Berlin (2019–2020)
+Helped the team with research and reports.
+EDUCATION
+BA Communication Studies, Freie Universität Berlin (2016–2019)
+"""
+
+NURSE_JOB = {
+    "position": "Registered Nurse, Medical-Surgical",
+    "industry": "Healthcare",
+    "job_description": "We need a registered nurse for our med/surg unit. Telemetry experience preferred. "
+    "You will precept new graduate nurses and take charge nurse shifts.",
+}
+
+
+def test_a_role_named_on_two_lines_keeps_both_and_its_points_are_apart():
+    cv = outline.outline(NURSE_CV)
+
+    assert cv.header[0] == "Maria Okafor"
+    first, second = cv.roles
+    assert first.header == (
+        "Staff Nurse, Medical/Surgical Unit 5West",
+        "St. Vincent Regional Hospital, Worcester, MA | June 2021 - Present",
+    )
+    # The PDF's wrapped line is joined to its point.
+    assert first.points[0].endswith("post-operative, pneumonia and sepsis step-down patients.")
+    assert len(first.points) == 2 and len(second.points) == 2
+
+
+def test_a_cv_without_bullets_has_one_line_roles_and_each_line_after_them_is_a_point():
+    cv = outline.outline(PLAIN_CV)
+
+    assert [role.header for role in cv.roles] == [
+        ("Marketing Coordinator, Brightside GmbH (2020-2024)",),
+        ("Intern, Medialab Berlin (2019-2020)",),
+    ]
+    assert cv.roles[0].points == ("Did social media posts for Instagram and LinkedIn.", "Sent the monthly newsletter.")
+
+
+def test_the_outline_as_markdown_keeps_every_line_of_the_cv():
+    text = outline.markdown(outline.outline(NURSE_CV))
+
+    assert text.startswith("# Maria Okafor")
+    assert "### Staff Nurse, Medical/Surgical Unit 5West\n\nSt. Vincent Regional Hospital" in text
+    assert "- Titrated heparin and insulin drips under protocol." in text
+    assert "Bachelor of Science in Nursing, University of Massachusetts Amherst, 2018" in text
+
+
+@pytest.fixture
+def model(settings):
+    with FakeOpenAI(default=RewritesParts()) as fake:
+        settings.OPENAI_API_KEY = "sk-test-not-a-real-key"
+        settings.OPENAI_BASE_URL = fake.base_url
+        settings.OPENAI_REWRITE = "sections"
+        settings.OPENAI_MAX_ATTEMPTS = 1
+        yield fake
+
+
+def _parts(fake: FakeOpenAI) -> list[str]:
+    return [request.prompt_text for request in fake.requests]
+
+
+def test_each_part_is_asked_for_alone_and_the_cv_is_put_together_around_the_answers(model):
+    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=NURSE_CV, prompt="Tailor my CV.")
+
+    # One request for the summary and one per role; none carries the whole CV or the job description.
+    assert len(model.requests) == 3
+    assert all("BEGIN CV" not in text and "charge nurse shifts" not in text for text in _parts(model))
+    text = result.improved_cv_markdown
+    assert "- Supported the falls committee; our unit went from 11 falls in 2022 to 4 in 2023." in text
+    assert "I precept" not in text
+    assert "St. Vincent Regional Hospital, Worcester, MA | June 2021 - Present" in text
+    assert result.changes[0] == "Rewrote the summary for this job."
+    assert result.prompt_tokens == 3 * 120
+
+
+@pytest.mark.parametrize(
+    ("flaw", "told"),
+    [
+        ({"drops_point": True}, "Your answer left out this point"),
+        ({"adds_point": "Worked as a nurse in a hospital."}, "more points than"),
+        ({"invents_number": True}, "numbers the candidate's text does not have (37)"),
+        ({"echoes_job": "- You will precept new graduate nurses and take charge nurse shifts."}, "repeats the"),
+    ],
+)
+def test_a_part_answer_with_a_real_models_flaw_is_asked_again_then_kept_as_written(model, flaw, told):
+    # The summary and the second role are answered well; the first role's answer has the flaw, twice.
+    model.queue(RewritesParts(), RewritesParts(**flaw), RewritesParts(**flaw), RewritesParts())
+
+    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=NURSE_CV, prompt="")
+
+    first_role = [text for text in _parts(model) if "The points to rewrite:" in text and "falls committee" in text]
+    assert len(first_role) == 2
+    assert told in first_role[1]
+    text = result.improved_cv_markdown
+    assert "- Helped with the falls committee; our unit went from 11 falls in 2022 to 4 in 2023." in text
+    assert "37 hours" not in text and "Worked as a nurse" not in text and "take charge nurse shifts" not in text
+    assert [change for change in result.changes if "points of" in change] == [
+        "Rewrote the points of “Registered Nurse, Progressive Care Unit”: action verbs, the most relevant first."
+    ]
+
+
+def test_when_no_role_could_be_rewritten_the_answer_is_the_cv_unchanged(model):
+    model.default = RewritesParts(drops_point=True)
+
+    with pytest.raises(llm.LLMPermanentError) as caught:
+        piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=NURSE_CV, prompt="")
+
+    assert caught.value.code == "answer_unchanged"
+    assert caught.value.refund
+
+
+def test_a_cv_whose_roles_cannot_be_found_is_rewritten_whole(model):
+    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text="Maria Okafor\nNurse who cares.\n", prompt="")
+
+    assert len(model.requests) == 1
+    assert "BEGIN CV" in model.requests[0].prompt_text
+    assert result.improved_cv_markdown.startswith("# Jane Doe")  # the fake's whole-CV answer
+
+
+# Through a real worker
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOpenAI(default=RewritesParts()) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, django_db_blocker, server, tmp_path_factory):
+    with django_db_blocker.unblock():
+        proc = start_llm_worker(
+            model_url=server.base_url,
+            queue=QUEUE,
+            name="cv-piecewise",
+            log_path=tmp_path_factory.mktemp("cv-piecewise") / "worker.log",
+            CV_TEST_OPENAI_TIMEOUT="10",
+            CV_TEST_OPENAI_REWRITE="sections",
+        )
+    yield proc
+    stop_worker(proc)
+
+
+@pytest.fixture
+def fake(server, worker, settings, tmp_media):
+    server.reset()
+    server.default = RewritesParts()
+    settings.CV_ANALYSIS_QUEUE = QUEUE
+    return server
+
+
+@pytest.fixture
+def jane(api_client) -> int:
+    response = api_client.post(
+        "/cv/questionnaire/",
+        {
+            "position": "Senior Backend Engineer",
+            "job_description": (FIXTURES / "senior_backend_engineer.txt").read_text(),
+            "resume": SimpleUploadedFile(
+                "cv.pdf", (FIXTURES / "jane_doe_backend.pdf").read_bytes(), content_type="application/pdf"
+            ),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def _analysis(api_client, questionnaire_id: int) -> dict:
+    response = api_client.post(
+        "/cv/ai-responses/", {"questionnaire": questionnaire_id, "prompt": "Tailor my CV to this job."}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    url = f"/cv/ai-responses/{response.json()['id']}/"
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        body = api_client.get(url).json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not finish within {WAIT_SECONDS}s")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_analysis_written_part_by_part_keeps_every_fact_and_is_verified(api_client, fake, jane):
+    body = _analysis(api_client, jane)
+
+    assert body["status"] == "succeeded", body
+    assert body["verification"]["status"] == "verified", body["verification"]
+    improved = body["improved_cv"]
+    assert "### Senior Software Engineer, Ledgerly Ltd - London (2021-present)" in improved
+    assert "- Delivered the payments API written in Django and Django REST Framework." in improved
+    assert "BSc Computer Science, University of Leeds (2014-2018)" in improved
+    assert any("points of" in change for change in body["changes"])
+    # Docker and the CI pipeline on GitHub Actions are in the job; internal tools in Flask are not.
+    assert improved.index("Docker images and the CI pipeline") < improved.index("internal tools in Flask")
+    assert body["match_report"]["score_after"] >= body["match_report"]["score_before"]
+    # The summary and the two roles: three short requests, no whole-CV answer asked for.
+    assert len(fake.requests) == 3
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_when_no_part_could_be_rewritten_the_analysis_fails_as_unchanged_and_the_unit_goes_back(
+    api_client, user, fake, jane
+):
+    # Every role's points come back with an invented number, twice: only the summary was rewritten.
+    fake.default = RewritesParts(invents_number=True)
+
+    body = _analysis(api_client, jane)
+
+    assert body["status"] == "failed", body
+    assert body["error_code"] == "answer_unchanged", body
+    assert "returned your CV without improving it" in body["error"]
+    # The summary once, each of the two roles twice; no whole-CV answer is asked for.
+    assert len(fake.requests) == 5
+    assert QuotaUsage.objects.get(user=user, scope="ai_responses").used == 0
