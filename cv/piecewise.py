@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cv import gates, keywords, llm, matching, outline
+from cv.claims import verify_rewrite
 
 logger = logging.getLogger(__name__)
 
@@ -300,4 +301,16 @@ def _read(answer: llm.TextResult, part: _Part, context: gates.Context) -> tuple[
     invented = sorted(set(_NUMBER.findall(" ".join(items))) - _numbers(part.facts))
     if invented:
         return (), f"Your answer has numbers the candidate's text does not have ({', '.join(invented[:5])})."
+    # The truthfulness check, on this part: fixed here, where one small answer is asked again, rather than by a
+    # repair round over the whole CV, which a small model cannot do.
+    claims = verify_rewrite(
+        source_text=context.source_text,
+        request_text=context.request_text,
+        # As the part stands in the improved CV, so that the check reads it as it will read the whole.
+        improved_text="\n".join(f"- {item}" for item in items) if part.is_points else items[0],
+        job_text=context.job_text,
+    ).unsupported
+    if claims:
+        named = "; ".join(f'"{claim.text}"' for claim in claims[:5])
+        return (), f"Your answer says what the candidate's text does not: {named}. Leave that out."
     return items, None

@@ -423,13 +423,15 @@ class RewritesParts(Answer):
     As Qwen2.5-1.5B answered those requests: each point rewritten with a stronger verb and the points kept in
     their order, one per line after "- "; a summary without "I". The flaws it showed are switches:
     ``drops_point`` (it left a point out), ``adds_point`` (it added a point of its own),
-    ``invents_number`` (a number in no point), ``echoes_job`` (the requirements of the job pasted as points).
+    ``invents_number`` (a number in no point), ``adds_claim`` (words of its own at the end of the first
+    point: a tool or a credential the CV does not have), ``echoes_job`` (the requirements of the job pasted as points).
     Anything else it is asked (a whole CV, a repair) gets ``improved_cv`` as an ordinary answer."""
 
     drops_point: bool = False
     adds_point: str | None = None
     invents_number: bool = False
     echoes_job: str | None = None
+    adds_claim: str | None = None
 
     def body_for(self, request_body: dict[str, Any]) -> str:
         users = [str(m.get("content", "")) for m in request_body.get("messages", []) if m.get("role") == "user"]
@@ -443,6 +445,8 @@ class RewritesParts(Answer):
                 points.append(self.adds_point)
             if self.invents_number and points:
                 points[0] = f"{points[0].rstrip('.')}, saving 37 hours a week."
+            if self.adds_claim and points:
+                points[0] = f"{points[0].rstrip('.')}{self.adds_claim}."
             if self.echoes_job:
                 points = [line.strip("-• ") for line in self.echoes_job.splitlines() if line.strip()]
             return "\n".join(f"- {point}" for point in points)
