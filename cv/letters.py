@@ -11,10 +11,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models import Q, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core import jobs
@@ -25,13 +21,12 @@ from core.text import clean_text
 from cv import claims, gates, limits, llm, matching, offline
 from cv.cv_document import block_plain_text, parse
 from cv.exports import improved_markdown
-from cv.jobs import LETTER_JOB, set_stage
+from cv.jobs import LETTER_JOB, llm_job, set_stage
 from cv.jsonresume import to_json_resume
 from cv.llm_answers import strip_reasoning
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire, Stage
 from cv.output_guard import OutputGuard, reported
 from cv.selectors import cv_markdown_of
-from cv.services import PENDING_REQUEUE_AFTER, RunOutcome, retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +78,6 @@ _CLOSING = re.compile(
     r"|all\s+the\s+best|best|thanks|thank\s+you|cheers|cordially)\s*[,.!]?$",
     re.IGNORECASE,
 )
-_INTERRUPTED = "Writing the letter was interrupted too many times; please try again."
 _OPENINGS = {
     "formal": ("Dear Hiring Manager,", "Yours sincerely,"),
     "warm": ("Dear Hiring Team,", "With warm regards,"),
@@ -439,135 +433,59 @@ def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:
     return written, claims.Verification(unsupported=guarded).as_dict()
 
 
-def _enqueue_on_commit(letter_id: int) -> None:
-    from cv.tasks import write_cover_letter
-
-    # The analysis's test override applies to letters too: they share the `ai` queue and its workers.
-    queue = settings.CV_ANALYSIS_QUEUE
-    options = {"queue": queue} if queue else {}
-    transaction.on_commit(lambda: write_cover_letter.apply_async((letter_id,), **options), robust=True)
-
-
-@transaction.atomic
 def cover_letter_create(*, user: User, ai_response_id: int, tone: str, words: int) -> CoverLetter:
-    """Queue a letter for one of the user's succeeded analyses (one unit of the daily AI quota)."""
-    response = AIResponse.objects.select_related("questionnaire").filter(pk=ai_response_id, user=user).first()
-    if response is None:
-        raise AIResponseNotFound()
-    improved_markdown(response)
-    day = quota_consume(user=user, scope="ai_responses")
-    letter = CoverLetter.objects.create(
-        ai_response=response, user=user, tone=tone, words=words, quota_day=day, enqueued_at=timezone.now()
-    )
-    _enqueue_on_commit(letter.pk)
-    logger.info("cover letter queued id=%s ai_response=%s user_id=%s", letter.pk, response.pk, user.pk)
+    """Queue a letter for one of the user's succeeded analyses (one unit of the daily AI quota). If the broker
+    cannot take the job, the row is deleted and the unit given back, and the caller gets RedisUnavailable
+    (503): nothing is left half-done (core.jobs.start)."""
+
+    def create(undo: jobs.Undo) -> CoverLetter:
+        response = AIResponse.objects.select_related("questionnaire").filter(pk=ai_response_id, user=user).first()
+        if response is None:
+            raise AIResponseNotFound()
+        improved_markdown(response)
+        day = quota_consume(user=user, scope="ai_responses")
+        letter = CoverLetter.objects.create(
+            ai_response=response, user=user, tone=tone, words=words, quota_day=day, enqueued_at=timezone.now()
+        )
+        undo.append(lambda: _cover_letter_withdraw(letter=letter))
+        jobs.enqueue(LETTER, letter.pk)
+        return letter
+
+    letter = jobs.start(create)
+    logger.info("cover letter queued id=%s ai_response=%s user_id=%s", letter.pk, ai_response_id, user.pk)
     return letter
 
 
-def _claim(letter_id: int) -> CoverLetter | None:
-    return jobs.claim(
-        LETTER_JOB,
-        pk=letter_id,
-        claimable=Q(status=CoverLetter.Status.PENDING),
-        fetch=CoverLetter.objects.select_related("ai_response__questionnaire"),
-        started_at=Coalesce("started_at", Value(timezone.now())),
-        stage=Stage.READING_JOB,
-    )
+def _cover_letter_withdraw(*, letter: CoverLetter) -> None:
+    """Undo a request whose job could not be queued: the row goes, and so does the quota unit it took."""
+    deleted, _ = CoverLetter.objects.filter(pk=letter.pk, status=CoverLetter.Status.PENDING).delete()
+    if deleted and letter.quota_day is not None:
+        quota_release(user=letter.user_id, scope="ai_responses", day=letter.quota_day)
+    logger.info("cover letter withdrawn id=%s (broker unavailable)", letter.pk)
 
 
-def _finish(job: CoverLetter, **fields) -> bool:
-    """Write an outcome only if this run still holds the job (the sweep may have handed it to another)."""
-    return jobs.finish(LETTER_JOB, job, **fields)
+def _letter_work(letter: CoverLetter) -> dict:
+    written, verification = write_letter(letter=letter)
+    logger.info("cover letter written id=%s model=%s", letter.pk, written.model)
+    return {"letter": written.letter, "verification": verification, "model": written.model[:100]}
 
 
-@transaction.atomic
-def _fail(letter: CoverLetter, *, message: str, code: str, refund: bool = True) -> None:
-    failed = {"status": CoverLetter.Status.FAILED, "stage": Stage.DONE, "error": message, "error_code": code}
-    if _finish(letter, **failed, finished_at=timezone.now()):
-        if refund and letter.quota_day is not None:
-            quota_release(user=letter.user_id, scope="ai_responses", day=letter.quota_day)
-        logger.info("cover letter failed id=%s code=%s attempts=%s", letter.pk, code, letter.attempts)
+LETTER = llm_job(
+    LETTER_JOB,
+    name="cover letter",
+    task="cv.tasks.write_cover_letter",
+    work=_letter_work,
+    fetch=lambda: CoverLetter.objects.select_related("ai_response__questionnaire"),
+    crashed="The letter could not be written because of an internal error.",
+    interrupted="Writing the letter was interrupted too many times; please try again.",
+)
 
 
-def cover_letter_run(*, letter_id: int) -> RunOutcome:
-    """Run one attempt of a letter job. Safe to call twice: only one caller can hold the job."""
-    letter = _claim(letter_id)
-    if letter is None:
-        current = CoverLetter.objects.filter(pk=letter_id).values("status", "lease_expires_at").first()
-        if current and current["status"] == CoverLetter.Status.RUNNING and current["lease_expires_at"]:
-            wait = (current["lease_expires_at"] - timezone.now()).total_seconds()
-            return RunOutcome(state="busy", retry_in=max(wait, 0) + 1)
-        return RunOutcome(state="skipped")
-    return jobs.run_claimed(letter, _attempt, crashed=_crashed)
-
-
-def _crashed(letter: CoverLetter, exc: Exception) -> RunOutcome:
-    # Our fault, not the person's: the unit goes back, and the job is not run (nor the model paid) again.
-    _fail(letter, message="The letter could not be written because of an internal error.", code="internal_error")
-    return RunOutcome(state="failed")
-
-
-def _attempt(letter: CoverLetter) -> RunOutcome:
-    max_attempts = settings.OPENAI_MAX_ATTEMPTS
-    if letter.attempts > max_attempts:
-        _fail(letter, message=_INTERRUPTED, code="interrupted")
-        return RunOutcome(state="failed")
-    try:
-        written, verification = write_letter(letter=letter)
-    except llm.LLMTransientError as exc:
-        if letter.attempts >= max_attempts:
-            _fail(letter, message=f"{exc.message} We gave up after {letter.attempts} attempts.", code=exc.code)
-            return RunOutcome(state="failed")
-        delay = retry_delay(attempt=letter.attempts, retry_after=exc.retry_after)
-        _finish(letter, status=CoverLetter.Status.PENDING, stage=Stage.QUEUED, enqueued_at=timezone.now())
-        logger.info("cover letter retry id=%s code=%s attempt=%s in=%.1fs", letter.pk, exc.code, letter.attempts, delay)
-        return RunOutcome(state="retry", retry_in=delay)
-    except llm.LLMPermanentError as exc:
-        _fail(letter, message=exc.message, code=exc.code, refund=getattr(exc, "refund", True))
-        return RunOutcome(state="failed")
-    except Exception:
-        logger.exception("cover letter crashed id=%s", letter.pk)
-        _fail(letter, message="The letter could not be written because of an internal error.", code="internal_error")
-        return RunOutcome(state="failed")
-    done = _finish(
-        letter,
-        status=CoverLetter.Status.SUCCEEDED,
-        stage=Stage.DONE,
-        letter=written.letter,
-        verification=verification,
-        model=written.model[:100],
-        error="",
-        error_code="",
-        finished_at=timezone.now(),
-    )
-    logger.info("cover letter %s id=%s model=%s", "succeeded" if done else "superseded", letter.pk, written.model)
-    return RunOutcome(state="succeeded" if done else "superseded")
+def cover_letter_run(*, letter_id: int) -> jobs.Outcome:
+    """Run one attempt of a letter job (core.jobs.run). Safe to call twice: only one caller can hold it."""
+    return jobs.run(LETTER, letter_id)
 
 
 def cover_letters_requeue_stuck() -> dict[str, int]:
     """Queue again the letters whose worker died, fail those that died too often, re-send lost messages."""
-    now = timezone.now()
-    with transaction.atomic():
-
-        def requeue(letter: CoverLetter) -> bool:
-            if not _finish(letter, status=CoverLetter.Status.PENDING, stage=Stage.QUEUED, enqueued_at=now):
-                return False
-            _enqueue_on_commit(letter.pk)
-            return True
-
-        def give_up(letter: CoverLetter) -> None:
-            _fail(letter, message=_INTERRUPTED, code="interrupted")
-
-        swept = jobs.sweep_expired(
-            LETTER_JOB, max_attempts=settings.OPENAI_MAX_ATTEMPTS, requeue=requeue, give_up=give_up
-        )
-        requeued, failed = swept.requeued, swept.failed
-        resent = jobs.resend_lost(
-            LETTER_JOB,
-            waiting=Q(status=CoverLetter.Status.PENDING),
-            after=PENDING_REQUEUE_AFTER,
-            send=_enqueue_on_commit,
-        )
-    if requeued or failed or resent:
-        logger.info("stuck cover letters: requeued=%s failed=%s resent=%s", requeued, failed, resent)
-    return {"requeued": requeued, "failed": failed, "resent": resent}
+    return jobs.sweep(LETTER).counts()
