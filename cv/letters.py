@@ -1,8 +1,9 @@
 """Cover letters: written from an analysis's CV for its questionnaire's job, on the ``ai`` queue.
 
 The same door to the LLM (``cv.llm``), the same retries and quota rule as the analysis; without an LLM the
-offline writer builds a structured letter from facts the uploaded CV states (its most recent role, lines of
-its experience, the job's keywords it already covers), so it claims nothing the CV does not.
+offline writer (cv.letter_offline) builds a structured letter from facts the uploaded CV states (its most
+recent role, lines of its experience, the job's keywords it already covers), so it claims nothing the CV
+does not.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from core import jobs
@@ -18,11 +20,10 @@ from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from core.text import clean_text
-from cv import claims, gates, limits, llm, matching, offline
-from cv.cv_document import block_plain_text, parse
+from cv import claims, gates, limits, llm, matching
 from cv.exports import improved_markdown
 from cv.jobs import LETTER_JOB, llm_job, set_stage
-from cv.jsonresume import to_json_resume
+from cv.letter_offline import write_offline as write_offline
 from cv.llm_answers import strip_reasoning
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire, Stage
 from cv.output_guard import OutputGuard, reported
@@ -34,8 +35,6 @@ OFFLINE_MODEL = "offline"
 WORDS_DEFAULT = 300
 WORDS_MIN = 100
 WORDS_MAX = 600
-# The letter kept from a model's answer: generous for WORDS_MAX words of Markdown, bounded for storage.
-MAX_LETTER_CHARS = 12_000
 _CV_CHARS_SENT = 20_000
 _LETTER_SCHEMA = {
     "type": "object",
@@ -78,11 +77,6 @@ _CLOSING = re.compile(
     r"|all\s+the\s+best|best|thanks|thank\s+you|cheers|cordially)\s*[,.!]?$",
     re.IGNORECASE,
 )
-_OPENINGS = {
-    "formal": ("Dear Hiring Manager,", "Yours sincerely,"),
-    "warm": ("Dear Hiring Team,", "With warm regards,"),
-    "direct": ("Hello,", "Best regards,"),
-}
 
 
 class AIResponseNotFound(NotFound):
@@ -93,127 +87,6 @@ class AIResponseNotFound(NotFound):
 class WrittenLetter:
     letter: str
     model: str
-
-
-def _squash(text: str) -> str:
-    return " ".join(matching.normalise(text).split()).casefold()
-
-
-def _stated_in(source: str, text: str) -> bool:
-    return bool(text.strip()) and _squash(text) in source
-
-
-def _first_heading(markdown: str) -> str:
-    return next((block_plain_text(b) for b in parse(markdown) if b.kind == "heading" and b.level == 1), "")
-
-
-def _contact_line(resume: dict, source: str) -> str:
-    basics = resume.get("basics", {})
-    return " · ".join(part for part in (basics.get("email"), basics.get("phone")) if part and _stated_in(source, part))
-
-
-def _sentence(line: str) -> str:
-    line = line.strip().rstrip(" ;,")
-    return line if line.endswith((".", "!", "?")) else f"{line}."
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def write_offline(*, questionnaire: CVQuestionnaire, cv_markdown: str, tone: str, words: int) -> str:
-    """A letter from the CV's own facts. Every role, line and keyword in it is stated by the uploaded CV."""
-    source = _squash(questionnaire.resume_text)
-    resume = to_json_resume(cv_markdown)
-    basics = resume.get("basics", {})
-    name = basics.get("name") or _first_heading(cv_markdown)
-    if not _stated_in(source, name):
-        name = ""
-    position = questionnaire.position.strip() or "the advertised"
-    industry = questionnaire.industry.strip()
-    report = matching.match_report(
-        job_text=matching.job_text_of(questionnaire.job_fields()), cv_text=questionnaire.resume_text, improved_text=None
-    )
-    keywords = report["keywords"]["found"][:6]
-    salutation, closing = _OPENINGS.get(tone, _OPENINGS["formal"])
-
-    roles = [
-        job
-        for job in resume.get("work", [])
-        if _stated_in(source, job.get("position", "")) and _stated_in(source, job.get("name", ""))
-    ]
-    candidates = [line for job in resume.get("work", []) for line in job.get("highlights", [])]
-    # The uploaded CV's own experience lines, for a rewrite whose wording differs from it.
-    _, sections = offline.split_sections(questionnaire.resume_text)
-    candidates += [
-        line.lstrip("-*• ").strip()
-        for key, _, lines in sections
-        if key == "experience"
-        for line in lines
-        if not re.search(r"\b(19|20)\d{2}\b", line)
-    ]
-    highlights: list[str] = []
-    for line in candidates:
-        if _stated_in(source, line) and 4 <= len(line.split()) <= 45 and _squash(line) not in map(_squash, highlights):
-            highlights.append(line)
-    # Lines with a measurable result, or naming the job's keywords, say the most to a recruiter.
-    folded = [k.casefold() for k in keywords]
-    highlights.sort(
-        key=lambda line: (
-            not matching.quantified_statements(line),
-            not any(k in line.casefold() for k in folded),
-        )
-    )
-    budget = 1 if words < 200 else 2 if words < 350 else 3
-    chosen = highlights[:budget]
-
-    for_whom = f" in {industry}" if industry else ""
-    openers = {
-        "formal": f"I am writing to apply for the {position} role{for_whom}.",
-        "warm": f"I was delighted to see your opening for a {position}{for_whom}, and I would love to bring my "
-        "experience to your team.",
-        "direct": f"I am applying for your {position} role{for_whom}.",
-    }
-    paragraphs = [openers.get(tone, openers["formal"])]
-    if roles:
-        latest = roles[0]
-        if latest.get("startDate") and not latest.get("endDate"):
-            paragraphs[0] += f" I have been {latest['position']} at {latest['name']} since {latest['startDate'][:4]}."
-        else:
-            paragraphs[0] += f" Most recently I worked as {latest['position']} at {latest['name']}."
-    if chosen:
-        paragraphs.append("A few things I have done that matter for this role:")
-    body_items = [f"- {_sentence(line)}" for line in chosen]
-    closing_paragraphs = []
-    if keywords:
-        closing_paragraphs.append(
-            f"My experience with {_join(keywords)} matches what this role asks for, and I would welcome the "
-            "chance to show how I use it."
-        )
-    closing_paragraphs.append(
-        {
-            "formal": "Thank you for considering my application. I would be glad to discuss it at your convenience.",
-            "warm": "Thank you for reading my application; I would be happy to talk about how I could help.",
-            "direct": "I am available for an interview at short notice.",
-        }.get(tone, "Thank you for considering my application.")
-    )
-
-    out: list[str] = []
-    if name:
-        out += [f"# {name}", ""]
-        contact = _contact_line(resume, source)
-        if contact:
-            out += [contact, ""]
-    out += [salutation, ""]
-    out += [paragraphs[0], ""]
-    if chosen:
-        out += [paragraphs[1], "", *body_items, ""]
-    for paragraph in closing_paragraphs:
-        out += [paragraph, ""]
-    out += [closing, ""]
-    if name:
-        out.append(name)
-    return "\n".join(out).strip() + "\n"
 
 
 def _user_message(*, questionnaire: CVQuestionnaire, cv_markdown: str) -> str:
@@ -252,8 +125,9 @@ def write_with_llm(
     letter = clean_text(strip_reasoning(letter)).strip()
     if not letter:
         raise llm.LLMPermanentError("The AI service's answer did not contain a letter.", code="bad_answer")
-    limits.check_answer(letter[:MAX_LETTER_CHARS], subject="the letter")
-    return WrittenLetter(letter=letter[:MAX_LETTER_CHARS], model=clean_text(answer.model))
+    # A letter past its bound fails with the bound's code (answer_text_too_long) instead of being cut.
+    limits.check_answer(letter, subject="the letter", max_chars=settings.CV_MAX_LETTER_CHARS)
+    return WrittenLetter(letter=letter, model=clean_text(answer.model))
 
 
 def _support_text(letter: CoverLetter) -> str:
@@ -389,28 +263,36 @@ def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[Writt
         "A previous version of this letter stated things the CV does not say. Write it again without "
         f"exactly these claims (do not replace them with other ones):\n{listed}"
     )
-    questionnaire = letter.ai_response.questionnaire
     try:
-        repaired = write_with_llm(
-            questionnaire=questionnaire,
-            cv_markdown=cv_markdown_of(letter.ai_response),
-            tone=letter.tone,
-            words=letter.words,
-            correction=correction,
-        )
-        repaired, guarded_again = _guarded(
-            _output_guard(letter, tone=letter.tone, words=letter.words, correction=correction, previous=written.letter),
-            repaired,
-        )
-        second = _check(letter, repaired.letter)
+        repaired, guarded_again, second = _repair(letter, written=written, correction=correction)
     except llm.LLMError as exc:
         logger.warning("cover letter repair failed id=%s code=%s; keeping the flagged letter", letter.pk, exc.code)
         return written, reported(guarded, first)
-    if gates.first_failure(repaired.letter, _gate_context(letter)) is not None:
+    except Exception:
+        # A fault of ours in the repair round: the first letter is still a letter, flagged as it was.
+        logger.exception("cover letter repair crashed id=%s; keeping the flagged letter", letter.pk)
         return written, reported(guarded, first)
-    if len(second.unsupported) > len(first.unsupported):
+    if second is None or len(second.unsupported) > len(first.unsupported):
         return written, reported(guarded, first)
     return repaired, reported((*guarded, *guarded_again), second)
+
+
+def _repair(
+    letter: CoverLetter, *, written: WrittenLetter, correction: str
+) -> tuple[WrittenLetter, tuple[claims.Claim, ...], claims.Verification | None]:
+    """The repair round's letter, guarded, and its check (None: it fails a gate, so it is not a candidate)."""
+    repaired = write_with_llm(
+        questionnaire=letter.ai_response.questionnaire,
+        cv_markdown=cv_markdown_of(letter.ai_response),
+        tone=letter.tone,
+        words=letter.words,
+        correction=correction,
+    )
+    guard = _output_guard(letter, tone=letter.tone, words=letter.words, correction=correction, previous=written.letter)
+    repaired, guarded_again = _guarded(guard, repaired)
+    if gates.first_failure(repaired.letter, _gate_context(letter)) is not None:
+        return repaired, guarded_again, None
+    return repaired, guarded_again, _check(letter, repaired.letter)
 
 
 def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:

@@ -418,6 +418,9 @@ CV_RETRY_MAX_SECONDS = 300.0
 CV_PENDING_REQUEUE_AFTER_SECONDS = 300
 # A job description longer than this is refused (400) where it enters (cv.serializers).
 CV_JOB_DESCRIPTION_MAX_CHARS = 5000
+# A model's cover letter longer than this fails `answer_text_too_long` (its unit given back) instead of being
+# cut: generous for 600 words of Markdown (about 4,000 characters), within CV_MAX_TEXT_CHARS.
+CV_MAX_LETTER_CHARS = 12_000
 
 # PDF renders (core.jobs): a render takes about a second; the task's time limits (pdf.tasks: soft at 3/4 of
 # the lease, hard at 11/12, so 45 s and 55 s) stay below the lease, so a document still running after it
