@@ -252,3 +252,18 @@ def test_a_render_past_the_time_limit_ends_failed_and_says_so(document, tmp_medi
     document.refresh_from_db()
     assert (document.status, document.error_code) == ("failed", "render_timeout")
     assert document.error.startswith("Rendering took too long")
+
+
+def test_a_render_is_sent_with_time_limits_below_its_lease(
+    user, ai_response, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.render_document, "apply_async", lambda args, **options: sent.append(options))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_request(user=user, ai_response=ai_response, template="classic")
+    settings.PDF_RENDER_LEASE_SECONDS = 120
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_request(user=user, ai_response=ai_response, template="modern")
+
+    assert sent == [{"soft_time_limit": 45, "time_limit": 55}, {"soft_time_limit": 90, "time_limit": 110}]
