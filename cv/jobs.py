@@ -5,6 +5,7 @@ whose worker stops renewing its lease (killed, out of memory) is taken over by t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,8 @@ from django.utils import timezone
 from core import jobs
 from core.quotas import quota_release
 from cv.models import AIResponse, CoverLetter, Stage
+
+logger = logging.getLogger(__name__)
 
 ANALYSIS_JOB = jobs.JobKind(
     model=AIResponse,
@@ -56,6 +59,15 @@ def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
 def _give_back_unit(job: Any) -> None:
     if job.quota_day is not None:
         quota_release(user=job.user_id, scope="ai_responses", day=job.quota_day)
+
+
+def withdraw(spec: jobs.JobSpec, job: Any) -> None:
+    """Undo a request whose job could not be queued (a step for ``core.jobs.start``): the row goes, and so
+    does the quota unit it took."""
+    deleted, _ = spec.kind.objects.filter(pk=job.pk, status=spec.waiting).delete()
+    if deleted:
+        _give_back_unit(job)
+    logger.info("%s withdrawn id=%s (broker unavailable)", spec.name, job.pk)
 
 
 def _send_options() -> dict[str, Any]:

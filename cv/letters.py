@@ -18,11 +18,11 @@ from django.utils import timezone
 from core import jobs
 from core.exceptions import NotFound
 from core.models import User
-from core.quotas import quota_consume, quota_release
+from core.quotas import quota_consume
 from core.text import clean_text
 from cv import claims, gates, limits, llm, matching
 from cv.exports import improved_markdown
-from cv.jobs import LETTER_JOB, llm_job, set_stage
+from cv.jobs import LETTER_JOB, llm_job, set_stage, withdraw
 from cv.letter_offline import write_offline as write_offline
 from cv.llm_answers import strip_reasoning
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire, Stage
@@ -329,21 +329,13 @@ def cover_letter_create(*, user: User, ai_response_id: int, tone: str, words: in
         letter = CoverLetter.objects.create(
             ai_response=response, user=user, tone=tone, words=words, quota_day=day, enqueued_at=timezone.now()
         )
-        undo.append(lambda: _cover_letter_withdraw(letter=letter))
+        undo.append(lambda: withdraw(LETTER, letter))
         jobs.enqueue(LETTER, letter.pk)
         return letter
 
     letter = jobs.start(create)
     logger.info("cover letter queued id=%s ai_response=%s user_id=%s", letter.pk, ai_response_id, user.pk)
     return letter
-
-
-def _cover_letter_withdraw(*, letter: CoverLetter) -> None:
-    """Undo a request whose job could not be queued: the row goes, and so does the quota unit it took."""
-    deleted, _ = CoverLetter.objects.filter(pk=letter.pk, status=CoverLetter.Status.PENDING).delete()
-    if deleted and letter.quota_day is not None:
-        quota_release(user=letter.user_id, scope="ai_responses", day=letter.quota_day)
-    logger.info("cover letter withdrawn id=%s (broker unavailable)", letter.pk)
 
 
 def _letter_work(letter: CoverLetter) -> dict:

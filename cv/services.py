@@ -13,9 +13,9 @@ from django.utils import timezone
 from core import jobs
 from core.exceptions import NotFound
 from core.models import User
-from core.quotas import quota_consume, quota_release
+from core.quotas import quota_consume
 from cv import gates, llm, matching, offline
-from cv.jobs import ANALYSIS_JOB, llm_job, set_stage
+from cv.jobs import ANALYSIS_JOB, llm_job, set_stage, withdraw
 from cv.jobs import retry_delay as retry_delay
 from cv.models import AIResponse, CVQuestionnaire, Stage
 from cv.questionnaires import ExtractedResume as ExtractedResume
@@ -47,21 +47,13 @@ def ai_response_create(*, user: User, questionnaire: CVQuestionnaire, prompt: st
         response = AIResponse.objects.create(
             questionnaire=questionnaire, user=user, prompt=prompt, quota_day=day, enqueued_at=timezone.now()
         )
-        undo.append(lambda: _ai_response_withdraw(response=response))
+        undo.append(lambda: withdraw(ANALYSIS, response))
         jobs.enqueue(ANALYSIS, response.pk)
         return response
 
     response = jobs.start(create)
     logger.info("ai response queued id=%s user_id=%s", response.pk, user.pk)
     return response
-
-
-def _ai_response_withdraw(*, response: AIResponse) -> None:
-    """Undo a request whose job could not be queued: the row goes, and so does the quota unit it took."""
-    deleted, _ = AIResponse.objects.filter(pk=response.pk, status=AIResponse.Status.PENDING).delete()
-    if deleted and response.quota_day is not None:
-        quota_release(user=response.user_id, scope="ai_responses", day=response.quota_day)
-    logger.info("ai response withdrawn id=%s (broker unavailable)", response.pk)
 
 
 @transaction.atomic
