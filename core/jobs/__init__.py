@@ -35,6 +35,7 @@ from core.jobs.runner import (
     Undo,
     enqueue,
     run,
+    send,
     start,
     sweep,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "resend_lost",
     "run",
     "run_claimed",
+    "send",
     "start",
     "sweep",
     "sweep_expired",

@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from celery import current_app
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -124,12 +125,12 @@ def enqueue(spec: JobSpec, pk: Any, *, robust: bool = False) -> None:
     ``redis_safety.send_task``. Not robust (a request): a broker that is down raises RedisUnavailable at the
     commit, for ``start`` to undo. Robust (a sweep, an admin action): the failure is logged and the sweep
     sends the job again later."""
-    transaction.on_commit(lambda: _send(spec, pk), robust=robust)
+    transaction.on_commit(lambda: send(spec, pk), robust=robust)
 
 
-def _send(spec: JobSpec, pk: Any) -> None:
-    from celery import current_app
-
+def send(spec: JobSpec, pk: Any) -> None:
+    """Send job ``pk`` to its task now (``enqueue`` waits for the commit); RedisUnavailable if the broker
+    cannot take it."""
     # The task by its registered name: the kind's services never import its tasks module.
     redis_safety.send_task(current_app.tasks[spec.task], (pk,), **spec.send_options())
 
