@@ -30,6 +30,7 @@ def _install() -> None:
     from django.views.decorators.csrf import csrf_exempt
     from django_redis import get_redis_connection
 
+    from core import jobs
     from core.authentication import JWTCookieAuthentication
     from core.quotas import _today
     from core.throttles import WORK, RequestThrottle
@@ -79,7 +80,7 @@ def _install() -> None:
         if VARIANT == "push":
             get_redis_connection("default").lpush("bench:floor", response_id)
         else:
-            services._send_analysis(response_id)
+            jobs.send(services.ANALYSIS, response_id)
         body = {
             "id": response_id, "questionnaire": data["questionnaire"], "prompt": params["prompt"], "status": "pending",
             "improved_cv": "", "changes": [], "match_report": None, "verification": None, "model": "", "error": "",

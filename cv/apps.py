@@ -7,4 +7,5 @@ class CvConfig(AppConfig):
     verbose_name = "CV"
 
     def ready(self) -> None:
-        from cv import signals  # noqa: F401  (connects the file clean-up receivers)
+        # The signals connect the file clean-up; the tasks register what the job runner (core.jobs) sends by name.
+        from cv import signals, tasks  # noqa: F401

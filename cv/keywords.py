@@ -1275,10 +1275,6 @@ def _original_slice(original: str, normalised: str, start: int, end: int) -> str
     return normalised[start:end]
 
 
-def text_covers(index: TermIndex, keyword: Keyword | str) -> bool:
-    return index.covers(keyword)
-
-
 @lru_cache(maxsize=1)
 def _terms_by_name() -> dict[str, Term]:
     return {term.name: term for term in TERMS}

@@ -1,8 +1,9 @@
 """Cover letters: written from an analysis's CV for its questionnaire's job, on the ``ai`` queue.
 
 The same door to the LLM (``cv.llm``), the same retries and quota rule as the analysis; without an LLM the
-offline writer builds a structured letter from facts the uploaded CV states (its most recent role, lines of
-its experience, the job's keywords it already covers), so it claims nothing the CV does not.
+offline writer (cv.letter_offline) builds a structured letter from facts the uploaded CV states (its most
+recent role, lines of its experience, the job's keywords it already covers), so it claims nothing the CV
+does not.
 """
 
 from __future__ import annotations
@@ -12,26 +13,21 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core import jobs
 from core.exceptions import NotFound
 from core.models import User
-from core.quotas import quota_consume, quota_release
+from core.quotas import quota_consume
 from core.text import clean_text
-from cv import claims, gates, limits, llm, matching, offline, requirements
-from cv.cv_document import block_plain_text, parse
+from cv import claims, gates, limits, llm, matching
 from cv.exports import improved_markdown
-from cv.jobs import LETTER_JOB, set_stage
-from cv.jsonresume import to_json_resume
+from cv.jobs import LETTER_JOB, llm_job, set_stage, withdraw
+from cv.letter_offline import write_offline as write_offline
 from cv.llm_answers import strip_reasoning
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire, Stage
 from cv.output_guard import OutputGuard, reported
 from cv.selectors import cv_markdown_of
-from cv.services import PENDING_REQUEUE_AFTER, RunOutcome, retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +35,6 @@ OFFLINE_MODEL = "offline"
 WORDS_DEFAULT = 300
 WORDS_MIN = 100
 WORDS_MAX = 600
-# The letter kept from a model's answer: generous for WORDS_MAX words of Markdown, bounded for storage.
-MAX_LETTER_CHARS = 12_000
 _CV_CHARS_SENT = 20_000
 _LETTER_SCHEMA = {
     "type": "object",
@@ -83,12 +77,6 @@ _CLOSING = re.compile(
     r"|all\s+the\s+best|best|thanks|thank\s+you|cheers|cordially)\s*[,.!]?$",
     re.IGNORECASE,
 )
-_INTERRUPTED = "Writing the letter was interrupted too many times; please try again."
-_OPENINGS = {
-    "formal": ("Dear Hiring Manager,", "Yours sincerely,"),
-    "warm": ("Dear Hiring Team,", "With warm regards,"),
-    "direct": ("Hello,", "Best regards,"),
-}
 
 
 class AIResponseNotFound(NotFound):
@@ -99,130 +87,6 @@ class AIResponseNotFound(NotFound):
 class WrittenLetter:
     letter: str
     model: str
-
-
-def _squash(text: str) -> str:
-    return " ".join(matching.normalise(text).split()).casefold()
-
-
-def _stated_in(source: str, text: str) -> bool:
-    return bool(text.strip()) and _squash(text) in source
-
-
-def _first_heading(markdown: str) -> str:
-    return next((block_plain_text(b) for b in parse(markdown) if b.kind == "heading" and b.level == 1), "")
-
-
-def _contact_line(resume: dict, source: str) -> str:
-    basics = resume.get("basics", {})
-    return " · ".join(part for part in (basics.get("email"), basics.get("phone")) if part and _stated_in(source, part))
-
-
-def _sentence(line: str) -> str:
-    line = line.strip().rstrip(" ;,")
-    return line if line.endswith((".", "!", "?")) else f"{line}."
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def write_offline(*, questionnaire: CVQuestionnaire, cv_markdown: str, tone: str, words: int) -> str:
-    """A letter from the CV's own facts. Every role, line and keyword in it is stated by the uploaded CV."""
-    source = _squash(questionnaire.resume_text)
-    resume = to_json_resume(cv_markdown)
-    basics = resume.get("basics", {})
-    name = basics.get("name") or _first_heading(cv_markdown)
-    if not _stated_in(source, name):
-        name = ""
-    position = questionnaire.position.strip() or "the advertised"
-    industry = questionnaire.industry.strip()
-    report = matching.match_report(
-        job_text=matching.job_text_of(questionnaire.job_fields()),
-        cv_text=questionnaire.resume_text,
-        improved_text=None,
-        read=requirements.stored_for(questionnaire),
-    )
-    keywords = report["keywords"]["found"][:6]
-    salutation, closing = _OPENINGS.get(tone, _OPENINGS["formal"])
-
-    roles = [
-        job
-        for job in resume.get("work", [])
-        if _stated_in(source, job.get("position", "")) and _stated_in(source, job.get("name", ""))
-    ]
-    candidates = [line for job in resume.get("work", []) for line in job.get("highlights", [])]
-    # The uploaded CV's own experience lines, for a rewrite whose wording differs from it.
-    _, sections = offline.split_sections(questionnaire.resume_text)
-    candidates += [
-        line.lstrip("-*• ").strip()
-        for key, _, lines in sections
-        if key == "experience"
-        for line in lines
-        if not re.search(r"\b(19|20)\d{2}\b", line)
-    ]
-    highlights: list[str] = []
-    for line in candidates:
-        if _stated_in(source, line) and 4 <= len(line.split()) <= 45 and _squash(line) not in map(_squash, highlights):
-            highlights.append(line)
-    # Lines with a measurable result, or naming the job's keywords, say the most to a recruiter.
-    folded = [k.casefold() for k in keywords]
-    highlights.sort(
-        key=lambda line: (
-            not matching.quantified_statements(line),
-            not any(k in line.casefold() for k in folded),
-        )
-    )
-    budget = 1 if words < 200 else 2 if words < 350 else 3
-    chosen = highlights[:budget]
-
-    for_whom = f" in {industry}" if industry else ""
-    openers = {
-        "formal": f"I am writing to apply for the {position} role{for_whom}.",
-        "warm": f"I was delighted to see your opening for a {position}{for_whom}, and I would love to bring my "
-        "experience to your team.",
-        "direct": f"I am applying for your {position} role{for_whom}.",
-    }
-    paragraphs = [openers.get(tone, openers["formal"])]
-    if roles:
-        latest = roles[0]
-        if latest.get("startDate") and not latest.get("endDate"):
-            paragraphs[0] += f" I have been {latest['position']} at {latest['name']} since {latest['startDate'][:4]}."
-        else:
-            paragraphs[0] += f" Most recently I worked as {latest['position']} at {latest['name']}."
-    if chosen:
-        paragraphs.append("A few things I have done that matter for this role:")
-    body_items = [f"- {_sentence(line)}" for line in chosen]
-    closing_paragraphs = []
-    if keywords:
-        closing_paragraphs.append(
-            f"My experience with {_join(keywords)} matches what this role asks for, and I would welcome the "
-            "chance to show how I use it."
-        )
-    closing_paragraphs.append(
-        {
-            "formal": "Thank you for considering my application. I would be glad to discuss it at your convenience.",
-            "warm": "Thank you for reading my application; I would be happy to talk about how I could help.",
-            "direct": "I am available for an interview at short notice.",
-        }.get(tone, "Thank you for considering my application.")
-    )
-
-    out: list[str] = []
-    if name:
-        out += [f"# {name}", ""]
-        contact = _contact_line(resume, source)
-        if contact:
-            out += [contact, ""]
-    out += [salutation, ""]
-    out += [paragraphs[0], ""]
-    if chosen:
-        out += [paragraphs[1], "", *body_items, ""]
-    for paragraph in closing_paragraphs:
-        out += [paragraph, ""]
-    out += [closing, ""]
-    if name:
-        out.append(name)
-    return "\n".join(out).strip() + "\n"
 
 
 def _user_message(*, questionnaire: CVQuestionnaire, cv_markdown: str) -> str:
@@ -261,8 +125,9 @@ def write_with_llm(
     letter = clean_text(strip_reasoning(letter)).strip()
     if not letter:
         raise llm.LLMPermanentError("The AI service's answer did not contain a letter.", code="bad_answer")
-    limits.check_answer(letter[:MAX_LETTER_CHARS], subject="the letter")
-    return WrittenLetter(letter=letter[:MAX_LETTER_CHARS], model=clean_text(answer.model))
+    # A letter past its bound fails with the bound's code (answer_text_too_long) instead of being cut.
+    limits.check_answer(letter, subject="the letter", max_chars=settings.CV_MAX_LETTER_CHARS)
+    return WrittenLetter(letter=letter, model=clean_text(answer.model))
 
 
 def _support_text(letter: CoverLetter) -> str:
@@ -398,28 +263,36 @@ def verify_letter(*, letter: CoverLetter, written: WrittenLetter) -> tuple[Writt
         "A previous version of this letter stated things the CV does not say. Write it again without "
         f"exactly these claims (do not replace them with other ones):\n{listed}"
     )
-    questionnaire = letter.ai_response.questionnaire
     try:
-        repaired = write_with_llm(
-            questionnaire=questionnaire,
-            cv_markdown=cv_markdown_of(letter.ai_response),
-            tone=letter.tone,
-            words=letter.words,
-            correction=correction,
-        )
-        repaired, guarded_again = _guarded(
-            _output_guard(letter, tone=letter.tone, words=letter.words, correction=correction, previous=written.letter),
-            repaired,
-        )
-        second = _check(letter, repaired.letter)
+        repaired, guarded_again, second = _repair(letter, written=written, correction=correction)
     except llm.LLMError as exc:
         logger.warning("cover letter repair failed id=%s code=%s; keeping the flagged letter", letter.pk, exc.code)
         return written, reported(guarded, first)
-    if gates.first_failure(repaired.letter, _gate_context(letter)) is not None:
+    except Exception:
+        # A fault of ours in the repair round: the first letter is still a letter, flagged as it was.
+        logger.exception("cover letter repair crashed id=%s; keeping the flagged letter", letter.pk)
         return written, reported(guarded, first)
-    if len(second.unsupported) > len(first.unsupported):
+    if second is None or len(second.unsupported) > len(first.unsupported):
         return written, reported(guarded, first)
     return repaired, reported((*guarded, *guarded_again), second)
+
+
+def _repair(
+    letter: CoverLetter, *, written: WrittenLetter, correction: str
+) -> tuple[WrittenLetter, tuple[claims.Claim, ...], claims.Verification | None]:
+    """The repair round's letter, guarded, and its check (None: it fails a gate, so it is not a candidate)."""
+    repaired = write_with_llm(
+        questionnaire=letter.ai_response.questionnaire,
+        cv_markdown=cv_markdown_of(letter.ai_response),
+        tone=letter.tone,
+        words=letter.words,
+        correction=correction,
+    )
+    guard = _output_guard(letter, tone=letter.tone, words=letter.words, correction=correction, previous=written.letter)
+    repaired, guarded_again = _guarded(guard, repaired)
+    if gates.first_failure(repaired.letter, _gate_context(letter)) is not None:
+        return repaired, guarded_again, None
+    return repaired, guarded_again, _check(letter, repaired.letter)
 
 
 def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:
@@ -442,135 +315,51 @@ def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:
     return written, claims.Verification(unsupported=guarded).as_dict()
 
 
-def _enqueue_on_commit(letter_id: int) -> None:
-    from cv.tasks import write_cover_letter
-
-    # The analysis's test override applies to letters too: they share the `ai` queue and its workers.
-    queue = settings.CV_ANALYSIS_QUEUE
-    options = {"queue": queue} if queue else {}
-    transaction.on_commit(lambda: write_cover_letter.apply_async((letter_id,), **options), robust=True)
-
-
-@transaction.atomic
 def cover_letter_create(*, user: User, ai_response_id: int, tone: str, words: int) -> CoverLetter:
-    """Queue a letter for one of the user's succeeded analyses (one unit of the daily AI quota)."""
-    response = AIResponse.objects.select_related("questionnaire").filter(pk=ai_response_id, user=user).first()
-    if response is None:
-        raise AIResponseNotFound()
-    improved_markdown(response)
-    day = quota_consume(user=user, scope="ai_responses")
-    letter = CoverLetter.objects.create(
-        ai_response=response, user=user, tone=tone, words=words, quota_day=day, enqueued_at=timezone.now()
-    )
-    _enqueue_on_commit(letter.pk)
-    logger.info("cover letter queued id=%s ai_response=%s user_id=%s", letter.pk, response.pk, user.pk)
+    """Queue a letter for one of the user's succeeded analyses (one unit of the daily AI quota). If the broker
+    cannot take the job, the row is deleted and the unit given back, and the caller gets RedisUnavailable
+    (503): nothing is left half-done (core.jobs.start)."""
+
+    def create(undo: jobs.Undo) -> CoverLetter:
+        response = AIResponse.objects.select_related("questionnaire").filter(pk=ai_response_id, user=user).first()
+        if response is None:
+            raise AIResponseNotFound()
+        improved_markdown(response)
+        day = quota_consume(user=user, scope="ai_responses")
+        letter = CoverLetter.objects.create(
+            ai_response=response, user=user, tone=tone, words=words, quota_day=day, enqueued_at=timezone.now()
+        )
+        undo.append(lambda: withdraw(LETTER, letter))
+        jobs.enqueue(LETTER, letter.pk)
+        return letter
+
+    letter = jobs.start(create)
+    logger.info("cover letter queued id=%s ai_response=%s user_id=%s", letter.pk, ai_response_id, user.pk)
     return letter
 
 
-def _claim(letter_id: int) -> CoverLetter | None:
-    return jobs.claim(
-        LETTER_JOB,
-        pk=letter_id,
-        claimable=Q(status=CoverLetter.Status.PENDING),
-        fetch=CoverLetter.objects.select_related("ai_response__questionnaire"),
-        started_at=Coalesce("started_at", Value(timezone.now())),
-        stage=Stage.READING_JOB,
-    )
+def _letter_work(letter: CoverLetter) -> dict:
+    written, verification = write_letter(letter=letter)
+    logger.info("cover letter written id=%s model=%s", letter.pk, written.model)
+    return {"letter": written.letter, "verification": verification, "model": written.model[:100]}
 
 
-def _finish(job: CoverLetter, **fields) -> bool:
-    """Write an outcome only if this run still holds the job (the sweep may have handed it to another)."""
-    return jobs.finish(LETTER_JOB, job, **fields)
+LETTER = llm_job(
+    LETTER_JOB,
+    name="cover letter",
+    task="cv.tasks.write_cover_letter",
+    work=_letter_work,
+    fetch=lambda: CoverLetter.objects.select_related("ai_response__questionnaire"),
+    crashed="The letter could not be written because of an internal error.",
+    interrupted="Writing the letter was interrupted too many times; please try again.",
+)
 
 
-@transaction.atomic
-def _fail(letter: CoverLetter, *, message: str, code: str, refund: bool = True) -> None:
-    failed = {"status": CoverLetter.Status.FAILED, "stage": Stage.DONE, "error": message, "error_code": code}
-    if _finish(letter, **failed, finished_at=timezone.now()):
-        if refund and letter.quota_day is not None:
-            quota_release(user=letter.user_id, scope="ai_responses", day=letter.quota_day)
-        logger.info("cover letter failed id=%s code=%s attempts=%s", letter.pk, code, letter.attempts)
-
-
-def cover_letter_run(*, letter_id: int) -> RunOutcome:
-    """Run one attempt of a letter job. Safe to call twice: only one caller can hold the job."""
-    letter = _claim(letter_id)
-    if letter is None:
-        current = CoverLetter.objects.filter(pk=letter_id).values("status", "lease_expires_at").first()
-        if current and current["status"] == CoverLetter.Status.RUNNING and current["lease_expires_at"]:
-            wait = (current["lease_expires_at"] - timezone.now()).total_seconds()
-            return RunOutcome(state="busy", retry_in=max(wait, 0) + 1)
-        return RunOutcome(state="skipped")
-    return jobs.run_claimed(letter, _attempt, crashed=_crashed)
-
-
-def _crashed(letter: CoverLetter, exc: Exception) -> RunOutcome:
-    # Our fault, not the person's: the unit goes back, and the job is not run (nor the model paid) again.
-    _fail(letter, message="The letter could not be written because of an internal error.", code="internal_error")
-    return RunOutcome(state="failed")
-
-
-def _attempt(letter: CoverLetter) -> RunOutcome:
-    max_attempts = settings.OPENAI_MAX_ATTEMPTS
-    if letter.attempts > max_attempts:
-        _fail(letter, message=_INTERRUPTED, code="interrupted")
-        return RunOutcome(state="failed")
-    try:
-        written, verification = write_letter(letter=letter)
-    except llm.LLMTransientError as exc:
-        if letter.attempts >= max_attempts:
-            _fail(letter, message=f"{exc.message} We gave up after {letter.attempts} attempts.", code=exc.code)
-            return RunOutcome(state="failed")
-        delay = retry_delay(attempt=letter.attempts, retry_after=exc.retry_after)
-        _finish(letter, status=CoverLetter.Status.PENDING, stage=Stage.QUEUED, enqueued_at=timezone.now())
-        logger.info("cover letter retry id=%s code=%s attempt=%s in=%.1fs", letter.pk, exc.code, letter.attempts, delay)
-        return RunOutcome(state="retry", retry_in=delay)
-    except llm.LLMPermanentError as exc:
-        _fail(letter, message=exc.message, code=exc.code, refund=getattr(exc, "refund", True))
-        return RunOutcome(state="failed")
-    except Exception:
-        logger.exception("cover letter crashed id=%s", letter.pk)
-        _fail(letter, message="The letter could not be written because of an internal error.", code="internal_error")
-        return RunOutcome(state="failed")
-    done = _finish(
-        letter,
-        status=CoverLetter.Status.SUCCEEDED,
-        stage=Stage.DONE,
-        letter=written.letter,
-        verification=verification,
-        model=written.model[:100],
-        error="",
-        error_code="",
-        finished_at=timezone.now(),
-    )
-    logger.info("cover letter %s id=%s model=%s", "succeeded" if done else "superseded", letter.pk, written.model)
-    return RunOutcome(state="succeeded" if done else "superseded")
+def cover_letter_run(*, letter_id: int) -> jobs.Outcome:
+    """Run one attempt of a letter job (core.jobs.run). Safe to call twice: only one caller can hold it."""
+    return jobs.run(LETTER, letter_id)
 
 
 def cover_letters_requeue_stuck() -> dict[str, int]:
     """Queue again the letters whose worker died, fail those that died too often, re-send lost messages."""
-    now = timezone.now()
-    with transaction.atomic():
-
-        def requeue(letter: CoverLetter) -> bool:
-            if not _finish(letter, status=CoverLetter.Status.PENDING, stage=Stage.QUEUED, enqueued_at=now):
-                return False
-            _enqueue_on_commit(letter.pk)
-            return True
-
-        def give_up(letter: CoverLetter) -> None:
-            _fail(letter, message=_INTERRUPTED, code="interrupted")
-
-        swept = jobs.sweep_expired(
-            LETTER_JOB, max_attempts=settings.OPENAI_MAX_ATTEMPTS, requeue=requeue, give_up=give_up
-        )
-        requeued, failed = swept.requeued, swept.failed
-        resent = jobs.resend_lost(
-            LETTER_JOB,
-            waiting=Q(status=CoverLetter.Status.PENDING),
-            after=PENDING_REQUEUE_AFTER,
-            send=_enqueue_on_commit,
-        )
-    if requeued or failed or resent:
-        logger.info("stuck cover letters: requeued=%s failed=%s resent=%s", requeued, failed, resent)
-    return {"requeued": requeued, "failed": failed, "resent": resent}
+    return jobs.sweep(LETTER).counts()

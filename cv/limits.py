@@ -43,9 +43,12 @@ class CVTextOutOfBounds(DomainError):
         self.actual = actual
 
 
-def text_too_long(*, length: int, subject: str = "the CV", at_least: bool = False) -> CVTextOutOfBounds:
-    """The text-length refusal. ``at_least``: the text was cut where it was read, so ``length`` is a floor."""
-    limit = settings.CV_MAX_TEXT_CHARS
+def text_too_long(
+    *, length: int, subject: str = "the CV", at_least: bool = False, limit: int | None = None
+) -> CVTextOutOfBounds:
+    """The text-length refusal. ``at_least``: the text was cut where it was read, so ``length`` is a floor.
+    ``limit``: a text's own length bound, below ``CV_MAX_TEXT_CHARS`` (a cover letter's)."""
+    limit = limit or settings.CV_MAX_TEXT_CHARS
     size = f"more than {length:,}" if at_least else f"{length:,}"
     return CVTextOutOfBounds(
         f"{_capitalised(subject)} is {size} characters long; the limit is {limit:,}.",
@@ -55,10 +58,11 @@ def text_too_long(*, length: int, subject: str = "the CV", at_least: bool = Fals
     )
 
 
-def check_cv_text(text: str, *, subject: str = "the CV") -> None:
+def check_cv_text(text: str, *, subject: str = "the CV", max_chars: int | None = None) -> None:
     """Refuse ``text`` (CVTextOutOfBounds) if it is past a bound; ``subject`` names it in the message
-    ("the CV", "the AI's answer"). The most specific bound is named first: a one-page CV holding one
-    94,000-character word is told about the word, not about its length."""
+    ("the CV", "the AI's answer"), ``max_chars`` is its own length bound if it has one. The most specific
+    bound is named first: a one-page CV holding one 94,000-character word is told about the word, not
+    about its length."""
     text = text or ""
     _check_longest(
         max(map(len, _WORD_SEPARATORS.split(text)), default=0),
@@ -90,15 +94,16 @@ def check_cv_text(text: str, *, subject: str = "the CV") -> None:
                 limit=limit,
                 actual=columns,
             )
-    if len(text) > settings.CV_MAX_TEXT_CHARS:
-        raise text_too_long(length=len(text), subject=subject)
+    limit = min(max_chars or settings.CV_MAX_TEXT_CHARS, settings.CV_MAX_TEXT_CHARS)
+    if len(text) > limit:
+        raise text_too_long(length=len(text), subject=subject, limit=limit)
 
 
-def check_answer(text: str, *, subject: str = "the AI's answer") -> None:
+def check_answer(text: str, *, subject: str = "the AI's answer", max_chars: int | None = None) -> None:
     """``check_cv_text`` for what a model wrote: past a bound, the answer cannot be used (LLMPermanentError, the
     unit given back: the person did not cause it). Its code is the bound's, with ``answer_`` for ``cv_``."""
     try:
-        check_cv_text(text, subject=subject)
+        check_cv_text(text, subject=subject, max_chars=max_chars)
     except CVTextOutOfBounds as exc:
         raise LLMPermanentError(
             f"The AI service's answer could not be used: {exc.detail} It does not count towards your quota.",

@@ -116,10 +116,6 @@ _MAX_REQUESTS_PER_CALL = 6
 # ~4 characters per token, for the Markdown, the JSON escaping and the list of changes.
 _CHARS_PER_OUTPUT_TOKEN = 3.5
 
-# Bounded repeats: an unbounded local part backtracks quadratically over a long run of letters.
-_EMAIL = patterns.EMAIL
-_PHONE = patterns.PHONE
-
 
 @dataclass(frozen=True)
 class AnalysisResult:
@@ -185,8 +181,8 @@ class _Redactions:
             self.originals[placeholder] = value
             return placeholder
 
-        text = _EMAIL.sub(lambda m: replace("EMAIL", m), text)
-        return _PHONE.sub(lambda m: replace("PHONE", m), text)
+        text = patterns.EMAIL.sub(lambda m: replace("EMAIL", m), text)
+        return patterns.PHONE.sub(lambda m: replace("PHONE", m), text)
 
     def restore(self, text: str) -> str:
         for placeholder, original in self.originals.items():

@@ -1,35 +1,28 @@
 """The errors of the LLM door (cv.llm), each with a message fit to show the person and a short code.
 
 Their own module so that reading an answer (cv.llm_answers) can raise them without importing the client.
+They are the job runner's errors (core.jobs): a transient one retries the job after a back-off, a permanent
+one fails it, and who pays for the failure is carried by ``refund``.
 """
 
 from __future__ import annotations
 
-
-class LLMError(Exception):
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+from core.jobs import JobError, PermanentError, TransientError
 
 
-class LLMTransientError(LLMError):
+class LLMError(JobError):
+    """Any failure of the LLM door."""
+
+
+class LLMTransientError(LLMError, TransientError):
     """Worth trying again later (rate limit, timeout, connection, server error)."""
 
-    def __init__(self, message: str, *, code: str, retry_after: float | None = None):
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
 
-
-class LLMPermanentError(LLMError):
+class LLMPermanentError(LLMError, PermanentError):
     """Trying again cannot help (credentials, bad request, refused content, unusable answer).
 
     ``refund`` False means the person caused it (a CV too long for any answer) and the quota unit is spent.
     """
-
-    def __init__(self, message: str, *, code: str, refund: bool = True):
-        super().__init__(message, code=code)
-        self.refund = refund
 
 
 class LLMTruncatedError(LLMPermanentError):

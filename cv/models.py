@@ -66,7 +66,8 @@ class CVQuestionnaire(models.Model):
     company_size = models.CharField(max_length=16, choices=CompanySize.choices, blank=True)
     location = models.CharField(max_length=200, blank=True)
     application_timeline = models.CharField(max_length=16, choices=ApplicationTimeline.choices, blank=True)
-    job_description = models.TextField(max_length=5000, blank=True)
+    # Its bound is CV_JOB_DESCRIPTION_MAX_CHARS, checked where it enters (cv.serializers), not here.
+    job_description = models.TextField(blank=True)
     resume = models.FileField(upload_to=resume_upload_to, max_length=255, blank=True)
     resume_text = models.TextField(blank=True, help_text="Text extracted from the uploaded PDF.")
     resume_pages = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -3,6 +3,8 @@ import re
 from typing import cast
 
 import nh3
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from rest_framework import serializers
 
 from core.compiled_lookup import CompiledLookup
@@ -12,7 +14,6 @@ from cv import keywords
 from cv.claims import FLAGGED, KINDS, VERIFIED
 from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
 
-JOB_DESCRIPTION_MAX = 5000
 PROMPT_MAX = 2000
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/li|/div|/h[1-6]|/tr|/ul|/ol|/blockquote)\b[^>]*>", re.IGNORECASE)
 
@@ -39,11 +40,27 @@ class PlainTextField(serializers.CharField):
         return super().to_internal_value(strip_html(str(data)) if isinstance(data, str) else data)
 
 
+class MaxLengthSetting(MaxLengthValidator):
+    """A text's length bound that is a setting, read at each validation and by the OpenAPI schema (its
+    ``maxLength``), so the bound lives in settings only. Its error is DRF's own ``max_length``."""
+
+    message = "Ensure this field has no more than %(limit_value)d characters."
+
+    def __init__(self, setting: str) -> None:  # no super().__init__: the limit is read, never stored
+        self.setting = setting
+
+    @property
+    def limit_value(self) -> int:
+        return getattr(settings, self.setting)
+
+
 class QuestionnaireSerializer(ModelSerializer):
     position = PlainTextField(max_length=200)
     industry = PlainTextField(max_length=200, required=False, allow_blank=True)
     location = PlainTextField(max_length=200, required=False, allow_blank=True)
-    job_description = PlainTextField(max_length=JOB_DESCRIPTION_MAX, required=False, allow_blank=True)
+    job_description = PlainTextField(
+        required=False, allow_blank=True, validators=[MaxLengthSetting("CV_JOB_DESCRIPTION_MAX_CHARS")]
+    )
     # The file itself is never served back; the answer says whether there is one and what was read from it.
     resume = serializers.FileField(write_only=True, required=False, allow_empty_file=True, use_url=False)
     has_resume = serializers.SerializerMethodField()

@@ -1,10 +1,12 @@
-"""Celery entry points of the CV app: thin, the work and its rules live in cv.services."""
+"""Celery entry points of the CV app: thin, the work and its rules live in cv.services, cv.letters and the job
+runner (core.jobs), which sends these tasks by name."""
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from cv import services
+from cv import letters, services
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +30,6 @@ def requeue_stuck_responses() -> dict:
 @shared_task(ignore_result=True)
 def cleanup_old_data(days: int | None = None) -> dict:
     """Beat (nightly): the same clean-up as `manage.py cleanup_old_data`."""
-    from django.conf import settings
-
     from cv.cleanup import cleanup_old_data as run_cleanup
 
     return run_cleanup(days=days or settings.DATA_RETENTION_DAYS, dry_run=False).as_dict()
@@ -38,8 +38,6 @@ def cleanup_old_data(days: int | None = None) -> dict:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True)
 def write_cover_letter(self, letter_id: int) -> str:
     """Write a cover letter (queue `ai`). Delivered twice, it runs once; a transient LLM error comes back later."""
-    from cv import letters
-
     outcome = letters.cover_letter_run(letter_id=letter_id)
     logger.info("write_cover_letter id=%s outcome=%s", letter_id, outcome.state)
     if outcome.retry_in is not None:
@@ -50,6 +48,4 @@ def write_cover_letter(self, letter_id: int) -> str:
 @shared_task(ignore_result=True)
 def requeue_stuck_cover_letters() -> dict:
     """Beat: letters whose worker died run again (or fail after too many attempts); lost messages are re-sent."""
-    from cv import letters
-
     return letters.cover_letters_requeue_stuck()

@@ -420,10 +420,19 @@ CV_ANALYSIS_QUEUE: str | None = None
 # First back-off step for transient LLM errors; doubles per attempt, with jitter, up to the maximum.
 CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
 CV_RETRY_MAX_SECONDS = 300.0
+# An analysis or letter still pending this long after it was last queued may have lost its message (a broker
+# restart): the sweep sends it again (a duplicate is harmless, the claim decides).
+CV_PENDING_REQUEUE_AFTER_SECONDS = 300
+# A job description longer than this is refused (400) where it enters (cv.serializers).
+CV_JOB_DESCRIPTION_MAX_CHARS = 5000
+# A model's cover letter longer than this fails `answer_text_too_long` (its unit given back) instead of being
+# cut: generous for 600 words of Markdown (about 4,000 characters), within CV_MAX_TEXT_CHARS.
+CV_MAX_LETTER_CHARS = 12_000
 
-# PDF renders (core.jobs): a render takes about a second; the task's time limits (pdf.tasks) stay below
-# the lease, so a document still running after it belongs to a worker that died. Storage failures are
-# retried with back-off from the base, up to the maximum attempts.
+# PDF renders (core.jobs): a render takes about a second; the task's time limits (pdf.tasks: soft at 3/4 of
+# the lease, hard at 11/12, so 45 s and 55 s) stay below the lease, so a document still running after it
+# belongs to a worker that died. A pending one queued longer than the lease ago is sent again. Storage
+# failures are retried with back-off from the base, up to the maximum attempts.
 PDF_RENDER_LEASE_SECONDS = 60
 PDF_MAX_ATTEMPTS = 3
 PDF_RETRY_BASE_SECONDS = 5.0
@@ -434,6 +443,8 @@ STRIPE_EVENT_LEASE_SECONDS = 300
 STRIPE_EVENT_MAX_ATTEMPTS = 10
 STRIPE_EVENT_RETRY_BASE_SECONDS = 60.0
 STRIPE_EVENT_RETRY_MAX_SECONDS = 6 * 3600.0
+# A stored event still `received` this long after it came in lost its enqueue: the beat task queues it again.
+STRIPE_EVENT_RECEIVED_GRACE_SECONDS = 120
 
 # A past-due subscription keeps its plan's limits this long (Stripe retries the card meanwhile).
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)

@@ -7,4 +7,5 @@ class PdfConfig(AppConfig):
     verbose_name = "PDF documents"
 
     def ready(self) -> None:
-        from pdf import signals  # noqa: F401  (connects the file clean-up on delete)
+        # The signals connect the file clean-up; the tasks register what the job runner (core.jobs) sends by name.
+        from pdf import signals, tasks  # noqa: F401

@@ -6,17 +6,17 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from core import jobs, redis_safety
+from core import jobs
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import User
 from cv.limits import CVTextOutOfBounds, check_cv_text
@@ -29,10 +29,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# A rendering takes about a second; the task's time limit (tasks.py) is below this lease, so a document
-# still "running" after it belongs to a worker that died and may be taken over.
-RENDER_LEASE_SECONDS = settings.PDF_RENDER_LEASE_SECONDS
-MAX_ATTEMPTS = settings.PDF_MAX_ATTEMPTS
+# A rendering takes about a second; the task's time limits (pdf.tasks, derived from the lease) are below
+# PDF_RENDER_LEASE_SECONDS, so a document still "running" after it belongs to a worker that died.
 RENDER_JOB = jobs.JobKind(
     model=Document,
     running=Document.Status.RUNNING,
@@ -56,7 +54,11 @@ class DocumentNotReady(Conflict):
 
 
 class RenderRetryable(Exception):
-    """A transient failure (storage): the task should try again later."""
+    """A transient failure (storage): the task should try again after ``retry_in`` seconds."""
+
+    def __init__(self, message: str, *, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
 
 
 @dataclass(frozen=True)
@@ -116,21 +118,12 @@ def content_hash_for(*, markdown: str, template: str) -> str:
     return hashlib.sha256(f"{template}\0{markdown}".encode()).hexdigest()
 
 
-def _send_render(document_id: int) -> None:
-    from pdf.tasks import render_document
-
-    redis_safety.send_task(render_document, (document_id,))
-
-
 def _enqueue(document: Document, *, robust: bool = True) -> None:
-    """Queue a render once the surrounding transaction commits (a worker must see the row).
-
-    robust: a failed send is logged and the sweep re-queues the pending document later. Not robust: the
-    failure (RedisUnavailable) reaches the code that committed, which undoes the request.
-    """
-    document_id = document.pk
-    Document.objects.filter(pk=document_id).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: _send_render(document_id), robust=robust)
+    """Queue a render once the surrounding transaction commits (core.jobs.enqueue: robust, a failed send is
+    logged and the sweep sends it again; not robust, RedisUnavailable reaches ``jobs.start``, which undoes
+    the request)."""
+    Document.objects.filter(pk=document.pk).update(enqueued_at=timezone.now())
+    jobs.enqueue(RENDER, document.pk, robust=robust)
 
 
 _RESET_FIELDS = ("status", "error", "error_code", "attempts", "started_at", "finished_at", "enqueued_at")
@@ -149,18 +142,10 @@ def document_request(
     render that runs always costs its request. If the broker cannot take the render, the request is undone
     (a new document deleted, a reset one put back as it was) and RedisUnavailable (503) is raised.
     """
-    undo: list = []
-    try:
-        with transaction.atomic():
-            return _document_request(user=user, ai_response=ai_response, template=template, undo=undo)
-    except redis_safety.RedisUnavailable:
-        with transaction.atomic():
-            for step in undo:
-                step()
-        raise
+    return jobs.start(partial(_document_request, user=user, ai_response=ai_response, template=template))
 
 
-def _document_request(*, user: User, ai_response, template, undo: list) -> tuple[Document, bool]:
+def _document_request(undo: jobs.Undo, *, user: User, ai_response, template) -> tuple[Document, bool]:
     from cv.models import AIResponse
 
     template = template or DEFAULT_TEMPLATE
@@ -177,12 +162,23 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
     if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():
         raise AIResponseNotReady(status=response.status)
     check_cv_text(markdown, subject="the CV")
+    document, created = _document_for(
+        undo, ai_response_id=response.pk, template=template, text=markdown, defaults={"user": user}
+    )
+    logger.info("pdf document requested document=%s created=%s template=%s", document.pk, created, template)
+    return document, created
 
+
+def _document_for(
+    undo: jobs.Undo, *, ai_response_id: int, template: str, text: str, defaults: dict
+) -> tuple[Document, bool]:
+    """The document of ``text`` in ``template``, queued if it is new or renders again when asked, with how to
+    take that back (a new document deleted, a reset one put back as it was) should the broker refuse it."""
     document, created = Document.objects.get_or_create(
-        ai_response=response,
+        ai_response_id=ai_response_id,
         template=template,
-        content_hash=content_hash_for(markdown=markdown, template=template),
-        defaults={"user": user},
+        content_hash=content_hash_for(markdown=text, template=template),
+        defaults=defaults,
     )
     document_id = document.pk
     if created:
@@ -192,7 +188,6 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
         before = {name: getattr(document, name) for name in _RESET_FIELDS}
         undo.append(lambda: Document.objects.filter(pk=document_id, status=Document.Status.PENDING).update(**before))
         document = _document_reset(document_id=document_id, robust=False)
-    logger.info("pdf document requested document=%s created=%s template=%s", document.pk, created, template)
     return document, created
 
 
@@ -201,10 +196,14 @@ class CoverLetterNotReady(Conflict):
     default_detail = "This cover letter has not been written yet; wait until its status is succeeded."
 
 
-@transaction.atomic
 def letter_document_request(*, user: User, cover_letter: CoverLetter | int) -> tuple[Document, bool]:
     """Ask for a cover letter rendered in the letter template; returns (document, created). The same letter
-    asked for again yields the same document, and the size bounds and a failure apply, as for CVs."""
+    asked for again yields the same document, and the size bounds, a failure and a broker that is down
+    (503, nothing saved) apply, as for CVs."""
+    return jobs.start(partial(_letter_document_request, user=user, cover_letter=cover_letter))
+
+
+def _letter_document_request(undo: jobs.Undo, *, user: User, cover_letter) -> tuple[Document, bool]:
     from cv.models import CoverLetter
 
     letter_id = cover_letter.pk if isinstance(cover_letter, CoverLetter) else cover_letter
@@ -214,17 +213,13 @@ def letter_document_request(*, user: User, cover_letter: CoverLetter | int) -> t
     if letter.status != CoverLetter.Status.SUCCEEDED or not letter.letter.strip():
         raise CoverLetterNotReady(status=letter.status)
     check_cv_text(letter.letter, subject="the cover letter")
-    template = LETTER_TEMPLATE.slug
-    document, created = Document.objects.get_or_create(
+    document, created = _document_for(
+        undo,
         ai_response_id=letter.ai_response_id,
-        template=template,
-        content_hash=content_hash_for(markdown=letter.letter, template=template),
+        template=LETTER_TEMPLATE.slug,
+        text=letter.letter,
         defaults={"user": user, "cover_letter": letter},
     )
-    if created:
-        _enqueue(document)
-    elif _renders_again_when_asked(document):
-        document = _document_reset(document_id=document.pk)
     logger.info("pdf letter document requested document=%s created=%s", document.pk, created)
     return document, created
 
@@ -235,7 +230,7 @@ def _file_exists(document: Document) -> bool:
 
 def _document_reset(*, document_id: int, robust: bool = True) -> Document:
     document = Document.objects.select_for_update().get(pk=document_id)
-    if document.status in (Document.Status.PENDING, Document.Status.RUNNING) and not _is_stale(document):
+    if document.status in (Document.Status.PENDING, Document.Status.RUNNING) and not RENDER_JOB.lease_passed(document):
         return document
     document.status = Document.Status.PENDING
     document.error = ""
@@ -254,37 +249,21 @@ def document_rerender(*, document: Document) -> Document:
     return _document_reset(document_id=document.pk)
 
 
-def _is_stale(document: Document) -> bool:
-    return RENDER_JOB.lease_passed(document)
-
-
-def _claim(document_id: int) -> Document | None:
-    """pending -> running, or take over a running document whose lease expired. None if not ours to do."""
-    return jobs.claim(
-        RENDER_JOB,
-        pk=document_id,
-        claimable=Q(status=Document.Status.PENDING),
-        fetch=Document.objects.select_related("ai_response", "cover_letter"),
-        finished_at=None,
-    )
-
-
-def _finish(document: Document, **fields) -> bool:
-    """Write the outcome if the claim is still ours (a stale takeover may have replaced it)."""
-    fields.setdefault("finished_at", timezone.now())
-    return jobs.finish(RENDER_JOB, document, **fields)
-
-
 def retry_delay(*, attempt: int) -> float:
     """Seconds before a render whose file could not be stored is tried again."""
     return jobs.backoff_seconds(
-        attempt, base=settings.PDF_RETRY_BASE_SECONDS, cap=settings.PDF_RETRY_BASE_SECONDS * MAX_ATTEMPTS
+        attempt,
+        base=settings.PDF_RETRY_BASE_SECONDS,
+        cap=settings.PDF_RETRY_BASE_SECONDS * settings.PDF_MAX_ATTEMPTS,
     )
 
 
-def _fail(document: Document, code: str, message: str = "") -> None:
-    _finish(document, status=Document.Status.FAILED, error=message or FAILURES[code].message, error_code=code)
-    logger.warning("pdf document failed document=%s code=%s attempts=%s", document.pk, code, document.attempts)
+def render_time_limits() -> dict[str, float]:
+    """The render task's time limits, sent with each message: below the lease (PDF_RENDER_LEASE_SECONDS), so
+    a live render is never taken over. The soft limit (3/4 of the lease, 45 s of 60) ends it `render_timeout`;
+    the hard one (11/12, 55 s) kills a render that ignores it, and the sweep takes the document back."""
+    lease = settings.PDF_RENDER_LEASE_SECONDS
+    return {"soft_time_limit": lease * 3 / 4, "time_limit": lease * 11 / 12}
 
 
 def _title_for(response: AIResponse, kind: str = "CV") -> str:
@@ -293,25 +272,12 @@ def _title_for(response: AIResponse, kind: str = "CV") -> str:
     return f"{kind} - {position}" if position else kind
 
 
-def document_render(*, document_id: int) -> Document | None:
-    """Render one document and store its file. Safe to run twice for the same id (only one claim wins).
-
-    Raises RenderRetryable when storage failed and attempts remain; every other failure ends in `failed`
-    with an error the owner can read.
-    """
-    document = _claim(document_id)
-    if document is None:
-        logger.info("pdf render skipped document=%s (not pending or already taken)", document_id)
-        return None
-    return jobs.run_claimed(document, _render, crashed=_crashed, passes=(RenderRetryable,))
+def _failed(code: str, message: str = "") -> jobs.PermanentError:
+    return jobs.PermanentError(message or FAILURES[code].message, code=code)
 
 
-def _crashed(document: Document, exc: Exception) -> Document:
-    _fail(document, "internal_error")
-    return document
-
-
-def _render(document: Document) -> Document:
+def _render(document: Document) -> dict:
+    """One attempt's work: render the text and store the file; the fields to store with ``succeeded``."""
     response = document.ai_response
     letter = document.cover_letter
     markdown = letter.letter if letter is not None else cv_markdown_of(response)
@@ -322,96 +288,67 @@ def _render(document: Document) -> Document:
         check_cv_text(markdown, subject="the cover letter" if letter is not None else "the CV")
         rendered = render_pdf(markdown=markdown, template=document.template, title=title)
     except CVTextOutOfBounds as exc:
-        _fail(document, "content_too_large", exc.detail)
-        return document
-    except SoftTimeLimitExceeded:
-        _fail(document, "render_timeout")
-        return document
-    except Exception:
+        raise _failed("content_too_large", exc.detail) from exc
+    except SoftTimeLimitExceeded as exc:
+        raise _failed("render_timeout") from exc
+    except Exception as exc:
         logger.exception("pdf render crashed document=%s", document.pk)
-        _fail(document, "render_failed")
-        return document
-
+        raise _failed("render_failed") from exc
     try:
         name = default_storage.save(document_upload_to(document, "cv.pdf"), ContentFile(rendered.content))
     except OSError as exc:
         logger.warning("pdf storage failed document=%s attempt=%s: %s", document.pk, document.attempts, exc)
-        if document.attempts < MAX_ATTEMPTS:
-            _finish(document, status=Document.Status.PENDING)
-            raise RenderRetryable(str(exc)) from exc
-        _fail(document, "storage_failed")
-        return document
+        raise jobs.TransientError(FAILURES["storage_failed"].message, code="storage_failed") from exc
+    logger.info("pdf rendered document=%s pages=%s bytes=%s", document.pk, rendered.pages, len(rendered.content))
+    return {"file": name, "size": len(rendered.content), "pages": rendered.pages}
 
+
+def _stored(document: Document, fields: dict, done: bool) -> None:
     previous = document.file.name if document.file else ""
-    stored = _finish(
-        document,
-        status=Document.Status.SUCCEEDED,
-        file=name,
-        size=len(rendered.content),
-        pages=rendered.pages,
-        error="",
-        error_code="",
-    )
-    if not stored:
+    if not done:
         # Another claim (a takeover after our lease ran out) owns the row now; our file is nobody's.
-        default_storage.delete(name)
-    elif previous and previous != name:
+        default_storage.delete(fields["file"])
+    elif previous and previous != fields["file"]:
         # A re-render replaced an earlier file.
         default_storage.delete(previous)
-    logger.info(
-        "pdf render finished document=%s stored=%s pages=%s bytes=%s",
-        document.pk,
-        stored,
-        rendered.pages,
-        len(rendered.content),
-    )
-    return document
 
 
-def _give_up(document: Document) -> None:
-    Document.objects.filter(pk=document.pk).update(
-        status=Document.Status.FAILED,
-        error=FAILURES["render_abandoned"].message,
-        error_code="render_abandoned",
-        finished_at=timezone.now(),
-        lease_token=None,
-    )
+RENDER = jobs.JobSpec(
+    kind=RENDER_JOB,
+    name="pdf document",
+    task="pdf.tasks.render_document",
+    work=_render,
+    stored=_stored,
+    fetch=lambda: Document.objects.select_related("ai_response", "cover_letter"),
+    crashed=jobs.Failure("internal_error", FAILURES["internal_error"].message),
+    interrupted=jobs.Failure("render_abandoned", FAILURES["render_abandoned"].message),
+    send_options=lambda: render_time_limits(),
+    max_attempts=lambda: settings.PDF_MAX_ATTEMPTS,
+    retry_delay=lambda attempt, retry_after: retry_delay(attempt=attempt),
+    # Pending past the lease: the queue message was lost (or the queue is very busy: a duplicate is harmless).
+    resend_after=lambda: timedelta(seconds=settings.PDF_RENDER_LEASE_SECONDS),
+    claim_fields=lambda: {"finished_at": None},
+    waiting_fields=lambda: {"finished_at": None},
+)
 
 
-def _requeue(document: Document) -> bool:
-    if not _finish(document, status=Document.Status.PENDING, finished_at=None):
-        return False
-    _enqueue(document)
-    return True
+def document_render(*, document_id: int) -> Document | None:
+    """Render one document and store its file (core.jobs.run). Safe to run twice for the same id (only one
+    claim wins): None when it was not ours to render.
 
-
-@transaction.atomic
-def documents_sweep_stuck() -> list[int]:
-    """Beat: give stuck documents another go, or fail them after MAX_ATTEMPTS. Returns the ids queued.
-
-    Running past the lease means the worker died mid-render; pending past the lease means the queue
-    message was lost (or the queue is very busy: a duplicate message is harmless, the claim is atomic;
-    `enqueued_at` keeps it to one extra message per lease).
+    Raises RenderRetryable when storage failed and attempts remain; every other failure ends in `failed`
+    with an error the owner can read.
     """
-    queued: list[int] = []
+    outcome = jobs.run(RENDER, document_id)
+    if outcome.state == "retry":
+        raise RenderRetryable(f"document {document_id} could not be stored", retry_in=cast(float, outcome.retry_in))
+    if outcome.job is None:
+        logger.info("pdf render skipped document=%s (not pending or already taken)", document_id)
+    return outcome.job
 
-    def requeue(document: Document) -> bool:
-        if _requeue(document):
-            queued.append(document.pk)
-            return True
-        return False
 
-    jobs.sweep_expired(RENDER_JOB, max_attempts=MAX_ATTEMPTS, requeue=requeue, give_up=_give_up)
-    cutoff = timezone.now() - timedelta(seconds=RENDER_LEASE_SECONDS)
-    lost = Document.objects.select_for_update(skip_locked=True).filter(
-        Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True), status=Document.Status.PENDING
-    )
-    for document in lost:
-        if document.attempts >= MAX_ATTEMPTS:
-            _give_up(document)
-            continue
-        _enqueue(document)
-        queued.append(document.pk)
-    if queued:
-        logger.info("pdf stuck documents re-queued count=%s", len(queued))
-    return queued
+def documents_sweep_stuck() -> list[int]:
+    """Beat: give stuck documents another go, or fail them after PDF_MAX_ATTEMPTS; send again the pending
+    ones whose message was lost (once per lease). Returns the ids queued."""
+    swept = jobs.sweep(RENDER)
+    return [*swept.requeued, *swept.resent]

@@ -9,20 +9,13 @@ from pdf import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    bind=True,
-    name="pdf.tasks.render_document",
-    acks_late=True,
-    # Below the render lease (services.RENDER_LEASE_SECONDS), so a live task is never taken over.
-    soft_time_limit=45,
-    time_limit=55,
-    max_retries=services.MAX_ATTEMPTS,
-)
+# Its time limits come with each message (services.render_time_limits, derived from the render lease).
+@shared_task(bind=True, name="pdf.tasks.render_document", acks_late=True, max_retries=None)
 def render_document(self, document_id: int) -> str | None:
     try:
         document = services.document_render(document_id=document_id)
     except services.RenderRetryable as exc:
-        raise self.retry(exc=exc, countdown=services.retry_delay(attempt=self.request.retries + 1)) from exc
+        raise self.retry(exc=exc, countdown=exc.retry_in) from exc
     return document.status if document else None
 
 

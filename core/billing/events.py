@@ -14,8 +14,9 @@ Processing (`stripe_event_process`): a worker claims the row (`received`/`failed
 `select_for_update(skip_locked)` lock, attempts + 1, a fresh lease token), then applies the event and marks
 it `processed` in one transaction that re-checks the token, so an event is applied at most once even with
 two workers. A failure rolls the effect back and stores `failed`, the error and `next_attempt_at` (1, 2, 4,
-... minutes, capped at 6 hours; after MAX_ATTEMPTS it waits for an admin). The beat task re-enqueues failed
-events that are due, events whose enqueue was lost (`received` for more than RECEIVED_GRACE) and claims
+... minutes, capped at 6 hours; after STRIPE_EVENT_MAX_ATTEMPTS it waits for an admin). The beat task re-enqueues
+failed events that are due, events whose enqueue was lost (`received` for more than
+STRIPE_EVENT_RECEIVED_GRACE_SECONDS) and claims
 older than STRIPE_EVENT_LEASE_SECONDS (a worker died mid-way). Claims, leases and back-off: core.jobs.
 """
 
@@ -39,7 +40,6 @@ from core.text import clean_text
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = settings.STRIPE_EVENT_MAX_ATTEMPTS
 # Claimed under a row lock that skips a row another worker holds while it applies the event.
 EVENT_JOB = jobs.JobKind(
     model=StripeEvent,
@@ -48,7 +48,6 @@ EVENT_JOB = jobs.JobKind(
     claimed_field="claimed_at",
     skip_locked=True,
 )
-RECEIVED_GRACE = timedelta(minutes=2)
 RETRY_BATCH = 100
 
 Outcome = tuple[str, str]  # (StripeEvent.Status, note)
@@ -149,7 +148,7 @@ def _failed(claimed: StripeEvent, exc: Exception) -> str:
     that failed here would leave the event held, taken back and failed again every minute."""
     attempt = claimed.attempts
     logger.warning("stripe event failed pk=%s attempt=%s", claimed.pk, attempt)
-    retry_at = timezone.now() + backoff_delay(attempt) if attempt < MAX_ATTEMPTS else None
+    retry_at = timezone.now() + backoff_delay(attempt) if attempt < settings.STRIPE_EVENT_MAX_ATTEMPTS else None
     jobs.finish(
         EVENT_JOB,
         claimed,
@@ -165,7 +164,10 @@ def stripe_events_due() -> list[int]:
     now = timezone.now()
     due = (
         Q(status=StripeEvent.Status.FAILED, next_attempt_at__lte=now)
-        | Q(status=StripeEvent.Status.RECEIVED, received_at__lt=now - RECEIVED_GRACE)
+        | Q(
+            status=StripeEvent.Status.RECEIVED,
+            received_at__lt=now - timedelta(seconds=settings.STRIPE_EVENT_RECEIVED_GRACE_SECONDS),
+        )
         | EVENT_JOB.expired(now)
     )
     return list(StripeEvent.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:RETRY_BATCH])

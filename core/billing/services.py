@@ -1,6 +1,6 @@
 """Billing writes the user asks for: checkout, verify the checkout, portal, plan changes, cancel and resume,
 cancelling for account deletion, and syncing plan prices from Stripe. Applying Stripe's state to our rows
-(and the user's plan rules) lives in core.sync."""
+(and the user's plan rules) lives in core.billing.sync."""
 
 from __future__ import annotations
 

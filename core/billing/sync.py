@@ -2,7 +2,7 @@
 
 How the user's plan follows their subscriptions (`user_plan_refresh`):
 - `active` / `trialing`: the subscription's plan;
-- `past_due`: the plan is kept for PAST_DUE_GRACE after we first saw the subscription past due (Stripe is
+- `past_due`: the plan is kept for BILLING_PAST_DUE_GRACE_DAYS after we first saw the subscription past due (Stripe is
   still retrying the card); after that the user is on Free until a payment succeeds. A beat task
   (`core.tasks.billing_grace_sweep`) applies the end of the grace period, since no event marks it;
 - anything else (`canceled`, `unpaid`, `incomplete`, `incomplete_expired`, `paused`): Free.
@@ -34,9 +34,14 @@ from core.models import Invoice, Plan, Subscription, User
 
 logger = logging.getLogger(__name__)
 
-PAST_DUE_GRACE = timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS)
 
 GRANTING_STATUSES = Subscription.GRANTING_STATUSES
+
+
+def _past_due_grace() -> timedelta:
+    return timedelta(days=settings.BILLING_PAST_DUE_GRACE_DAYS)
+
+
 # Same-second states: a lower rank never replaces a higher one (incomplete < live < ended).
 _STATUS_RANK: dict[str, int] = {
     Subscription.Status.INCOMPLETE: 0,
@@ -186,7 +191,7 @@ def subscription_grants_plan(subscription: Subscription, *, now: datetime) -> bo
         return True
     if subscription.status == Subscription.Status.PAST_DUE:
         since = subscription.past_due_since or now
-        return now < since + PAST_DUE_GRACE
+        return now < since + _past_due_grace()
     return False
 
 
@@ -209,7 +214,7 @@ def user_plan_refresh(*, user: User) -> Plan | None:
 
 def subscriptions_grace_expire() -> int:
     """Move users whose past-due grace period has ended to Free. Returns how many users changed."""
-    cutoff = timezone.now() - PAST_DUE_GRACE
+    cutoff = timezone.now() - _past_due_grace()
     user_ids = set(
         Subscription.objects.filter(
             status=Subscription.Status.PAST_DUE, past_due_since__lte=cutoff, user__plan__isnull=False

@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from core import redis_safety
 from core.models import QuotaUsage
 from core.tests.factories import UserFactory
-from cv.models import AIResponse, CVQuestionnaire
+from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 from cv.tests.factories import QuestionnaireFactory
 from pdf.models import Document
 from testing.helpers import TEST_PASSWORD
@@ -83,6 +83,36 @@ def test_analysis_the_broker_cannot_take_is_503_and_leaves_no_row_and_no_used_un
     assert response.json()["code"] == "service_unavailable"
     assert not AIResponse.objects.exists()
     assert _used(user, "ai_responses") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_a_cover_letter_or_a_letter_pdf_is_503_and_saves_nothing(tmp_path):
+    """Both start a job like an analysis does, through the job runner (core.jobs.start): a broker that cannot
+    take the job means no row, no used unit, and a 503 the person can retry, never a job left pending."""
+    user = UserFactory.create()
+    questionnaire = QuestionnaireFactory.create(user=user)
+    analysis = AIResponse.objects.create(
+        questionnaire=questionnaire, user=user, status="succeeded", improved_cv="# Jane Doe\n\n## Skills\n\nPython"
+    )
+    written = CoverLetter.objects.create(
+        ai_response=analysis, user=user, status="succeeded", letter="Dear team,\n\nI would like to apply."
+    )
+    with redis_server() as redis:
+        with gunicorn_server(workers=1, log_path=tmp_path / "gunicorn.log", TEST_REDIS_URL=redis.url()) as web:
+            client = Client(web.url, user)
+            redis.stop()
+
+            letter = client.call("POST", f"/cv/ai-responses/{analysis.pk}/cover-letter/", json={"tone": "warm"})
+            render = client.call("POST", f"/cv/cover-letters/{written.pk}/generate-pdf/", json={})
+
+    assert letter.status_code == 503, letter.text
+    assert letter.json()["code"] == "service_unavailable"
+    assert list(CoverLetter.objects.values_list("pk", flat=True)) == [written.pk]
+    assert _used(user, "ai_responses") == 0
+    assert render.status_code == 503, render.text
+    assert render.json()["code"] == "service_unavailable"
+    assert not Document.objects.exists()
+    assert max(seconds for _, _, seconds in client.timings) < MAX_SECONDS_WITH_REDIS_DOWN, client.timings
 
 
 @pytest.fixture

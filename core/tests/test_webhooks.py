@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from core.billing import events
@@ -419,7 +420,7 @@ class TestFailuresAndRetries:
         post_webhook(_subscription_event(fake_stripe, stripe_subscription))
         event = StripeEvent.objects.get()
         delays = []
-        for _ in range(events.MAX_ATTEMPTS):
+        for _ in range(settings.STRIPE_EVENT_MAX_ATTEMPTS):
             with time_machine.travel(timezone.now(), tick=False):
                 assert events.stripe_event_process(event_pk=event.pk) == StripeEvent.Status.FAILED
                 event.refresh_from_db()
@@ -428,7 +429,7 @@ class TestFailuresAndRetries:
         assert delays[:4] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
         assert delays[-2] == timedelta(minutes=256)
         assert delays[-1] is None
-        assert event.attempts == events.MAX_ATTEMPTS
+        assert event.attempts == settings.STRIPE_EVENT_MAX_ATTEMPTS
 
     def test_back_off_is_capped_at_six_hours(self):
         assert events.backoff_delay(30) == timedelta(hours=6)

@@ -286,3 +286,22 @@ def test_cv_over_the_size_limit_is_refused_with_the_limit(api_client, settings, 
     assert response.status_code == 400
     assert response.json()["resume"] == ["The file is too large: the limit is 10000 bytes."]
     assert _stored_files(tmp_media) == []
+
+
+@pytest.mark.django_db
+def test_the_job_description_bound_is_the_setting_read_at_each_request(api_client, settings):
+    settings.CV_JOB_DESCRIPTION_MAX_CHARS = 10
+
+    refused = api_client.post(URL, {**JOB, "job_description": "x" * 11}, format="json")
+    accepted = api_client.post(URL, {**JOB, "job_description": "x" * 10}, format="json")
+
+    assert refused.status_code == 400
+    assert refused.json()["job_description"] == ["Ensure this field has no more than 10 characters."]
+    assert accepted.status_code == 201, accepted.content
+
+
+@pytest.mark.django_db
+def test_the_schema_states_the_job_description_bound_from_settings(anon_client):
+    schema = anon_client.get("/schema/", HTTP_ACCEPT="application/json").json()
+
+    assert schema["components"]["schemas"]["QuestionnaireRequest"]["properties"]["job_description"]["maxLength"] == 5000

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -67,7 +68,7 @@ def test_storage_failure_is_retried_then_fails(document, tmp_media, monkeypatch)
 
     monkeypatch.setattr(services.default_storage, "save", full_disk)
 
-    for _ in range(services.MAX_ATTEMPTS - 1):
+    for _ in range(settings.PDF_MAX_ATTEMPTS - 1):
         with pytest.raises(services.RenderRetryable):
             services.document_render(document_id=document.pk)
         document.refresh_from_db()
@@ -76,7 +77,7 @@ def test_storage_failure_is_retried_then_fails(document, tmp_media, monkeypatch)
 
     document.refresh_from_db()
     assert document.status == "failed"
-    assert document.attempts == services.MAX_ATTEMPTS
+    assert document.attempts == settings.PDF_MAX_ATTEMPTS
     assert "could not be stored" in document.error
     assert document.error_code == "storage_failed"
 
@@ -116,7 +117,7 @@ def test_rerender_replaces_the_file_and_removes_the_old_one(document, tmp_media,
 
 
 def test_sweep_requeues_a_document_whose_worker_died(document, django_capture_on_commit_callbacks):
-    long_ago = timezone.now() - timedelta(seconds=services.RENDER_LEASE_SECONDS + 1)
+    long_ago = timezone.now() - timedelta(seconds=settings.PDF_RENDER_LEASE_SECONDS + 1)
     Document.objects.filter(pk=document.pk).update(status="running", started_at=long_ago, attempts=1)
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -139,7 +140,7 @@ def test_sweep_leaves_a_fresh_running_document_alone(document, django_capture_on
 def test_sweep_requeues_a_pending_document_whose_message_was_lost_once_per_lease(
     document, django_capture_on_commit_callbacks
 ):
-    long_ago = timezone.now() - timedelta(seconds=services.RENDER_LEASE_SECONDS + 1)
+    long_ago = timezone.now() - timedelta(seconds=settings.PDF_RENDER_LEASE_SECONDS + 1)
     Document.objects.filter(pk=document.pk).update(enqueued_at=long_ago)
 
     with django_capture_on_commit_callbacks():
@@ -148,9 +149,9 @@ def test_sweep_requeues_a_pending_document_whose_message_was_lost_once_per_lease
 
 
 def test_sweep_fails_a_document_after_the_last_attempt(document):
-    long_ago = timezone.now() - timedelta(seconds=services.RENDER_LEASE_SECONDS + 1)
+    long_ago = timezone.now() - timedelta(seconds=settings.PDF_RENDER_LEASE_SECONDS + 1)
     Document.objects.filter(pk=document.pk).update(
-        status="running", started_at=long_ago, attempts=services.MAX_ATTEMPTS
+        status="running", started_at=long_ago, attempts=settings.PDF_MAX_ATTEMPTS
     )
 
     assert services.documents_sweep_stuck() == []
@@ -168,7 +169,7 @@ def test_a_worker_that_lost_its_lease_does_not_overwrite_the_takeover(document, 
 
     def stalled_render(**kwargs):
         # While A is "stalled", its lease runs out and B renders the document completely.
-        long_ago = timezone.now() - timedelta(seconds=services.RENDER_LEASE_SECONDS + 1)
+        long_ago = timezone.now() - timedelta(seconds=settings.PDF_RENDER_LEASE_SECONDS + 1)
         Document.objects.filter(pk=document.pk).update(started_at=long_ago)
         monkeypatch.setattr(services, "render_pdf", real_render)
         services.document_render(document_id=document.pk)
@@ -251,3 +252,18 @@ def test_a_render_past_the_time_limit_ends_failed_and_says_so(document, tmp_medi
     document.refresh_from_db()
     assert (document.status, document.error_code) == ("failed", "render_timeout")
     assert document.error.startswith("Rendering took too long")
+
+
+def test_a_render_is_sent_with_time_limits_below_its_lease(
+    user, ai_response, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.render_document, "apply_async", lambda args, **options: sent.append(options))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_request(user=user, ai_response=ai_response, template="classic")
+    settings.PDF_RENDER_LEASE_SECONDS = 120
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_request(user=user, ai_response=ai_response, template="modern")
+
+    assert sent == [{"soft_time_limit": 45, "time_limit": 55}, {"soft_time_limit": 90, "time_limit": 110}]

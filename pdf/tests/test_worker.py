@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -111,7 +112,7 @@ def test_document_left_running_by_a_dead_worker_is_finished_after_the_sweep(
         content_hash=services.content_hash_for(markdown=jane_markdown, template="classic"),
         status="running",
         attempts=1,
-        started_at=timezone.now() - timedelta(seconds=services.RENDER_LEASE_SECONDS + 5),
+        started_at=timezone.now() - timedelta(seconds=settings.PDF_RENDER_LEASE_SECONDS + 5),
     )
 
     sweep_stuck_documents.delay()
@@ -135,7 +136,6 @@ def _api_calls_taken(user, call):
 def test_a_document_past_the_bounds_fails_fast_in_the_worker_and_only_a_changed_text_renders(
     celery_worker, api_client, user, jane_markdown
 ):
-    from django.conf import settings
 
     hostile = jane_markdown + "\n\n" + "x" * 20_000  # one word that WeasyPrint breaks in quadratic time
     ai_response = ai_response_for(user=user, improved_cv=hostile)

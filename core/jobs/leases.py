@@ -1,11 +1,5 @@
-"""Job rows that one worker at a time may hold: claim under a lease, run the work so that any error finishes
-it, finish only while holding it, sweep the rows whose worker died, back off between attempts.
-
-Used by cv's analyses, pdf's renders and billing's Stripe events. Each claim writes a fresh lease token,
-and every later write of that run is conditional on the token: a run whose lease ran out and was taken
-over (same attempt number or not) can never overwrite the run that replaced it. Each kind keeps its own
-statuses, lease length and limits, read from settings.
-"""
+"""The lease primitives of a job row: claim, run so that any error finishes it, finish while holding it,
+sweep the rows whose worker died, send again the lost, back off. See core.jobs."""
 
 from __future__ import annotations
 
@@ -21,7 +15,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("core.jobs")
 
 # 2**64 times any base is already longer than any cap; bounding the exponent keeps floats finite.
 _MAX_EXPONENT = 64
@@ -63,33 +57,35 @@ class JobKind:
     def objects(self) -> models.Manager:
         return self.model._default_manager
 
+    def _cutoff(self, now: datetime) -> datetime:
+        """The value of the lease field below which a lease has passed."""
+        return now if self.expires_field else now - timedelta(seconds=self.lease_seconds())
+
     def expired(self, now: datetime | None = None) -> Q:
         """Rows held by a run whose lease has passed."""
-        now = now or timezone.now()
-        field = self.expires_field or self.claimed_field
-        cutoff = now if self.expires_field else now - timedelta(seconds=self.lease_seconds())
+        field, cutoff = self.lease_field, self._cutoff(now or timezone.now())
         return Q(**{self.status_field: self.running}) & (
             Q(**{f"{field}__lt": cutoff}) | Q(**{f"{field}__isnull": True})
         )
 
     def held(self, now: datetime | None = None) -> Q:
         """Rows held by a run whose lease is still good."""
-        now = now or timezone.now()
-        field = self.expires_field or self.claimed_field
-        cutoff = now if self.expires_field else now - timedelta(seconds=self.lease_seconds())
-        return Q(**{self.status_field: self.running, f"{field}__gte": cutoff})
+        cutoff = self._cutoff(now or timezone.now())
+        return Q(**{self.status_field: self.running, f"{self.lease_field}__gte": cutoff})
+
+    def lease_end(self, job: models.Model) -> datetime | None:
+        """When the lease of a loaded row ends (None: no lease time, so no live holder)."""
+        if self.expires_field:
+            return getattr(job, self.expires_field)
+        start = getattr(job, self.lease_field)
+        return start + timedelta(seconds=self.lease_seconds()) if start else None
 
     def lease_passed(self, job: models.Model, now: datetime | None = None) -> bool:
         """The same test as ``expired`` on a loaded row."""
         if getattr(job, self.status_field) != self.running:
             return False
-        now = now or timezone.now()
-        if self.expires_field:
-            end = getattr(job, self.expires_field)
-        else:
-            start = getattr(job, self.lease_field)
-            end = start + timedelta(seconds=self.lease_seconds()) if start else None
-        return end is None or end < now
+        end = self.lease_end(job)
+        return end is None or end < (now or timezone.now())
 
     def _lease_fields(self, now: datetime) -> dict[str, Any]:
         if self.expires_field:
