@@ -133,7 +133,7 @@ def with_parts(
 
 def markdown(cv: Outline) -> str:
     """The outline as the service's Markdown CV: the name as the title, a heading per section, a level-3
-    heading per role with its other header lines under it, and its points as bullets."""
+    heading per role (its header lines joined by " · "), and its points as bullets."""
     out: list[str] = []
     if cv.header:
         out.append(f"# {cv.header[0]}")
@@ -148,9 +148,9 @@ def markdown(cv: Outline) -> str:
             # Bullets make one list; each plain line is its own paragraph, as the person set it apart.
             out.extend([f"- {unbullet(line)}"] if is_bullet(line) else ["", line, ""])
         for role in section.roles:
-            out.extend(["", f"### {role.header[0]}", ""])
-            for line in role.header[1:]:
-                out.extend([line, ""])
+            # One heading for the lines that name the role ("### Title · Employer | dates"): the truthfulness
+            # check reads a title with its employer where they share a line, as "Title, Employer (dates)".
+            out.extend(["", f"### {' · '.join(role.header)}", ""])
             out.extend(f"- {point}" for point in role.points)
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
     return text if _within_bounds(text) else ""

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cv import gates, keywords, llm, matching, outline
+from cv import completeness, gates, keywords, llm, matching, outline
 from cv.claims import verify_rewrite
 
 logger = logging.getLogger(__name__)
@@ -158,6 +158,11 @@ def analyse(
             new_points[index] = written
             changes.append(f"Rewrote the points of “{role.header[0]}”: action verbs, the most relevant first.")
 
+    new_summary, undone = _undo_flagged(cv, new_summary, new_points, context)
+    if undone:
+        changes = [change for change in changes if not any(f"“{title}”" in change for title in undone)]
+        if "summary" in undone:
+            changes = [change for change in changes if change != "Rewrote the summary for this job."]
     if not new_points:
         # A new summary over the same roles is no rewrite, and each role's part had its corrective retry.
         unchanged = next(gate for gate in gates.GATES if gate.error_code == "answer_unchanged")
@@ -190,6 +195,46 @@ def _stems(text: str) -> set[str]:
     """The text's content words, cut to their first letters: "Cared" and "Care", "Perform" and "Performed"
     meet."""
     return {word[:_STEM] for word in gates.words(text) if len(word) >= 3 and word not in _FUNCTION_WORDS}
+
+
+def _undo_flagged(
+    cv: outline.Outline, summary: str | None, points: dict[int, tuple[str, ...]], context: gates.Context
+) -> tuple[str | None, list[str]]:
+    """The whole CV checked as the verification will check it (claims, lost facts): a rewritten part that holds
+    a flagged claim, or lost a fact its original held, goes back to what the person wrote (``points`` is
+    changed in place). Returns the summary to use and what was put back ("summary", role titles)."""
+    improved = outline.markdown(outline.with_parts(cv, summary=summary, points=points))
+    claims = verify_rewrite(
+        source_text=context.source_text,
+        request_text=context.request_text,
+        improved_text=improved,
+        job_text=context.job_text,
+    ).unsupported
+    missing = completeness.missing_facts(
+        source_text=context.source_text, improved_text=improved, request_text=context.request_text
+    )
+    flagged = [claim.text.casefold() for claim in claims if claim.text.strip()]
+    lost = [fact.text.casefold() for fact in missing if fact.text.strip()]
+    if not flagged and not lost:
+        return summary, []
+
+    def spoils(new: str, old: str) -> bool:
+        new, old = new.casefold(), old.casefold()
+        return any(text in new for text in flagged) or any(text in old and text not in new for text in lost)
+
+    undone = []
+    original_summary = cv.section("summary")
+    if summary is not None and original_summary and spoils(summary, " ".join(original_summary.lines)):
+        summary = None
+        undone.append("summary")
+    for index in list(points):
+        role = cv.roles[index]
+        if spoils("\n".join(points[index]), "\n".join(role.points)):
+            del points[index]
+            undone.append(role.header[0])
+    if undone:
+        logger.info("piecewise parts put back as written: %s", len(undone))
+    return summary, undone
 
 
 def _relevance(text: str, job_terms: list[keywords.Keyword]) -> int:

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv import llm, outline, piecewise
+from cv import gates, llm, outline, piecewise
 from testing.fake_openai import FakeOpenAI, RewritesParts
 from testing.workers import start_llm_worker, stop_worker
 
@@ -92,7 +92,7 @@ def test_the_outline_as_markdown_keeps_every_line_of_the_cv():
     text = outline.markdown(outline.outline(NURSE_CV))
 
     assert text.startswith("# Maria Okafor")
-    assert "### Staff Nurse, Medical/Surgical Unit 5West\n\nSt. Vincent Regional Hospital" in text
+    assert "### Staff Nurse, Medical/Surgical Unit 5West · St. Vincent Regional Hospital" in text
     assert "- Titrated heparin and insulin drips under protocol." in text
     assert "Bachelor of Science in Nursing, University of Massachusetts Amherst, 2018" in text
 
@@ -270,3 +270,16 @@ def test_when_no_part_could_be_rewritten_the_analysis_fails_as_unchanged_and_the
     # The summary once, each of the two roles twice; no whole-CV answer is asked for.
     assert len(fake.requests) == 5
     assert QuotaUsage.objects.get(user=user, scope="ai_responses").used == 0
+
+
+def test_a_rewritten_part_the_whole_cv_check_flags_goes_back_to_what_the_person_wrote():
+    cv = outline.outline(NURSE_CV)
+    first, second = cv.roles
+    points = {0: ("Cared for adult patients on Kubernetes.", *first.points[1:]), 1: second.points[::-1]}
+    context = gates.Context(kind=gates.PART, source_text=NURSE_CV, job_text=NURSE_JOB["job_description"])
+
+    summary, undone = piecewise._undo_flagged(cv, "Registered nurse with six years.", points, context)
+
+    assert undone == ["Staff Nurse, Medical/Surgical Unit 5West"]
+    assert list(points) == [1]
+    assert summary == "Registered nurse with six years."
