@@ -18,7 +18,7 @@ from core import jobs, redis_safety
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume, quota_release
-from cv import gates, llm, matching, offline
+from cv import gates, llm, matching, offline, versions
 from cv.jobs import ANALYSIS_JOB, set_stage
 from cv.models import AIResponse, CVQuestionnaire, Stage
 from cv.questionnaires import ExtractedResume as ExtractedResume
@@ -268,13 +268,23 @@ def _attempt(response: AIResponse) -> RunOutcome:
         return RunOutcome(state="failed")
 
     set_stage(ANALYSIS_JOB, response, Stage.CHECKING)
-    result, verification = verify_and_repair(response=response, result=result)
+    first_answer: list = []
+    result, verification = verify_and_repair(response=response, result=result, first_answer=first_answer)
     report = matching.match_report(
         job_text=matching.job_text_of(questionnaire.job_fields()),
         cv_text=questionnaire.resume_text,
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
         request_text=response.prompt,
     )
+    with transaction.atomic():
+        done = _finish_with_versions(response, result, report, verification, first_answer)
+    logger.info("ai response %s id=%s model=%s", "succeeded" if done else "superseded", response.pk, result.model)
+    return RunOutcome(state="succeeded" if done else "superseded")
+
+
+def _finish_with_versions(response: AIResponse, result, report, verification: dict | None, first: list) -> bool:
+    """Store the answer and record it as the response's next version (cv.versions), the first answer before
+    it when a repair round changed it."""
     done = _finish(
         response,
         status=AIResponse.Status.SUCCEEDED,
@@ -290,8 +300,15 @@ def _attempt(response: AIResponse) -> RunOutcome:
         error_code="",
         finished_at=timezone.now(),
     )
-    logger.info("ai response %s id=%s model=%s", "succeeded" if done else "superseded", response.pk, result.model)
-    return RunOutcome(state="succeeded" if done else "superseded")
+    if done:
+        versions.record_answer(
+            response,
+            improved_cv=result.improved_cv_markdown,
+            match_report=report,
+            verification=verification,
+            first=versions.first_answer_of(response, first),
+        )
+    return done
 
 
 def ai_responses_requeue_stuck() -> dict[str, int]:

@@ -23,6 +23,7 @@ class DocumentSerializer(ModelSerializer):
             "ai_response",
             "cover_letter",
             "template",
+            "version",
             "status",
             "error",
             "size",
@@ -43,6 +44,9 @@ class DocumentSerializer(ModelSerializer):
 
 class GeneratePdfInputSerializer(Serializer):
     template = serializers.ChoiceField(choices=sorted(TEMPLATES), required=False)
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version of the improved CV to render; default the latest."
+    )
 
 
 class ContentTooLargeSerializer(ErrorSerializer):

@@ -137,7 +137,7 @@ _RESET_FIELDS = ("status", "error", "error_code", "attempts", "started_at", "fin
 
 
 def document_request(
-    *, user: User, ai_response: AIResponse | int, template: str | None = None
+    *, user: User, ai_response: AIResponse | int, template: str | None = None, version: int | None = None
 ) -> tuple[Document, bool]:
     """Ask for ``ai_response`` rendered in ``template``; returns (document, created).
 
@@ -152,7 +152,7 @@ def document_request(
     undo: list = []
     try:
         with transaction.atomic():
-            return _document_request(user=user, ai_response=ai_response, template=template, undo=undo)
+            return _document_request(user=user, ai_response=ai_response, template=template, version=version, undo=undo)
     except redis_safety.RedisUnavailable:
         with transaction.atomic():
             for step in undo:
@@ -160,7 +160,8 @@ def document_request(
         raise
 
 
-def _document_request(*, user: User, ai_response, template, undo: list) -> tuple[Document, bool]:
+def _document_request(*, user: User, ai_response, template, version: int | None, undo: list) -> tuple[Document, bool]:
+    from cv import versions
     from cv.models import AIResponse
 
     template = template or DEFAULT_TEMPLATE
@@ -173,7 +174,9 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
     if response is None:
         # Another user's response is indistinguishable from a missing one.
         raise NotFound("AI response not found.")
-    markdown = cv_markdown_of(response)
+    # The version asked for (cv.versions; default the latest, a missing one a 404): its text is the content.
+    number = versions.version_number_for(response=response, number=version)
+    markdown = cv_markdown_of(response, number)
     if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():
         raise AIResponseNotReady(status=response.status)
     check_cv_text(markdown, subject="the CV")
@@ -182,7 +185,7 @@ def _document_request(*, user: User, ai_response, template, undo: list) -> tuple
         ai_response=response,
         template=template,
         content_hash=content_hash_for(markdown=markdown, template=template),
-        defaults={"user": user},
+        defaults={"user": user, "version": number},
     )
     document_id = document.pk
     if created:
@@ -314,7 +317,7 @@ def _crashed(document: Document, exc: Exception) -> Document:
 def _render(document: Document) -> Document:
     response = document.ai_response
     letter = document.cover_letter
-    markdown = letter.letter if letter is not None else cv_markdown_of(response)
+    markdown = letter.letter if letter is not None else cv_markdown_of(response, document.version)
     title = _title_for(response, "Cover letter" if letter is not None else "CV")
     try:
         # Requests check the bounds too; this catches a document queued before they existed, in

@@ -111,7 +111,10 @@ class GeneratePdfView(APIView):
         data = GeneratePdfInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         document, _ = services.document_request(
-            user=request.user, ai_response=pk, template=data.validated_data.get("template")
+            user=request.user,
+            ai_response=pk,
+            template=data.validated_data.get("template"),
+            version=data.validated_data.get("version"),
         )
         return Response(
             DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
