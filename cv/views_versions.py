@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import single_page, single_page_schema
-from core.schema import ErrorSerializer
+from core.schema import AutoSchema, ErrorSerializer
 from core.throttles import WORK
 from cv import selectors, versions
 from cv.models import AIResponse
@@ -113,15 +113,23 @@ class AIResponseEditMixin:
         return with_etag(Response(AIResponseSerializer(response).data), response)
 
 
+class _ListSchema(AutoSchema):
+    """A list answered in one page is a list, not a retrieve (the operation id says so)."""
+
+    def get_operation_id(self) -> str:
+        return super().get_operation_id().removesuffix("_retrieve") + "_list"
+
+
 class AIResponseVersionListView(APIView):
     """The versions of one of your AI responses, oldest first (at most 100, one page): who made each and its
     stats."""
 
     throttle_scope = WORK
+    schema = _ListSchema()
 
     @extend_schema(
         responses={
-            200: single_page_schema("AIResponseVersionList", AIResponseVersionListSerializer),
+            200: single_page_schema("AIResponseVersionPage", AIResponseVersionListSerializer),
             409: _NOT_READY,
         }
     )
