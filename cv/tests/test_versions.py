@@ -495,3 +495,48 @@ def test_the_openapi_schema_describes_versions():
     assert {"number", "source", "based_on", "created_at", "stats"} <= set(
         components["AIResponseVersionList"]["properties"]
     )
+
+
+@pytest.mark.django_db
+def test_the_migration_gives_every_succeeded_response_its_first_version(user):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("cv.migrations.0007_airesponse_versions")
+    questionnaire = QuestionnaireFactory.create(user=user)
+    flagged = {"status": "flagged", "unsupported": [{"kind": "number", "text": "40%"}], "missing": []}
+    done = AIResponseFactory.create(
+        questionnaire=questionnaire,
+        status="succeeded",
+        improved_cv="# Jane\n\n- Cut costs by 40%.",
+        verification=flagged,
+    )
+    waiting = AIResponseFactory.create(questionnaire=questionnaire)
+
+    migration._first_versions(apps, None)
+
+    done.refresh_from_db()
+    version = AIResponseVersion.objects.get(response=done)
+    assert (done.version, version.number, version.source, version.improved_cv) == (1, 1, "model", done.improved_cv)
+    claim = {"kind": "number", "text": "40%", "source": "model", "introduced_in": 1}
+    assert version.verification["unsupported"] == done.verification["unsupported"] == [claim]
+    assert version.stats["unsupported"] == 1 and version.stats["lines"] == 2
+    assert not AIResponseVersion.objects.filter(response=waiting).exists()
+    migration._first_versions(apps, None)  # run twice: nothing more
+    assert AIResponseVersion.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_every_version_under_its_response_read_only(admin_client, user, analysis):
+    versions.version_edit(user=user, response=analysis, improved_cv=INVENTED.replace(INVENTED_LINE, ""), base_version=1)
+
+    page = admin_client.get(f"/admin/cv/airesponse/{analysis.pk}/change/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "AI response versions" in html
+    assert "The model&#x27;s answer" in html and "The person&#x27;s edit" in html
+    assert "Monzo" in html  # version 1's text, though the response reads as version 2
+    assert 'name="versions-0-improved_cv"' not in html and "versions-TOTAL_FORMS" in html
+    assert 'name="versions-0-DELETE"' not in html
