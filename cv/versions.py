@@ -128,7 +128,7 @@ def _write(
     number: int,
     source: str,
     improved_cv: str,
-    match_report: dict | None,
+    match_report: Any,
     verification: dict | None,
     person_lines: Iterable[str] = (),
     based_on: int | None = None,
@@ -175,7 +175,7 @@ def record_answer(
     response: AIResponse,
     *,
     improved_cv: str,
-    match_report: dict | None,
+    match_report: Any,
     verification: dict | None,
     first: tuple[str, Any, dict | None] | None = None,
 ) -> None:
