@@ -99,12 +99,26 @@ def stats_of(*, improved_cv: str, match_report: dict | None, verification: dict 
     }
 
 
-def annotated(verification: dict | None, *, source: str, number: int) -> dict | None:
-    """``verification`` with each flagged claim saying where it came from, when it does not say so yet."""
+def _claim_key(claim: dict) -> tuple[str, str]:
+    return str(claim.get("kind")), str(claim.get("text", "")).casefold()
+
+
+def annotated(verification: dict | None, *, source: str, number: int, earlier: dict | None = None) -> dict | None:
+    """``verification`` with each flagged claim saying where it came from, when it does not say so yet: from
+    ``earlier`` (the verification of the version before) when that flagged it already, else from this one."""
     if not verification:
         return verification
-    claims = [{**claim, "source": claim.get("source", source), "introduced_in": claim.get("introduced_in", number)}
-              for claim in verification.get("unsupported") or []]  # fmt: skip
+    known = {_claim_key(claim): claim for claim in (earlier or {}).get("unsupported") or []}
+    claims = []
+    for claim in verification.get("unsupported") or []:
+        origin = known.get(_claim_key(claim), {})
+        claims.append(
+            {
+                **claim,
+                "source": claim.get("source", origin.get("source", source)),
+                "introduced_in": claim.get("introduced_in", origin.get("introduced_in", number)),
+            }
+        )
     return {**verification, "unsupported": claims}
 
 
@@ -192,17 +206,20 @@ def record_answer(
         answers.append((Source.REPAIR, improved_cv, match_report, verification))
     else:
         answers.append((Source.MODEL, improved_cv, match_report, verification))
+    earlier: dict | None = None
     for offset, (source, text, report, checked) in enumerate(answers):
         if number + offset > MAX_VERSIONS:
             logger.warning("ai response id=%s has %s versions: answer not recorded", response.pk, MAX_VERSIONS)
             return
+        # A claim the repair round kept is still the model's first answer's.
+        earlier = annotated(checked, source=source, number=number + offset, earlier=earlier)
         _write(
             response,
             number=number + offset,
             source=source,
             improved_cv=text,
             match_report=report,
-            verification=annotated(checked, source=source, number=number + offset),
+            verification=earlier,
             based_on=number + offset - 1 if offset else None,
         )
 
@@ -290,9 +307,9 @@ def _authored(text: str, *, base: AIResponseVersion) -> list[str]:
 def _origin(claim: dict, *, base: AIResponseVersion) -> tuple[str, int]:
     """Where a flagged claim of an edit of ``base`` came from: as the base said, or else the nearest version
     before it that the model wrote."""
-    key = (claim["kind"], claim["text"].casefold())
+    key = _claim_key(claim)
     for known in (base.verification or {}).get("unsupported") or []:
-        if (known.get("kind"), str(known.get("text", "")).casefold()) == key and known.get("introduced_in"):
+        if _claim_key(known) == key and known.get("introduced_in"):
             return known.get("source", Source.MODEL), known["introduced_in"]
     ancestor: AIResponseVersion | None = base
     for _ in range(MAX_VERSIONS):

@@ -540,3 +540,23 @@ def test_the_admin_shows_every_version_under_its_response_read_only(admin_client
     assert "Monzo" in html  # version 1's text, though the response reads as version 2
     assert 'name="versions-0-improved_cv"' not in html and "versions-TOTAL_FORMS" in html
     assert 'name="versions-0-DELETE"' not in html
+
+
+@pytest.mark.django_db
+def test_a_claim_the_repair_round_kept_is_still_the_first_answers(
+    questionnaire_with_cv, enqueued, llm_settings, fake_openai, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = services.ai_response_create(
+            user=questionnaire_with_cv.user, questionnaire=questionnaire_with_cv, prompt=""
+        )
+    kept_monzo = INVENTED.replace(" serving 2 million requests a day", "")
+    fake_openai.queue(Answer(improved_cv=INVENTED), Answer(improved_cv=kept_monzo))
+
+    services.ai_response_run(response_id=response.pk)
+
+    repaired = AIResponseVersion.objects.get(response=response, number=2)
+    assert repaired.source == "repair" and repaired.improved_cv == kept_monzo
+    assert repaired.verification["unsupported"] == [
+        {"kind": "organisation", "text": "Monzo", "source": "model", "introduced_in": 1}
+    ]
