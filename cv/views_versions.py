@@ -36,11 +36,6 @@ _IF_MATCH = OpenApiParameter(
     "longer the latest the answer is 412 with the latest. An alternative to `base_version`.",
 )
 _NOT_READY = OpenApiResponse(ErrorSerializer, description="The analysis has not succeeded (ai_response_not_ready).")
-_REFUSED = OpenApiResponse(
-    TooManyVersionsSerializer,
-    description="The edit is past a bound of a CV's text (its `code` names it, with `limit` and `actual`), "
-    "empty, or the response has its 100 versions (`too_many_versions`).",
-)
 
 
 def etag_of(response: AIResponse) -> str | None:
@@ -78,8 +73,10 @@ class AIResponseEditMixin:
         request=AIResponseEditSerializer,
         parameters=[_IF_MATCH],
         responses={
+            # 400: the ValidationError answer (core.schema): a field in error, or `detail` and `code` for an
+            # edit past a bound of a CV's text (with `limit` and `actual`), an empty one (`empty_edit`) or
+            # one past the 100 versions (`too_many_versions`, `limit`).
             200: AIResponseSerializer,
-            400: _REFUSED,
             409: OpenApiResponse(
                 VersionConflictSerializer,
                 description="base_version is not the latest (version_conflict): nothing was saved; the latest "

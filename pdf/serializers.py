@@ -54,7 +54,3 @@ class ContentTooLargeSerializer(ErrorSerializer):
 
     limit = serializers.IntegerField(help_text="The most the bound accepts.")
     actual = serializers.IntegerField(help_text="What the text has.")
-
-
-class TemplateInvalidSerializer(Serializer):
-    template = serializers.ListField(child=serializers.CharField(), help_text="Why the template was refused.")
