@@ -560,3 +560,12 @@ def test_a_claim_the_repair_round_kept_is_still_the_first_answers(
     assert repaired.verification["unsupported"] == [
         {"kind": "organisation", "text": "Monzo", "source": "model", "introduced_in": 1}
     ]
+
+
+@pytest.mark.django_db
+def test_edits_count_against_the_hourly_api_calls_not_the_daily_ai_quota(api_client, analysis):
+    assert _edit(api_client, analysis.pk, INVENTED.replace(INVENTED_LINE, ""), 1).status_code == 200
+    assert api_client.post(f"{URL}{analysis.pk}/versions/1/restore/").status_code == 200
+
+    scopes = api_client.get("/core/rate-limits/status/").json()["scopes"]
+    assert (scopes["api_calls"]["used"], scopes["ai_responses"]["used"]) == (2, 0)
