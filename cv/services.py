@@ -276,13 +276,14 @@ def _attempt(response: AIResponse) -> RunOutcome:
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
         request_text=response.prompt,
     )
+    first = versions.first_answer_of(response, first_answer)  # its match report, outside the transaction
     with transaction.atomic():
-        done = _finish_with_versions(response, result, report, verification, first_answer)
+        done = _finish_with_versions(response, result, report, verification, first)
     logger.info("ai response %s id=%s model=%s", "succeeded" if done else "superseded", response.pk, result.model)
     return RunOutcome(state="succeeded" if done else "superseded")
 
 
-def _finish_with_versions(response: AIResponse, result, report, verification: dict | None, first: list) -> bool:
+def _finish_with_versions(response: AIResponse, result, report, verification: dict | None, first) -> bool:
     """Store the answer and record it as the response's next version (cv.versions), the first answer before
     it when a repair round changed it."""
     done = _finish(
@@ -306,7 +307,7 @@ def _finish_with_versions(response: AIResponse, result, report, verification: di
             improved_cv=result.improved_cv_markdown,
             match_report=report,
             verification=verification,
-            first=versions.first_answer_of(response, first),
+            first=first,
         )
     return done
 

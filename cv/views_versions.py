@@ -39,7 +39,11 @@ _NOT_READY = OpenApiResponse(ErrorSerializer, description="The analysis has not 
 
 
 def etag_of(response: AIResponse) -> str | None:
-    return f'"v{response.version}"' if response.version is not None else None
+    """The version a succeeded response shows, as its ETag; none while it runs (an admin's run again changes
+    it without a version)."""
+    if response.version is None or response.status != AIResponse.Status.SUCCEEDED:
+        return None
+    return f'"v{response.version}"'
 
 
 def with_etag(answer: Response, response: AIResponse) -> Response:
