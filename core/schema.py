@@ -37,9 +37,12 @@ _INVALID = ResolvedComponent(
             "One key per field in error, each with its list of messages, e.g. "
             '`{"prompt": ["Ensure this field has no more than 2000 characters."]}`; `non_field_errors` for the '
             "request as a whole, and a nested field's errors nested the same way. A request refused for "
-            "another reason has `detail` and `code` instead, as other errors do."
+            "another reason has `detail` and `code` instead, as other errors do, with what that reason adds "
+            "(a text past a size bound: `limit` and `actual`)."
         ),
-        "additionalProperties": {"anyOf": [{"type": "array"}, {"type": "object"}, {"type": "string"}]},
+        "additionalProperties": {
+            "anyOf": [{"type": "array"}, {"type": "object"}, {"type": "string"}, {"type": "integer"}]
+        },
     },
 )
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from cv import services
-from cv.models import AIResponse, CoverLetter, CVQuestionnaire
+from cv.models import AIResponse, AIResponseVersion, CoverLetter, CVQuestionnaire
 
 
 @admin.register(CVQuestionnaire)
@@ -31,8 +31,37 @@ class VerificationFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AIResponseVersionInline(admin.TabularInline):
+    """Every version of the improved CV, read-only: nothing is ever overwritten, not even by an admin."""
+
+    model = AIResponseVersion
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    fields = ("number", "source", "based_on", "created_by", "created_at", "stats", "verification_status", "text")
+    readonly_fields = fields
+    ordering = ("-number",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="truthfulness")
+    def verification_status(self, version: AIResponseVersion) -> str:
+        return (version.verification or {}).get("status") or "-"
+
+    @admin.display(description="improved CV")
+    def text(self, version: AIResponseVersion) -> str:
+        return format_html(
+            "<pre style='white-space: pre-wrap; max-height: 20em; overflow: auto'>{}</pre>", version.improved_cv
+        )
+
+
 @admin.register(AIResponse)
 class AIResponseAdmin(admin.ModelAdmin):
+    inlines = [AIResponseVersionInline]
     list_display = (
         "id",
         "user",
@@ -50,7 +79,7 @@ class AIResponseAdmin(admin.ModelAdmin):
     list_select_related = ("user", "questionnaire")
     raw_id_fields = ("user", "questionnaire")
     readonly_fields = (
-        "status", "improved_cv", "changes", "match_report", "verification", "unsupported_claims", "model",
+        "status", "version", "improved_cv", "changes", "match_report", "verification", "unsupported_claims", "model",
         "prompt_tokens", "completion_tokens", "error", "error_code", "attempts", "lease_expires_at", "quota_day",
         "created_at", "enqueued_at", "started_at", "finished_at",
     )  # fmt: skip

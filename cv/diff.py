@@ -154,6 +154,17 @@ def line_diff(before: list[str], after: list[str]) -> dict:
     return {"lines": lines, "stats": stats}
 
 
-def ai_response_diff(*, response: AIResponse) -> dict:
-    """The diff of a finished response (409 while it has no improved CV)."""
-    return line_diff(_uploaded_lines(response.questionnaire.resume_text), _improved_lines(improved_markdown(response)))
+UPLOAD = "upload"
+
+
+def _side_lines(response: AIResponse, side: int | str | None) -> list[str]:
+    if side == UPLOAD:
+        return _uploaded_lines(response.questionnaire.resume_text)
+    return _improved_lines(improved_markdown(response, side if isinstance(side, int) else None))
+
+
+def ai_response_diff(*, response: AIResponse, before: int | str = UPLOAD, after: int | str | None = None) -> dict:
+    """The diff of a finished response (409 while it has no improved CV): from ``before`` to ``after``, each a
+    version number or ``"upload"`` (the uploaded CV's text); by default from the upload to the latest
+    version. A version the response does not have is a 404."""
+    return line_diff(_side_lines(response, before), _side_lines(response, after))

@@ -72,9 +72,10 @@ class Export:
     content_type: str
 
 
-def improved_markdown(response: AIResponse) -> str:
-    """The improved CV of a finished response; refuses (409) one that has none yet."""
-    markdown = cv_markdown_of(response) if response.status == AIResponse.Status.SUCCEEDED else ""
+def improved_markdown(response: AIResponse, version: int | None = None) -> str:
+    """The improved CV of a finished response, of its latest version or of ``version`` (404 when it has no
+    such version); refuses (409) one that has none yet."""
+    markdown = cv_markdown_of(response, version) if response.status == AIResponse.Status.SUCCEEDED else ""
     if not (markdown or "").strip():
         raise AIResponseNotReady(status=response.status)
     if len(markdown) > MAX_MARKDOWN_CHARS:
@@ -106,16 +107,17 @@ def _built(markdown: str, fmt: str, modified: str) -> tuple[bytes, str]:
     return content, name
 
 
-def export_ai_response(*, response: AIResponse, fmt: str) -> Export:
+def export_ai_response(*, response: AIResponse, fmt: str, version: int | None = None) -> Export:
     """The improved CV of ``response`` as a file in ``fmt`` (a key of FORMATS), without the characters a file
     format cannot hold (a control character in an answer made the Word export fail).
 
     Cached by content: building the largest Word file takes about a second, and asking for it again (or for
-    the same CV from another response) must not cost that again. Without the cache (Redis down) it is built.
+    the same CV from another response or version) must not cost that again. Without the cache (Redis down)
+    it is built. ``version``: that version of the improved CV (cv.versions), else the latest.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    markdown = xml_safe(improved_markdown(response))
+    markdown = xml_safe(improved_markdown(response, version))
     modified = (response.finished_at or timezone.now()).strftime("%Y-%m-%dT%H:%M:%S") if fmt == "json" else ""
     digest = hashlib.sha256(f"{fmt}\0{modified}\0{markdown}".encode()).hexdigest()
     key = f"cv:export:{EXPORT_CACHE_VERSION}:{digest}"

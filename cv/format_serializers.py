@@ -10,6 +10,34 @@ from cv.serializers import VerificationSerializer
 
 class ExportQuerySerializer(Serializer):
     format = serializers.ChoiceField(choices=list(FORMATS), default="md")
+    version = serializers.IntegerField(min_value=1, required=False, help_text="The version; default the latest.")
+
+
+class DiffSideField(serializers.Field):
+    """A version number, or ``upload`` for the uploaded CV's text."""
+
+    default_error_messages = {"invalid": 'A version number, or "upload" for your uploaded CV.'}
+
+    def to_internal_value(self, data):
+        text = str(data).strip()
+        if text == "upload":
+            return text
+        if text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
+            return int(text)
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+class DiffQuerySerializer(Serializer):
+    # "from" is a Python keyword: the field is declared by name below.
+    to = DiffSideField(required=False, help_text="A version number or upload; default the latest version.")
+
+
+DiffQuerySerializer._declared_fields["from"] = DiffSideField(
+    required=False, help_text="A version number or upload; default upload."
+)
 
 
 class DiffLineSerializer(Serializer):
@@ -33,6 +61,9 @@ class DiffSerializer(Serializer):
 
 class CoverLetterCreateSerializer(Serializer):
     tone = serializers.ChoiceField(choices=CoverLetter.Tone.choices, default=CoverLetter.Tone.FORMAL)
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version of the improved CV to write from; default the latest."
+    )
     words = serializers.IntegerField(
         min_value=letters.WORDS_MIN,
         max_value=letters.WORDS_MAX,
@@ -49,6 +80,7 @@ class CoverLetterSerializer(ModelSerializer):
         fields = [
             "id",
             "ai_response",
+            "version",
             "tone",
             "words",
             "status",

@@ -15,6 +15,7 @@ from cv import diff, exports, letters, selectors
 from cv.format_serializers import (
     CoverLetterCreateSerializer,
     CoverLetterSerializer,
+    DiffQuerySerializer,
     DiffSerializer,
     ExportQuerySerializer,
 )
@@ -42,19 +43,23 @@ class AIResponseExportView(APIView):
                 str,
                 enum=list(exports.FORMATS),
                 description="md (Markdown), txt (plain text), docx (Word) or json (JSON Resume 1.0). Default md.",
-            )
+            ),
+            OpenApiParameter("version", int, description="The version of the improved CV; default the latest."),
         ],
         responses={
             (200, content_type.split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
             for content_type in exports.FORMATS.values()
         }
-        | {409: OpenApiResponse(description="The AI response has not succeeded (code ai_response_not_ready).")},
+        | {409: OpenApiResponse(description="The AI response has not succeeded (code ai_response_not_ready).")}
+        | {404: OpenApiResponse(description="No such AI response, or it has no such version (version_not_found).")},
     )
     def get(self, request, pk: int):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         response = selectors.ai_response_get_for(user=request.user, response_id=pk)
-        export = exports.export_ai_response(response=response, fmt=query.validated_data["format"])
+        export = exports.export_ai_response(
+            response=response, fmt=query.validated_data["format"], version=query.validated_data.get("version")
+        )
         answer = HttpResponse(export.content, content_type=export.content_type)
         answer["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         answer["X-Content-Type-Options"] = "nosniff"
@@ -66,10 +71,21 @@ class AIResponseDiffView(APIView):
 
     throttle_scope = WORK
 
-    @extend_schema(responses={200: DiffSerializer})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="A version number, or upload (the default)."),
+            OpenApiParameter("to", str, description="A version number (default the latest), or upload."),
+        ],
+        responses={200: DiffSerializer},
+    )
     def get(self, request, pk: int):
+        query = DiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         response = selectors.ai_response_get_for(user=request.user, response_id=pk)
-        return Response(diff.ai_response_diff(response=response))
+        sides = query.validated_data
+        return Response(
+            diff.ai_response_diff(response=response, before=sides.get("from", diff.UPLOAD), after=sides.get("to"))
+        )
 
 
 class AIResponseCoverLetterView(APIView):
@@ -86,7 +102,11 @@ class AIResponseCoverLetterView(APIView):
         data = CoverLetterCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         letter = letters.cover_letter_create(
-            user=request.user, ai_response_id=pk, tone=data.validated_data["tone"], words=data.validated_data["words"]
+            user=request.user,
+            ai_response_id=pk,
+            tone=data.validated_data["tone"],
+            words=data.validated_data["words"],
+            version=data.validated_data.get("version"),
         )
         return Response(CoverLetterSerializer(letter).data, status=status.HTTP_202_ACCEPTED)
 

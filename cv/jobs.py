@@ -85,6 +85,7 @@ def llm_job(
     fetch: Callable[[], QuerySet],
     crashed: str,
     interrupted: str,
+    stored: Callable[[Any, dict[str, Any], bool], None] | None = None,
 ) -> jobs.JobSpec:
     """A job of the ``ai`` queue: what analyses and letters share, with their own work and messages."""
     return jobs.JobSpec(
@@ -103,4 +104,5 @@ def llm_job(
         waiting_fields=lambda: {"stage": Stage.QUEUED},
         done_fields=lambda: {"stage": Stage.DONE},
         refund=_give_back_unit,
+        stored=stored,
     )

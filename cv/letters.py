@@ -20,7 +20,7 @@ from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume
 from core.text import clean_text
-from cv import claims, gates, limits, llm, matching
+from cv import claims, gates, limits, llm, matching, versions
 from cv.exports import improved_markdown
 from cv.jobs import LETTER_JOB, llm_job, set_stage, withdraw
 from cv.letter_offline import write_offline as write_offline
@@ -131,11 +131,13 @@ def write_with_llm(
 
 
 def _support_text(letter: CoverLetter) -> str:
-    """What the person gave besides their CV: their request, and the job they apply for (a letter names it)."""
+    """What the person gave besides their CV: their request, the lines they wrote in the version of the
+    improved CV the letter is written from (cv.versions), and the job they apply for (a letter names it)."""
     response = letter.ai_response
     questionnaire = response.questionnaire
     applying = ", ".join(part for part in (questionnaire.position, questionnaire.industry) if part)
-    return "\n".join(part for part in (response.prompt, f"Applying for: {applying}" if applying else "") if part)
+    own = versions.person_text_of(response=response, number=letter.version)
+    return "\n".join(part for part in (response.prompt, own, f"Applying for: {applying}" if applying else "") if part)
 
 
 def _is_salutation(line: str) -> bool:
@@ -186,7 +188,7 @@ def _output_guard(
     ``previous`` letter whose claims a correction quotes)."""
     response = letter.ai_response
     questionnaire = response.questionnaire
-    cv_markdown = cv_markdown_of(response)
+    cv_markdown = cv_markdown_of(response, letter.version)
     sent = [
         _SYSTEM_PROMPT.format(tone=_TONE_GUIDE.get(tone, _TONE_GUIDE["formal"]), words=words),
         _user_message(questionnaire=questionnaire, cv_markdown=cv_markdown),
@@ -233,7 +235,7 @@ def _pass_gates(*, letter: CoverLetter, written: WrittenLetter) -> WrittenLetter
     _extend_lease(letter)
     corrected = write_with_llm(
         questionnaire=letter.ai_response.questionnaire,
-        cv_markdown=cv_markdown_of(letter.ai_response),
+        cv_markdown=cv_markdown_of(letter.ai_response, letter.version),
         tone=letter.tone,
         words=letter.words,
         correction=gates.correction_for(gate, context),
@@ -283,7 +285,7 @@ def _repair(
     """The repair round's letter, guarded, and its check (None: it fails a gate, so it is not a candidate)."""
     repaired = write_with_llm(
         questionnaire=letter.ai_response.questionnaire,
-        cv_markdown=cv_markdown_of(letter.ai_response),
+        cv_markdown=cv_markdown_of(letter.ai_response, letter.version),
         tone=letter.tone,
         words=letter.words,
         correction=correction,
@@ -298,7 +300,7 @@ def _repair(
 def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:
     response = letter.ai_response
     questionnaire = response.questionnaire
-    cv_markdown = cv_markdown_of(response)
+    cv_markdown = cv_markdown_of(response, letter.version)
     if llm.is_configured():
         set_stage(LETTER_JOB, letter, Stage.WRITING)
         written = write_with_llm(
@@ -315,8 +317,11 @@ def write_letter(*, letter: CoverLetter) -> tuple[WrittenLetter, dict | None]:
     return written, claims.Verification(unsupported=guarded).as_dict()
 
 
-def cover_letter_create(*, user: User, ai_response_id: int, tone: str, words: int) -> CoverLetter:
-    """Queue a letter for one of the user's succeeded analyses (one unit of the daily AI quota). If the broker
+def cover_letter_create(
+    *, user: User, ai_response_id: int, tone: str, words: int, version: int | None = None
+) -> CoverLetter:
+    """Queue a letter for one of the user's succeeded analyses (one unit of the daily AI quota), written from
+    ``version`` of its improved CV (cv.versions; default the latest, a missing one is a 404). If the broker
     cannot take the job, the row is deleted and the unit given back, and the caller gets RedisUnavailable
     (503): nothing is left half-done (core.jobs.start)."""
 
@@ -325,9 +330,16 @@ def cover_letter_create(*, user: User, ai_response_id: int, tone: str, words: in
         if response is None:
             raise AIResponseNotFound()
         improved_markdown(response)
+        number = versions.version_number_for(response=response, number=version)
         day = quota_consume(user=user, scope="ai_responses")
         letter = CoverLetter.objects.create(
-            ai_response=response, user=user, tone=tone, words=words, quota_day=day, enqueued_at=timezone.now()
+            ai_response=response,
+            user=user,
+            tone=tone,
+            words=words,
+            version=number,
+            quota_day=day,
+            enqueued_at=timezone.now(),
         )
         undo.append(lambda: withdraw(LETTER, letter))
         jobs.enqueue(LETTER, letter.pk)

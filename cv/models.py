@@ -136,6 +136,11 @@ class AIResponse(models.Model):
         null=True, blank=True, editable=False, help_text="Identifies the run that holds the job; only it may finish it."
     )
     quota_day = models.DateField(null=True, blank=True, help_text="The day whose AI quota unit this job took.")
+    # improved_cv, match_report and verification above are those of this version (cv.versions keeps them so):
+    # every reader of a response reads its latest version without a join.
+    version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The number of the latest version; none until the analysis succeeded."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a run was queued.")
     started_at = models.DateTimeField(null=True, blank=True)
@@ -151,6 +156,47 @@ class AIResponse(models.Model):
 
     def __str__(self) -> str:
         return f"AI response {self.pk} ({self.status})"
+
+
+class AIResponseVersion(models.Model):
+    """One version of an AI response's improved CV. Never changed once written: an edit or a restore is a new
+    version, and the response reads as its latest (cv.versions)."""
+
+    class Source(models.TextChoices):
+        MODEL = "model", "The model's answer"
+        REPAIR = "repair", "The model's repair round"
+        PERSON = "person", "The person's edit"
+        RESTORE = "restore", "A restored earlier version"
+
+    response = models.ForeignKey(AIResponse, on_delete=models.CASCADE, related_name="versions", db_index=False)
+    number = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    based_on = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The version this one was edited from or restores."
+    )
+    improved_cv = models.TextField(blank=True, help_text="Markdown.")
+    match_report = models.JSONField(null=True, blank=True)
+    verification = models.JSONField(null=True, blank=True)
+    person_lines = models.JSONField(
+        default=list, blank=True, help_text="The lines of this version the person wrote (their own claims)."
+    )
+    stats = models.JSONField(
+        default=dict, blank=True, help_text="What a list shows: size, score_after and the verification's counts."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "AI response version"
+        ordering = ["response", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "number"], name="cv_airesponseversion_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Version {self.number} of AI response {self.response_id} ({self.source})"
 
 
 class CoverLetter(models.Model):
@@ -174,6 +220,9 @@ class CoverLetter(models.Model):
     )
     tone = models.CharField(max_length=16, choices=Tone.choices, default=Tone.FORMAL)
     words = models.PositiveSmallIntegerField(default=300, help_text="The length asked for, in words.")
+    version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The version of the improved CV the letter is written from."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     stage = models.CharField(
         max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."

@@ -99,15 +99,20 @@ def _with_parsed_upload(*, user: User, upload: UploadedFile, scopes: tuple[str, 
             raise
 
 
-def _delete_files_on_commit(*names: str) -> None:
+def resume_file_release_on_commit(*, user_id: int, name: str, storage=None) -> None:
+    """Once committed, delete the CV file ``name`` unless a questionnaire of its owner still uses it (a
+    questionnaire made with ``resume_from`` shares its source's file): the file lives until its last
+    questionnaire is gone, however they go (the API, retention, the account's deletion)."""
     from django.core.files.storage import default_storage
 
-    def delete() -> None:
-        for name in names:
-            if name:
-                default_storage.delete(name)
+    storage = storage or default_storage
 
-    transaction.on_commit(delete, robust=True)
+    def release() -> None:
+        if not CVQuestionnaire.objects.filter(user_id=user_id, resume=name).exists():
+            storage.delete(name)
+
+    if name:
+        transaction.on_commit(release, robust=True)
 
 
 def _save_with_resume(questionnaire: CVQuestionnaire, resume: ExtractedResume | None) -> None:
@@ -144,8 +149,45 @@ def _atomic_with_file_cleanup(work):
         raise
 
 
-def questionnaire_create(*, user: User, data: dict, upload: UploadedFile | None = None) -> CVQuestionnaire:
-    """Create a questionnaire (one unit of the daily questionnaires quota; a CV costs an upload unit too)."""
+class ResumeSourceInvalid(ValidationError):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__({"resume_from": [ValidationError(message, code=code)]})
+
+
+@transaction.atomic
+def _questionnaire_create_from(*, user: User, data: dict, resume_from: int) -> CVQuestionnaire:
+    """A questionnaire that shares the CV of another of the person's questionnaires: the same stored file
+    (not a copy) and its text, read and checked when it was uploaded. One questionnaire unit, no upload unit."""
+    lists_changed(user_id=user.pk)  # first: the user row is locked before the questionnaire's
+    # Locked, so the source cannot be deleted (and its file with it) while this one takes the file.
+    source = CVQuestionnaire.objects.select_for_update().filter(pk=resume_from, user=user).first()
+    if source is None:
+        raise ResumeSourceInvalid(f"You have no questionnaire {resume_from}.", code="does_not_exist")
+    if not source.resume or not source.resume_text:
+        raise ResumeSourceInvalid(
+            f"Questionnaire {resume_from} has no CV to reuse: upload your CV (a PDF or Word file) instead.",
+            code="no_resume",
+        )
+    quota_consume(user=user, scope="questionnaires")
+    questionnaire = CVQuestionnaire(user=user, **{k: v for k, v in data.items() if k in JOB_FIELDS})
+    questionnaire.resume.name = source.resume.name
+    questionnaire.resume_text = source.resume_text
+    questionnaire.resume_pages = source.resume_pages
+    questionnaire.save()
+    return questionnaire
+
+
+def questionnaire_create(
+    *, user: User, data: dict, upload: UploadedFile | None = None, resume_from: int | None = None
+) -> CVQuestionnaire:
+    """Create a questionnaire (one unit of the daily questionnaires quota; a CV costs an upload unit too).
+    ``resume_from``: the id of another of the person's questionnaires whose CV this one shares instead."""
+    if resume_from is not None:
+        if upload is not None:
+            raise ResumeSourceInvalid("Send either a CV file (resume) or resume_from, not both.", code="invalid")
+        questionnaire = _questionnaire_create_from(user=user, data=data, resume_from=resume_from)
+        logger.info("questionnaire created id=%s user_id=%s from=%s", questionnaire.pk, user.pk, resume_from)
+        return questionnaire
 
     def save(resume: ExtractedResume | None, *, take_quota: bool):
         def work(written: list[str]) -> CVQuestionnaire:
@@ -189,7 +231,7 @@ def questionnaire_update(
             if resume is not None:
                 written.append(questionnaire.resume.name)
             if old_file:
-                _delete_files_on_commit(old_file)
+                resume_file_release_on_commit(user_id=questionnaire.user_id, name=old_file)
             return questionnaire
 
         return _atomic_with_file_cleanup(work)

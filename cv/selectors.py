@@ -42,6 +42,11 @@ def cover_letter_get_for(*, user: User, letter_id: int) -> CoverLetter:
     return letter
 
 
-def cv_markdown_of(response: AIResponse) -> str:
-    """The improved CV alone (what a PDF shows), without any review addressed to the applicant."""
+def cv_markdown_of(response: AIResponse, version: int | None = None) -> str:
+    """The improved CV alone (what a PDF shows), without any review addressed to the applicant: of the
+    latest version, or of ``version`` (cv.versions)."""
+    if version is not None and version != response.version:
+        from cv.versions import markdown_of
+
+        return markdown_of(response=response, number=version)
     return offline.cv_part(model=response.model, improved_cv=response.improved_cv)

@@ -12,7 +12,7 @@ from core.model_serializer import ModelSerializer, Serializer
 from core.text import clean_text
 from cv import keywords
 from cv.claims import FLAGGED, KINDS, VERIFIED
-from cv.models import JOB_FIELDS, AIResponse, CVQuestionnaire
+from cv.models import JOB_FIELDS, AIResponse, AIResponseVersion, CVQuestionnaire
 
 PROMPT_MAX = 2000
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/li|/div|/h[1-6]|/tr|/ul|/ol|/blockquote)\b[^>]*>", re.IGNORECASE)
@@ -63,6 +63,14 @@ class QuestionnaireSerializer(ModelSerializer):
     )
     # The file itself is never served back; the answer says whether there is one and what was read from it.
     resume = serializers.FileField(write_only=True, required=False, allow_empty_file=True, use_url=False)
+    resume_from = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Instead of a file, on creation: the id of another of your questionnaires whose CV this one "
+        "uses (already checked: no upload unit, the file is shared, not copied).",
+    )
     has_resume = serializers.SerializerMethodField()
 
     class Meta:
@@ -71,6 +79,7 @@ class QuestionnaireSerializer(ModelSerializer):
             "id",
             *JOB_FIELDS,
             "resume",
+            "resume_from",
             "has_resume",
             "resume_pages",
             "resume_text",
@@ -87,12 +96,23 @@ class QuestionnaireListSerializer(QuestionnaireSerializer):
     """The list leaves out the extracted CV text (it can be long)."""
 
     class Meta(QuestionnaireSerializer.Meta):
-        fields = [f for f in QuestionnaireSerializer.Meta.fields if f not in ("resume", "resume_text")]
+        fields = [f for f in QuestionnaireSerializer.Meta.fields if f not in ("resume", "resume_from", "resume_text")]
 
 
 class UnsupportedClaimSerializer(Serializer):
     kind = serializers.ChoiceField(choices=KINDS, read_only=True)
     text = serializers.CharField(read_only=True, help_text="The claim as the improved CV states it.")
+    # Said by the flagged claims of an AI response's versions (cv.versions); not by missing facts or letters.
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a field named "source", not Field.source
+        choices=AIResponseVersion.Source.choices,
+        read_only=True,
+        required=False,
+        help_text="Who wrote the claim: the model, its repair round (a claim in a line the person wrote is "
+        "theirs and never flagged).",
+    )
+    introduced_in = serializers.IntegerField(
+        read_only=True, required=False, help_text="The version of the improved CV the claim first appeared in."
+    )
 
 
 class VerificationSerializer(Serializer):
@@ -183,6 +203,7 @@ class AIResponseSerializer(ModelSerializer):
             "changes",
             "match_report",
             "verification",
+            "version",
             "model",
             "error",
             "error_code",
@@ -192,6 +213,7 @@ class AIResponseSerializer(ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"version": {"help_text": "The number of the version shown (the latest); null until succeeded."}}
 
 
 # Every analysis request looks its questionnaire up by id: the SQL is compiled once.

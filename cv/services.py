@@ -4,8 +4,10 @@ cv.questionnaires, re-exported here)."""
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,7 +18,7 @@ from core import jobs
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume
-from cv import gates, llm, matching, offline, piecewise, requirements
+from cv import gates, llm, matching, offline, piecewise, requirements, versions
 from cv.jobs import ANALYSIS_JOB, llm_job, set_stage, withdraw
 from cv.jobs import retry_delay as retry_delay
 from cv.models import AIResponse, CVQuestionnaire, Stage
@@ -168,7 +170,8 @@ def _analysis_work(response: AIResponse) -> dict:
     )
     result = _pass_gates(response=response, result=result)
     set_stage(ANALYSIS_JOB, response, Stage.CHECKING)
-    result, verification = verify_and_repair(response=response, result=result)
+    first_answer: list = []
+    result, verification = verify_and_repair(response=response, result=result, first_answer=first_answer)
     report = matching.match_report(
         job_text=matching.job_text_of(questionnaire.job_fields()),
         cv_text=questionnaire.resume_text,
@@ -176,6 +179,9 @@ def _analysis_work(response: AIResponse) -> dict:
         request_text=response.prompt,
         read=read,
     )
+    # Kept for _record_versions, which runs once the runner has stored the answer: the first answer's match
+    # report is built here, outside the transaction that stores it.
+    _FIRST_ANSWERS[response] = versions.first_answer_of(response, first_answer)
     logger.info("ai response answered id=%s model=%s", response.pk, result.model)
     return {
         "improved_cv": result.improved_cv_markdown,
@@ -188,6 +194,26 @@ def _analysis_work(response: AIResponse) -> dict:
     }
 
 
+# The first answer of each run whose work is done and whose answer is being stored (weak: a run that ended
+# otherwise leaves nothing behind).
+_FIRST_ANSWERS: weakref.WeakKeyDictionary[AIResponse, Any] = weakref.WeakKeyDictionary()
+
+
+def _record_versions(response: AIResponse, fields: dict, done: bool) -> None:
+    """Record the stored answer as the response's next version (cv.versions), the first answer before it
+    when a repair round changed it. A crash between the two writes leaves a response without versions,
+    which cv.versions gives its version 1 when they are first asked for."""
+    first = _FIRST_ANSWERS.pop(response, None)
+    if done:
+        versions.record_answer(
+            response,
+            improved_cv=fields["improved_cv"],
+            match_report=fields["match_report"],
+            verification=fields["verification"],
+            first=first,
+        )
+
+
 ANALYSIS = llm_job(
     ANALYSIS_JOB,
     name="ai response",
@@ -196,6 +222,7 @@ ANALYSIS = llm_job(
     fetch=lambda: AIResponse.objects.select_related("questionnaire"),
     crashed="The analysis failed because of an internal error.",
     interrupted="The analysis was interrupted too many times; please try again.",
+    stored=_record_versions,
 )
 
 

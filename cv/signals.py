@@ -1,10 +1,10 @@
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from core.list_pages import lists_changed
 from core.models import User
 from cv.models import CVQuestionnaire
+from cv.questionnaires import resume_file_release_on_commit
 
 
 @receiver(post_save, sender=CVQuestionnaire, dispatch_uid="cv_questionnaire_saved_list_changed")
@@ -19,8 +19,9 @@ def questionnaire_list_changed(sender, instance: CVQuestionnaire, origin=None, *
 
 @receiver(post_delete, sender=CVQuestionnaire, dispatch_uid="cv_questionnaire_delete_resume_file")
 def delete_resume_file(sender, instance: CVQuestionnaire, **kwargs) -> None:
-    """A deleted questionnaire (directly, or with its account) takes its CV file with it, once committed."""
+    """A deleted questionnaire (directly, or with its account) takes its CV file with it, once committed,
+    unless another questionnaire still uses the file."""
     if not instance.resume:
         return
-    storage, name = instance.resume.storage, instance.resume.name
-    transaction.on_commit(lambda: storage.delete(name), robust=True)
+    # Kept while another of the owner's questionnaires shares it (made with resume_from).
+    resume_file_release_on_commit(user_id=instance.user_id, name=instance.resume.name, storage=instance.resume.storage)

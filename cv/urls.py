@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from cv import format_views
+from cv import format_views, views_versions
 from cv.views import AIResponseViewSet, QuestionnaireViewSet
 
 # No app namespace: these routes are mounted twice (/cv/ and /api/ for the existing SPA).
@@ -17,6 +17,21 @@ urlpatterns = [
         "ai-responses/<int:pk>/cover-letter/",
         format_views.AIResponseCoverLetterView.as_view(),
         name="ai-response-cover-letter",
+    ),
+    path(
+        "ai-responses/<int:pk>/versions/",
+        views_versions.AIResponseVersionListView.as_view(),
+        name="ai-response-versions",
+    ),
+    path(
+        "ai-responses/<int:pk>/versions/<int:number>/",
+        views_versions.AIResponseVersionDetailView.as_view(),
+        name="ai-response-version",
+    ),
+    path(
+        "ai-responses/<int:pk>/versions/<int:number>/restore/",
+        views_versions.AIResponseVersionRestoreView.as_view(),
+        name="ai-response-version-restore",
     ),
     *router.urls,
 ]

@@ -144,9 +144,13 @@ def _guarded(guard: OutputGuard, result: AnalysisResult) -> tuple[AnalysisResult
     return replace(result, improved_cv_markdown=cv.text, changes=changes), cv.unsupported + found
 
 
-def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[AnalysisResult, dict | None]:
+def verify_and_repair(
+    *, response: AIResponse, result: AnalysisResult, first_answer: list | None = None
+) -> tuple[AnalysisResult, dict | None]:
     """Check an answer; a flagged one (claims nothing supports, or facts of the CV it lost) gets one repair
-    round and is checked again. Returns the answer to store and its verification.
+    round and is checked again. Returns the answer to store and its verification. When the repaired answer
+    is taken, ``first_answer`` (if given) receives the first answer and its verification (cv.versions keeps
+    both).
 
     Contact details, links and prompt text the guard took out are reported with the claims (kinds ``contact``
     and ``instructions``); they need no repair, being gone already. The offline analyser only re-lays the
@@ -216,6 +220,8 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
     if second.count > first.count:
         return result, first.as_dict(guarded)
     logger.info("ai response repaired id=%s remaining=%s", response.pk, second.count)
+    if first_answer is not None:
+        first_answer.append((result, first.as_dict(guarded)))
     # Both calls are what the analysis cost.
     stored = replace(
         repaired,

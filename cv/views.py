@@ -17,6 +17,7 @@ from cv.serializers import (
     QuestionnaireListSerializer,
     QuestionnaireSerializer,
 )
+from cv.views_versions import AIResponseEditMixin
 
 
 class QuestionnaireViewSet(viewsets.ModelViewSet):
@@ -49,13 +50,17 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
 
     def create(self, request, *args, **kwargs):
         data, upload = self._validated(self.get_serializer(data=request.data))
-        questionnaire = services.questionnaire_create(user=request.user, data=data, upload=upload)
+        questionnaire = services.questionnaire_create(
+            user=request.user, data=data, upload=upload, resume_from=data.pop("resume_from", None)
+        )
         return Response(QuestionnaireSerializer(questionnaire).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         questionnaire = self.get_object()
         serializer = self.get_serializer(questionnaire, data=request.data, partial=kwargs.get("partial", False))
         data, upload = self._validated(serializer)
+        if data.pop("resume_from", None) is not None:
+            raise ValidationError({"resume_from": ["A questionnaire takes another's CV only when it is created."]})
         questionnaire = services.questionnaire_update(questionnaire=questionnaire, data=data, upload=upload)
         return Response(QuestionnaireSerializer(questionnaire).data)
 
@@ -68,8 +73,9 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
         parameters=[OpenApiParameter("questionnaire", int, description="Only the analyses of this questionnaire.")]
     )
 )
-class AIResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The caller's own analyses. POST queues one and answers 202 at once; poll the row for the result."""
+class AIResponseViewSet(AIResponseEditMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own analyses. POST queues one and answers 202 at once; poll the row for the result. PATCH
+    saves the person's edit of the improved CV as its next version (cv.views_versions)."""
 
     throttle_scope = WORK
 

@@ -23,6 +23,7 @@ class DocumentSerializer(ModelSerializer):
             "ai_response",
             "cover_letter",
             "template",
+            "version",
             "status",
             "error",
             "size",
@@ -43,6 +44,9 @@ class DocumentSerializer(ModelSerializer):
 
 class GeneratePdfInputSerializer(Serializer):
     template = serializers.ChoiceField(choices=sorted(TEMPLATES), required=False)
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version of the improved CV to render; default the latest."
+    )
 
 
 class ContentTooLargeSerializer(ErrorSerializer):
@@ -50,7 +54,3 @@ class ContentTooLargeSerializer(ErrorSerializer):
 
     limit = serializers.IntegerField(help_text="The most the bound accepts.")
     actual = serializers.IntegerField(help_text="What the text has.")
-
-
-class TemplateInvalidSerializer(Serializer):
-    template = serializers.ListField(child=serializers.CharField(), help_text="Why the template was refused.")

@@ -130,7 +130,7 @@ _RESET_FIELDS = ("status", "error", "error_code", "attempts", "started_at", "fin
 
 
 def document_request(
-    *, user: User, ai_response: AIResponse | int, template: str | None = None
+    *, user: User, ai_response: AIResponse | int, template: str | None = None, version: int | None = None
 ) -> tuple[Document, bool]:
     """Ask for ``ai_response`` rendered in ``template``; returns (document, created).
 
@@ -142,10 +142,15 @@ def document_request(
     render that runs always costs its request. If the broker cannot take the render, the request is undone
     (a new document deleted, a reset one put back as it was) and RedisUnavailable (503) is raised.
     """
-    return jobs.start(partial(_document_request, user=user, ai_response=ai_response, template=template))
+    return jobs.start(
+        partial(_document_request, user=user, ai_response=ai_response, template=template, version=version)
+    )
 
 
-def _document_request(undo: jobs.Undo, *, user: User, ai_response, template) -> tuple[Document, bool]:
+def _document_request(
+    undo: jobs.Undo, *, user: User, ai_response, template, version: int | None
+) -> tuple[Document, bool]:
+    from cv import versions
     from cv.models import AIResponse
 
     template = template or DEFAULT_TEMPLATE
@@ -158,12 +163,14 @@ def _document_request(undo: jobs.Undo, *, user: User, ai_response, template) -> 
     if response is None:
         # Another user's response is indistinguishable from a missing one.
         raise NotFound("AI response not found.")
-    markdown = cv_markdown_of(response)
+    # The version asked for (cv.versions; default the latest, a missing one a 404): its text is the content.
+    number = versions.version_number_for(response=response, number=version)
+    markdown = cv_markdown_of(response, number)
     if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():
         raise AIResponseNotReady(status=response.status)
     check_cv_text(markdown, subject="the CV")
     document, created = _document_for(
-        undo, ai_response_id=response.pk, template=template, text=markdown, defaults={"user": user}
+        undo, ai_response_id=response.pk, template=template, text=markdown, defaults={"user": user, "version": number}
     )
     logger.info("pdf document requested document=%s created=%s template=%s", document.pk, created, template)
     return document, created
@@ -280,7 +287,7 @@ def _render(document: Document) -> dict:
     """One attempt's work: render the text and store the file; the fields to store with ``succeeded``."""
     response = document.ai_response
     letter = document.cover_letter
-    markdown = letter.letter if letter is not None else cv_markdown_of(response)
+    markdown = letter.letter if letter is not None else cv_markdown_of(response, document.version)
     title = _title_for(response, "Cover letter" if letter is not None else "CV")
     try:
         # Requests check the bounds too; this catches a document queued before they existed, in

@@ -1,7 +1,7 @@
 from django.http import FileResponse
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -19,7 +19,6 @@ from pdf.serializers import (
     ContentTooLargeSerializer,
     DocumentSerializer,
     GeneratePdfInputSerializer,
-    TemplateInvalidSerializer,
     TemplateSerializer,
 )
 
@@ -96,14 +95,8 @@ class GeneratePdfView(APIView):
         request=GeneratePdfInputSerializer,
         responses={
             202: DocumentSerializer,
-            400: OpenApiResponse(
-                PolymorphicProxySerializer(
-                    component_name="GeneratePdfRefused",
-                    serializers=[ContentTooLargeSerializer, TemplateInvalidSerializer],
-                    resource_type_field_name=None,
-                ),
-                description=f"{_TOO_LARGE} Or the template is not one of ours.",
-            ),
+            # The 400 is the ValidationError one (core.schema): a field in error (the template, the version),
+            # or a text past a size bound (`code`, `limit`, `actual`).
         },
         description=_ASKING_AGAIN,
     )
@@ -111,7 +104,10 @@ class GeneratePdfView(APIView):
         data = GeneratePdfInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         document, _ = services.document_request(
-            user=request.user, ai_response=pk, template=data.validated_data.get("template")
+            user=request.user,
+            ai_response=pk,
+            template=data.validated_data.get("template"),
+            version=data.validated_data.get("version"),
         )
         return Response(
             DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_202_ACCEPTED

@@ -7,8 +7,8 @@ from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
 URL = "/cv/ai-responses/"
 RESPONSE_KEYS = {
-    "id", "questionnaire", "prompt", "status", "improved_cv", "changes", "match_report", "verification", "model",
-    "error", "error_code", "stage", "created_at", "started_at", "finished_at",
+    "id", "questionnaire", "prompt", "status", "improved_cv", "changes", "match_report", "verification", "version",
+    "model", "error", "error_code", "stage", "created_at", "started_at", "finished_at",
 }  # fmt: skip
 
 
@@ -135,12 +135,17 @@ def test_responses_are_also_served_under_api(api_client, user):
 
 
 @pytest.mark.django_db
-def test_responses_cannot_be_edited_by_their_owner(api_client, user):
+def test_only_the_improved_cv_of_a_response_can_be_edited_by_its_owner(api_client, user):
     mine = AIResponseFactory.create(questionnaire=QuestionnaireFactory.create(user=user))
 
-    response = api_client.patch(f"{URL}{mine.pk}/", {"status": "succeeded"}, format="json")
-
-    assert response.status_code == 405
+    # PATCH takes the person's edit of the improved CV (cv.versions); nothing else of the row is writable.
+    patched = api_client.patch(f"{URL}{mine.pk}/", {"status": "succeeded"}, format="json")
+    assert patched.status_code == 400
+    assert set(patched.json()) == {"improved_cv"}
+    assert api_client.put(f"{URL}{mine.pk}/", {"status": "succeeded"}, format="json").status_code == 405
+    assert api_client.delete(f"{URL}{mine.pk}/").status_code == 405
+    mine.refresh_from_db()
+    assert mine.status == "pending"
 
 
 @pytest.mark.django_db

@@ -17,6 +17,7 @@ LETTER_FIELDS = {
     "error_code",
     "stage",
     "ai_response",
+    "version",
     "tone",
     "words",
     "status",

@@ -186,10 +186,11 @@ INVENTED_CV = DEFAULT_IMPROVED_CV.replace(
     "Kubernetes.",
 ).replace("Git, Linux", "Git, Linux, Kubernetes")
 FAITHFUL_CV = DEFAULT_IMPROVED_CV
+# Each flagged claim says where it came from and the version it first appeared in (cv.versions).
 INVENTED_CLAIMS = [
-    {"kind": "number", "text": "2 million"},
-    {"kind": "keyword", "text": "Kubernetes"},
-    {"kind": "organisation", "text": "Monzo"},
+    {"kind": "number", "text": "2 million", "source": "model", "introduced_in": 1},
+    {"kind": "keyword", "text": "Kubernetes", "source": "model", "introduced_in": 1},
+    {"kind": "organisation", "text": "Monzo", "source": "model", "introduced_in": 1},
 ]
 
 

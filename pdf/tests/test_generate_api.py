@@ -31,6 +31,7 @@ def test_generate_answers_202_with_a_pending_document_and_queues_one_render(
         "ai_response",
         "cover_letter",
         "template",
+        "version",
         "status",
         "error",
         "size",
