@@ -21,6 +21,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 # 2**64 times any base is already longer than any cap; bounding the exponent keeps floats finite.
@@ -164,11 +166,14 @@ def finish(kind: JobKind, job: models.Model, **fields: Any) -> bool:
     release: dict[str, Any] = {kind.token_field: None}
     if kind.expires_field:
         release[kind.expires_field] = None
-    return bool(
+    finished = bool(
         kind.objects.filter(
             pk=job.pk, **{kind.status_field: kind.running, kind.token_field: getattr(job, kind.token_field)}
         ).update(**release, **fields)
     )
+    if finished:
+        metrics.job_finished(job, fields.get(kind.status_field), fields)
+    return finished
 
 
 def renew(kind: JobKind, job: models.Model) -> bool:

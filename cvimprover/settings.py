@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestLogMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -196,7 +197,7 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 360
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Health probes (compose, load balancers) call over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^core/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^core/health/$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax")
@@ -497,6 +498,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=180)
+
+# Operations (README, "Operations"). GET /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>", and
+# 404 while it is unset. PROMETHEUS_MULTIPROC_DIR (read by prometheus-client from the environment itself) is the
+# folder where every process of a deployment keeps its numbers (core.metrics).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

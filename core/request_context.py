@@ -1,0 +1,39 @@
+"""The request id of the story being told: set by the request-log middleware for a request, carried in a
+Celery task's headers to the worker (cvimprover.celery), read by the log filter and by the model call.
+
+A context variable, so each request or task sees its own, threads and all.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar, Token
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# The name of the Celery message header that carries it (a name of our own: Celery's are bare words).
+TASK_HEADER = "cvimprover_request_id"
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def bind(request_id: str | None) -> Token:
+    """Make ``request_id`` the current one; give the token to ``unbind`` when the request or task ends."""
+    return _request_id.set(request_id)
+
+
+def unbind(token: Token) -> None:
+    _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives every log record ``request_id`` (``-`` outside a request or task) and ``request_suffix``
+    (`` request_id=<id>``, or nothing), for the line and JSON formats of settings.LOGGING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = _request_id.get()
+        record.request_id = request_id or "-"
+        record.request_suffix = f" request_id={request_id}" if request_id else ""
+        return True
