@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar, Token
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # The name of the Celery message header that carries it (a name of our own: Celery's are bare words).
@@ -37,3 +40,14 @@ class RequestIdFilter(logging.Filter):
         record.request_id = request_id or "-"
         record.request_suffix = f" request_id={request_id}" if request_id else ""
         return True
+
+
+class JSONLineFormatter(JsonFormatter):
+    """LOG_FORMAT=json: one object per line with time, level, logger, message and request_id, and any other
+    ``extra`` a line was given, except the line format's suffix and Celery's ``data`` (a task's arguments,
+    which may hold an email address: the plain line never showed them either)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request_suffix", "data"])
+        kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
+        super().__init__(*args, **kwargs)

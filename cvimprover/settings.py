@@ -504,11 +504,25 @@ DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=180)
 # folder where every process of a deployment keeps its numbers (core.metrics).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id) for log shippers; the
+# default is one plain line, ending in " request_id=<id>" inside a request or a task it queued.
+LOG_FORMAT = env.str("LOG_FORMAT", default="line")
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be line or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {"request_id": {"()": "core.request_context.RequestIdFilter"}},
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s%(request_suffix)s"},
+        "json": {
+            "()": "core.request_context.JSONLineFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},

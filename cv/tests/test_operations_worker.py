@@ -197,9 +197,58 @@ def test_metrics_add_up_an_analysis_a_pdf_and_a_webhook_across_processes(stack):
 
 
 def _log_lines(path: Path) -> list[dict]:
-    lines = []
-    for raw in path.read_text().splitlines():
-        raw = raw.strip()
-        if raw.startswith("{"):
-            lines.append(json.loads(raw))
-    return lines
+    """The JSON log lines of a process's output (LOG_FORMAT=json; Celery's banner is plain text)."""
+    return [json.loads(raw) for raw in path.read_text().splitlines() if raw.startswith("{")]
+
+
+def test_one_request_id_goes_from_the_post_to_the_worker_log_and_the_model(stack):
+    web, model, tmp_path = stack
+    client = _signed_in(web.url)
+    questionnaire = _questionnaire(client)
+    story = f"story-{uuid.uuid4().hex[:12]}"
+
+    accepted = client.post(
+        "/cv/ai-responses/", json={"questionnaire": questionnaire, "prompt": ""}, headers={"X-Request-ID": story}
+    )
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.headers["X-Request-ID"] == story
+    analysis, _ = _wait(client, f"/cv/ai-responses/{accepted.json()['id']}/")
+    assert analysis["status"] == "succeeded", analysis["error"]
+    # A render asked for by another request carries that request's id, not the analysis's.
+    render_story = f"render-{uuid.uuid4().hex[:12]}"
+    queued = client.post(
+        f"/cv/ai-responses/{analysis['id']}/generate-pdf/",
+        json={"template": "classic"},
+        headers={"X-Request-ID": render_story},
+    )
+    assert queued.status_code == 202, queued.text
+    document, _ = _wait(client, f"/pdf/documents/{queued.json()['id']}/")
+    assert document["status"] == "succeeded", document["error"]
+
+    # The web server's log: one JSON object per line, the POST's line among them.
+    web_lines = _log_lines(tmp_path / "web.log")
+    assert any(
+        f"request id={story} method=POST path=/cv/ai-responses/ status=202" in line["message"] for line in web_lines
+    )
+    assert all({"time", "level", "logger", "message", "request_id"} <= line.keys() for line in web_lines)
+    # Celery's own lines carry no task arguments ("data"), nor the plain format's suffix.
+    assert not any({"data", "request_suffix"} & line.keys() for line in _log_lines(tmp_path / "worker.log"))
+
+    # The worker's log lines written while running the analysis carry the POST's id, and only those.
+    worker_lines = _log_lines(tmp_path / "worker.log")
+    of_story = [line for line in worker_lines if line["request_id"] == story]
+    task_line = next(line for line in of_story if "task name=cv.tasks.run_analysis" in line["message"])
+    assert f"args={analysis['id']}" in task_line["message"]
+    assert any(
+        "task name=pdf.tasks.render_document" in line["message"]
+        for line in worker_lines
+        if line["request_id"] == render_story
+    )
+    assert not any("render_document" in line["message"] for line in of_story)
+
+    # The model was asked with the same id.
+    answered = model.answered
+    assert answered
+    for request in answered:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        assert headers.get("x-request-id") == story
