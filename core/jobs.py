@@ -21,7 +21,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core import metrics
+from core import metrics, request_context
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def run_claimed(
     the lease has passed.
     """
     try:
-        return work(job)
+        with request_context.running(job):  # what the model calls of this run cost is charged to it
+            return work(job)
     except passes:
         raise
     except Exception as exc:

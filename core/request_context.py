@@ -1,18 +1,23 @@
 """The request id of the story being told: set by the request-log middleware for a request, carried in a
-Celery task's headers to the worker (cvimprover.celery), read by the log filter and by the model call.
+Celery task's headers to the worker (cvimprover.celery), read by the log filter and by the model call. And
+the job being run (``core.jobs.run_claimed`` binds it), to which a model call's cost is charged (core.costs).
 
-A context variable, so each request or task sees its own, threads and all.
+Context variables, so each request or task sees its own, threads and all.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_job: ContextVar[Any] = ContextVar("job", default=None)
 
 # The name of the Celery message header that carries it (a name of our own: Celery's are bare words).
 TASK_HEADER = "cvimprover_request_id"
@@ -29,6 +34,20 @@ def bind(request_id: str | None) -> Token:
 
 def unbind(token: Token) -> None:
     _request_id.reset(token)
+
+
+def current_job() -> Any:
+    """The job row being run in this context, or None."""
+    return _job.get()
+
+
+@contextmanager
+def running(job: Any) -> Iterator[None]:
+    token = _job.set(job)
+    try:
+        yield
+    finally:
+        _job.reset(token)
 
 
 class RequestIdFilter(logging.Filter):

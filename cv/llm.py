@@ -35,7 +35,7 @@ import openai
 from django.conf import settings
 from django.core.cache import cache
 
-from core import metrics, request_context
+from core import costs, metrics, request_context
 from cv import patterns
 from cv.llm_answers import MAX_CHANGES, find_json_object, read_cv_answer, strip_reasoning
 from cv.llm_errors import LLMError, LLMPermanentError, LLMTransientError, LLMTruncatedError
@@ -500,15 +500,22 @@ def _complete(
 
 
 def _observe(mode: str, outcome: str, started: float, answer: _Answer | None = None) -> None:
-    """Count one request to the model server (core.metrics)."""
-    seconds = time.perf_counter() - started
+    """Count one request to the model server (core.metrics) and store an answered one with its tokens and
+    cost, charged to the job being run (core.costs)."""
     metrics.model_call_observed(
         mode=mode,
         outcome=outcome,
-        seconds=seconds,
+        seconds=time.perf_counter() - started,
         prompt_tokens=answer.prompt_tokens if answer else None,
         completion_tokens=answer.completion_tokens if answer else None,
     )
+    if answer is not None:
+        costs.model_call_record(
+            model=answer.model,
+            mode=mode,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+        )
 
 
 def _error_text(exc: openai.APIStatusError) -> str:

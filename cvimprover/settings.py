@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from cvimprover.operations import parse_llm_prices
 from cvimprover.secret_key import (
     development_secret_key,
     is_strong_secret_key,
@@ -503,6 +504,10 @@ DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=180)
 # 404 while it is unset. PROMETHEUS_MULTIPROC_DIR (read by prometheus-client from the environment itself) is the
 # folder where every process of a deployment keeps its numbers (core.metrics).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Model prices (core.costs), US dollars per million input and output tokens, per model name as the server
+# returns it (a name the server adds a suffix to, "gpt-4o-mini-2024-07-18", takes the longest name it starts
+# with): LLM_PRICES='{"gpt-4o-mini": [0.15, 0.60]}'. A model without a price is counted with no cost.
+LLM_PRICES = parse_llm_prices(env.str("LLM_PRICES", default=""))
 
 # LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id) for log shippers; the
 # default is one plain line, ending in " request_id=<id>" inside a request or a task it queued.
