@@ -508,6 +508,18 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # returns it (a name the server adds a suffix to, "gpt-4o-mini-2024-07-18", takes the longest name it starts
 # with): LLM_PRICES='{"gpt-4o-mini": [0.15, 0.60]}'. A model without a price is counted with no cost.
 LLM_PRICES = parse_llm_prices(env.str("LLM_PRICES", default=""))
+# Error reports (cvimprover.sentry): only with a DSN, and then without request bodies, CV text or personal data.
+# No DSN: the SDK is not even imported.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from cvimprover.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=""),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id) for log shippers; the
 # default is one plain line, ending in " request_id=<id>" inside a request or a task it queued.
