@@ -30,7 +30,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -172,7 +171,8 @@ def _first(job: Any, *names: str) -> datetime | None:
 
 def job_finished(job: Any, outcome: Any, fields: dict[str, Any]) -> None:
     """Count a job that ``core.jobs.finish`` just finished with ``fields`` (``outcome``, the status written,
-    among them), once its transaction commits."""
+    among them). Counted at once, not on commit: a finish is the last write of its transaction, and a
+    callback more would change what callers' on_commit lists hold."""
     kind = JOB_KINDS.get(job._meta.label_lower)
     if kind is None or outcome is None:
         return
@@ -182,19 +182,16 @@ def job_finished(job: Any, outcome: Any, fields: dict[str, Any]) -> None:
     verification = fields.get("verification")
     verdict = verification.get("status") if isinstance(verification, dict) else None
 
-    def observe() -> None:
-        outcome_label = str(outcome)
-        JOBS.labels(kind, outcome_label).inc()
-        if created and started:
-            JOB_QUEUED_SECONDS.labels(kind, outcome_label).observe(max(0.0, (started - created).total_seconds()))
-        if started:
-            JOB_RUNNING_SECONDS.labels(kind, outcome_label).observe(max(0.0, (now - started).total_seconds()))
-        if created:
-            JOB_TOTAL_SECONDS.labels(kind, outcome_label).observe(max(0.0, (now - created).total_seconds()))
-        if verdict:
-            VERDICTS.labels(kind, str(verdict)).inc()
-
-    transaction.on_commit(observe, robust=True)
+    outcome_label = str(outcome)
+    JOBS.labels(kind, outcome_label).inc()
+    if created and started:
+        JOB_QUEUED_SECONDS.labels(kind, outcome_label).observe(max(0.0, (started - created).total_seconds()))
+    if started:
+        JOB_RUNNING_SECONDS.labels(kind, outcome_label).observe(max(0.0, (now - started).total_seconds()))
+    if created:
+        JOB_TOTAL_SECONDS.labels(kind, outcome_label).observe(max(0.0, (now - created).total_seconds()))
+    if verdict:
+        VERDICTS.labels(kind, str(verdict)).inc()
 
 
 # ---- model calls
