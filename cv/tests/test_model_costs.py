@@ -132,3 +132,22 @@ def test_the_admin_shows_the_calls_and_their_totals(a_day_of_analyses, admin_cli
     assert f"<th>${4 * PER_CALL:.4f}</th>" in page
     # A period or grouping it does not know falls back to the defaults instead of failing.
     assert admin_client.get("/admin/core/modelcall/totals/", {"by": "nope", "days": "x"}).status_code == 200
+
+
+def test_a_cover_letters_model_calls_are_charged_to_the_letter(priced, fake_openai, user, jane_cv_text, monkeypatch):
+    from cv import letters
+    from cv.tasks import write_cover_letter
+    from cv.tests.factories import AIResponseFactory
+
+    monkeypatch.setattr(write_cover_letter, "apply_async", lambda *args, **options: None)
+    questionnaire = QuestionnaireFactory.create(user=user, resume_text=jane_cv_text)
+    analysis = AIResponseFactory.create(questionnaire=questionnaire, status="succeeded", improved_cv=REPAIRED)
+    letter = letters.cover_letter_create(user=user, ai_response_id=analysis.pk, tone="formal", words=300)
+
+    letters.cover_letter_run(letter_id=letter.pk)
+
+    calls = ModelCall.objects.filter(job_kind="cover_letter", job_id=letter.pk)
+    assert calls.count() == len(fake_openai.answered) >= 1
+    assert {(c.user_id, c.plan, c.cost) for c in calls} == {(user.pk, "free", PER_CALL)}
+    # The analysis it was written from was not charged again.
+    assert not ModelCall.objects.filter(job_kind="analysis").exists()
