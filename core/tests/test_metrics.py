@@ -14,9 +14,10 @@ pytestmark = pytest.mark.django_db
 TOKEN = "a-long-random-metrics-token"
 
 
-def scrape(token: str | None = TOKEN, **extra):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
-    return Client().get("/metrics", **headers, **extra)
+def scrape(token: str | None = TOKEN):
+    if token is None:
+        return Client().get("/metrics")
+    return Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def value(name: str, **labels: str) -> float:

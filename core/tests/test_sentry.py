@@ -53,7 +53,7 @@ class FakeSentry:
                 if encoding == "gzip":
                     body = gzip.decompress(body)
                 elif encoding == "br":
-                    import brotli
+                    import brotli  # type: ignore[import-untyped]
 
                     body = brotli.decompress(body)
                 received.append(body)

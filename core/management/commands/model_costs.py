@@ -18,7 +18,9 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError("--days must be 1 or more.")
         rows = cost_totals(days=days, by=by)
-        table = [(by, "calls", "prompt tokens", "completion tokens", "cost (USD)", "unpriced calls")]
+        table: list[tuple[object, ...]] = [
+            (by, "calls", "prompt tokens", "completion tokens", "cost (USD)", "unpriced calls")
+        ]
         table += [
             (row.label, row.calls, row.prompt_tokens, row.completion_tokens, money(row.cost), row.unpriced_calls)
             for row in rows
