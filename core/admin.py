@@ -1,11 +1,15 @@
 import json
+from decimal import Decimal
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
 from core.billing.currencies import amount_display
-from core.models import Invoice, Plan, QuotaUsage, StripeEvent, Subscription, User
+from core.costs import GROUPINGS, cost_totals, money
+from core.models import Invoice, ModelCall, Plan, QuotaUsage, StripeEvent, Subscription, User
 from core.plans import LIMIT_FIELDS
 
 
@@ -118,3 +122,52 @@ class StripeEventAdmin(admin.ModelAdmin):
 
         count = stripe_events_reprocess(event_pks=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} event(s) queued for processing.")
+
+
+@admin.register(ModelCall)
+class ModelCallAdmin(admin.ModelAdmin):
+    """The model's bill, one row per answered request; ``totals/`` adds it up per day, person, plan or model."""
+
+    list_display = [
+        "created_at", "user", "plan", "job_kind", "job_id", "model", "mode", "prompt_tokens", "completion_tokens",
+        "cost_usd", "request_id",
+    ]  # fmt: skip
+    list_filter = ["plan", "job_kind", "model", "mode"]
+    search_fields = ["request_id", "user__username", "model"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="cost", ordering="cost")
+    def cost_usd(self, row: ModelCall) -> str:
+        return money(row.cost, places=6)
+
+    def get_urls(self):
+        totals = path("totals/", self.admin_site.admin_view(self.totals_view), name="core_modelcall_totals")
+        return [totals, *super().get_urls()]
+
+    def totals_view(self, request):
+        """Calls, tokens and cost of the last ``days`` days per ``by``, as ``manage.py model_costs`` prints them."""
+        by = request.GET.get("by") if request.GET.get("by") in GROUPINGS else "day"
+        try:
+            days = min(max(int(request.GET.get("days", 30)), 1), 366)
+        except ValueError:
+            days = 30
+        rows = cost_totals(days=days, by=by)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Model cost of the last {days} day(s), by {by}",
+            "rows": [(row, money(row.cost)) for row in rows],
+            "total": money(sum((row.cost for row in rows), start=Decimal(0))),
+            "by": by,
+            "days": days,
+            "groupings": GROUPINGS,
+            "periods": (1, 7, 30, 90),
+        }
+        return TemplateResponse(request, "admin/core/modelcall/totals.html", context)

@@ -28,6 +28,7 @@ from django_redis import get_redis_connection
 from rest_framework import status
 from rest_framework.throttling import BaseThrottle
 
+from core import metrics
 from core.exceptions import DomainError
 from core.redis_safety import fail_open
 
@@ -128,7 +129,9 @@ def login_attempt_begin(*, identifier: str, request) -> None:
         ttls.append(account_ttl)
     if address_count >= settings.LOGIN_FAILURES_PER_IP:
         ttls.append(address_ttl)
-    logger.info("login locked scope=%s", "account" if account_count >= settings.LOGIN_FAILURES_PER_ACCOUNT else "ip")
+    scope = "account" if account_count >= settings.LOGIN_FAILURES_PER_ACCOUNT else "ip"
+    logger.info("login locked scope=%s", scope)
+    metrics.LOGIN_LOCKOUTS.labels(scope).inc()
     raise LoginLocked(reset_at=_reset_at(max(ttls)).isoformat().replace("+00:00", "Z"))
 
 

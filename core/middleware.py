@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 
+from core import request_context
+
 logger = logging.getLogger("cvimprover.request")
 
 # A caller's X-Request-ID is kept only when it is a short token of these characters: anything else (spaces,
@@ -44,8 +46,13 @@ class RequestLogMiddleware:
     def __call__(self, request):
         request_id = request_id_for(request.headers.get("X-Request-ID"))
         request.request_id = request_id
+        # Every log line of this request, and the tasks it queues, carry the id (core.request_context).
+        bound = request_context.bind(request_id)
         started = time.monotonic()
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_context.unbind(bound)
         user = getattr(request, "user", None)
         user_id = user.pk if user is not None and user.is_authenticated else "-"
         logger.info(

@@ -244,3 +244,35 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.status})"
+
+
+class ModelCall(models.Model):
+    """One answered request to the model (repair rounds and corrective retries each have their own), with
+    its tokens and what it cost at the prices of its time (settings.LLM_PRICES; None: no price known). Charged
+    to the job that made it, its owner and the owner's plan as they were then. Kept when the job, or the
+    person, goes: it is the bill."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    plan = models.CharField(max_length=50, blank=True, help_text="The owner's plan at the time ('free' for none).")
+    job_kind = models.CharField(max_length=20, blank=True, help_text="analysis or cover_letter.")
+    job_id = models.BigIntegerField(null=True, blank=True)
+    model = models.CharField(max_length=100, help_text="The model that answered, as the server named it.")
+    mode = models.CharField(max_length=16, help_text="How the answer's shape was asked for.")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True, help_text="USD.")
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at"], name="core_modelcall_created"),
+            models.Index(fields=["job_kind", "job_id"], name="core_modelcall_job"),
+            models.Index(fields=["user", "created_at"], name="core_modelcall_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.prompt_tokens}+{self.completion_tokens} tokens"

@@ -26,6 +26,7 @@ from django_redis import get_redis_connection
 from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
+from core import metrics
 from core.plan_catalogue import GENERATION_KEY, UNREAD, generation_read, generation_unknown, limit_before_token
 from core.quotas import api_calls_exceeded, api_calls_key
 from core.redis_safety import fail_open
@@ -143,7 +144,9 @@ class RequestThrottle(BaseThrottle):
         if refused == 0:
             return True
         if limits[refused - 1].kind == "count":
+            metrics.THROTTLED.labels("api_calls").inc()
             raise api_calls_exceeded(user=user)
+        metrics.THROTTLED.labels("user_burst" if user and user.is_authenticated else "anon").inc()
         self._wait = wait_ms / 1000
         return False
 

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ import openai
 from django.conf import settings
 from django.core.cache import cache
 
+from core import costs, metrics, request_context
 from cv import patterns
 from cv.llm_answers import MAX_CHANGES, find_json_object, read_cv_answer, strip_reasoning
 from cv.llm_errors import LLMError, LLMPermanentError, LLMTransientError, LLMTruncatedError
@@ -524,14 +526,21 @@ def _complete(
         response_format = _response_format(mode, schema_name, schema)
         if response_format is not None:
             kwargs["response_format"] = response_format
+        request_id = request_context.current_request_id()
+        if request_id:
+            # The model server's own logs can then be joined to ours.
+            kwargs["extra_headers"] = {"X-Request-ID": request_id}
+        started = time.perf_counter()
         try:
             completion = client.chat.completions.create(**kwargs)
         except openai.APIStatusError as exc:
             step = _after_refusal(exc, mode=mode, tokens=tokens, tried=tried) if _may_be_refusal(exc) else None
             if step is None:
                 error = map_error(exc)
+                _observe(mode, error.code, started)
                 logger.warning("llm call failed: %s (%s)", type(exc).__name__, error.code)
                 raise error from exc
+            _observe(mode, "refused", started)
             logger.info("llm server refused mode=%s %s; asking again with mode=%s %s", mode, tokens, step[0], step[1])
             mode, tokens = step
             tried.add(step)
@@ -541,13 +550,39 @@ def _complete(
             continue
         except openai.OpenAIError as exc:
             error = map_error(exc)
+            _observe(mode, error.code, started)
             logger.warning("llm call failed: %s (%s)", type(exc).__name__, error.code)
             raise error from exc
-        return _read_completion(completion, mode=mode)
+        try:
+            answer = _read_completion(completion, mode=mode)
+        except LLMError as error:
+            _observe(mode, error.code, started)
+            raise
+        _observe(mode, "ok", started, answer)
+        return answer
     raise LLMPermanentError(
         "The AI service refused every form of the request (structured output, JSON mode and plain prompt).",
         code="bad_request",
     )
+
+
+def _observe(mode: str, outcome: str, started: float, answer: _Answer | None = None) -> None:
+    """Count one request to the model server (core.metrics) and store an answered one with its tokens and
+    cost, charged to the job being run (core.costs)."""
+    metrics.model_call_observed(
+        mode=mode,
+        outcome=outcome,
+        seconds=time.perf_counter() - started,
+        prompt_tokens=answer.prompt_tokens if answer else None,
+        completion_tokens=answer.completion_tokens if answer else None,
+    )
+    if answer is not None:
+        costs.model_call_record(
+            model=answer.model,
+            mode=mode,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+        )
 
 
 def _error_text(exc: openai.APIStatusError) -> str:

@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from cvimprover.operations import parse_llm_prices
 from cvimprover.secret_key import (
     development_secret_key,
     is_strong_secret_key,
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestLogMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -196,7 +198,7 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 360
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Health probes (compose, load balancers) call over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^core/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^core/health/$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax")
@@ -516,11 +518,46 @@ CELERY_BEAT_SCHEDULE = {
 
 DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=180)
 
+# Operations (README, "Operations"). GET /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>", and
+# 404 while it is unset. PROMETHEUS_MULTIPROC_DIR (read by prometheus-client from the environment itself) is the
+# folder where every process of a deployment keeps its numbers (core.metrics).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Model prices (core.costs), US dollars per million input and output tokens, per model name as the server
+# returns it (a name the server adds a suffix to, "gpt-4o-mini-2024-07-18", takes the longest name it starts
+# with): LLM_PRICES='{"gpt-4o-mini": [0.15, 0.60]}'. A model without a price is counted with no cost.
+LLM_PRICES = parse_llm_prices(env.str("LLM_PRICES", default=""))
+# Error reports (cvimprover.sentry): only with a DSN, and then without request bodies, CV text or personal data.
+# No DSN: the SDK is not even imported.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from cvimprover.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=""),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id) for log shippers; the
+# default is one plain line, ending in " request_id=<id>" inside a request or a task it queued.
+LOG_FORMAT = env.str("LOG_FORMAT", default="line")
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be line or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {"request_id": {"()": "core.request_context.RequestIdFilter"}},
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s%(request_suffix)s"},
+        "json": {
+            "()": "core.request_context.JSONLineFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},

@@ -10,6 +10,10 @@ os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:63
 os.environ.pop("CELERY_BROKER_URL", None)
 os.environ["MEDIA_ROOT"] = os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="cvimprover-test-media-")
 os.environ.setdefault("TEST_MEDIA_ROOT", os.environ["MEDIA_ROOT"])
+# Metrics stay in each process unless a test gives its servers a metrics folder of its own (never a developer's).
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+if os.environ.get("TEST_PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["TEST_PROMETHEUS_MULTIPROC_DIR"]
 # Tests run against local fakes; real keys from a developer's .env must never leak into them.
 for _name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
     os.environ[_name] = ""

@@ -10,6 +10,11 @@ bash scripts/setup.sh
 
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
+# Every process below keeps its metrics in this folder and GET /metrics adds them up (core.metrics): emptied here,
+# before any of them starts, and never while they run.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/cvimprover-metrics}
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM

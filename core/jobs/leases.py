@@ -15,6 +15,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import metrics, request_context
+
 logger = logging.getLogger("core.jobs")
 
 # 2**64 times any base is already longer than any cap; bounding the exponent keeps floats finite.
@@ -139,7 +141,8 @@ def run_claimed(
     the lease has passed.
     """
     try:
-        return work(job)
+        with request_context.running(job):  # what the model calls of this run cost is charged to it
+            return work(job)
     except passes:
         raise
     except Exception as exc:
@@ -160,11 +163,14 @@ def finish(kind: JobKind, job: models.Model, **fields: Any) -> bool:
     release: dict[str, Any] = {kind.token_field: None}
     if kind.expires_field:
         release[kind.expires_field] = None
-    return bool(
+    finished = bool(
         kind.objects.filter(
             pk=job.pk, **{kind.status_field: kind.running, kind.token_field: getattr(job, kind.token_field)}
         ).update(**release, **fields)
     )
+    if finished:
+        metrics.job_finished(job, fields.get(kind.status_field), fields)
+    return finished
 
 
 def renew(kind: JobKind, job: models.Model) -> bool:
