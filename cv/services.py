@@ -204,7 +204,9 @@ def _record_versions(response: AIResponse, fields: dict, done: bool) -> None:
     when a repair round changed it. A crash between the two writes leaves a response without versions,
     which cv.versions gives its version 1 when they are first asked for."""
     first = _FIRST_ANSWERS.pop(response, None)
-    if done:
+    if not done:
+        return
+    with transaction.atomic():
         versions.record_answer(
             response,
             improved_cv=fields["improved_cv"],
