@@ -201,12 +201,9 @@ _FIRST_ANSWERS: weakref.WeakKeyDictionary[AIResponse, Any] = weakref.WeakKeyDict
 
 def _record_versions(response: AIResponse, fields: dict, done: bool) -> None:
     """Record the stored answer as the response's next version (cv.versions), the first answer before it
-    when a repair round changed it. A crash between the two writes leaves a response without versions,
-    which cv.versions gives its version 1 when they are first asked for."""
+    when a repair round changed it; in the runner's transaction that stored the answer."""
     first = _FIRST_ANSWERS.pop(response, None)
-    if not done:
-        return
-    with transaction.atomic():
+    if done:
         versions.record_answer(
             response,
             improved_cv=fields["improved_cv"],

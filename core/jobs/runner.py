@@ -165,18 +165,21 @@ def _attempt(spec: JobSpec, job: Any) -> Outcome:
         return Outcome("retry", retry_in=delay, job=job)
     except PermanentError as exc:
         return _fail(spec, job, exc.message, code=exc.code, refund=exc.refund)
-    done = finish(
-        spec.kind,
-        job,
-        **{spec.kind.status_field: spec.succeeded},
-        **spec.done_fields(),
-        **fields,
-        error="",
-        error_code="",
-        finished_at=timezone.now(),
-    )
-    if spec.stored is not None:
-        spec.stored(job, fields, done)
+    # One transaction: a reader sees the success together with what ``stored`` writes beside it (an
+    # analysis's versions), never the one without the other.
+    with transaction.atomic():
+        done = finish(
+            spec.kind,
+            job,
+            **{spec.kind.status_field: spec.succeeded},
+            **spec.done_fields(),
+            **fields,
+            error="",
+            error_code="",
+            finished_at=timezone.now(),
+        )
+        if spec.stored is not None:
+            spec.stored(job, fields, done)
     logger.info("%s %s id=%s", spec.name, "succeeded" if done else "superseded", job.pk)
     return Outcome("succeeded" if done else "superseded", job=job)
 
