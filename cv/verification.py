@@ -66,6 +66,7 @@ def answer_cleaned(result: AnalysisResult) -> AnalysisResult:
         changes=[clean_text(change) for change in result.changes],
         model=clean_text(result.model),
         scoring_text=clean_text(scoring) if scoring is not None else None,
+        model_text=clean_text(result.model_text) if result.model_text is not None else None,
     )
 
 
@@ -167,7 +168,7 @@ def verify_and_repair(*, response: AIResponse, result: AnalysisResult) -> tuple[
         claims = verify_rewrite(
             source_text=questionnaire.resume_text,
             request_text=response.prompt,
-            improved_text=answer.improved_cv_markdown,
+            improved_text=answer.model_text if answer.model_text is not None else answer.improved_cv_markdown,
             job_text=job_text,
         )
         missing = completeness.missing_facts(
