@@ -99,6 +99,8 @@ def _repair(
         completion_tokens=repaired.completion_tokens,
         finish_reason=repaired.finish_reason,
         messages=tuple(messages),
+        # The model wrote the whole of this answer: the check judges all of it.
+        model_text=None,
     )
 
 

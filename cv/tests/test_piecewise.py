@@ -12,7 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv import claims, gates, llm, outline, piecewise
+from cv import claims, gates, llm, outline, piecewise, verification
+from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import FakeOpenAI, RewritesParts
 from testing.workers import start_llm_worker, stop_worker
 
@@ -312,3 +313,17 @@ def test_the_check_judges_what_the_model_wrote_not_the_persons_lines_around_it(m
     # The whole CV, its role headers joined into headings, reads a title with an employer the upload keeps on
     # another line: the person's own lines would be flagged.
     assert claims.verify_rewrite(source_text=TEACHER_CV, improved_text=result.improved_cv_markdown).unsupported
+
+
+@pytest.mark.django_db
+def test_a_repair_the_model_wrote_whole_is_judged_whole(model, user):
+    questionnaire = QuestionnaireFactory.create(user=user, resume_text=TEACHER_CV, position="Maths teacher")
+    response = AIResponseFactory.create(questionnaire=questionnaire)
+    parts = piecewise.analyse(questionnaire_fields=questionnaire.job_fields(), cv_text=TEACHER_CV, prompt="")
+
+    repaired = verification._repair(response=response, result=parts, claims=())
+
+    assert parts.model_text is not None
+    # The model wrote all of the repaired CV (the fake's whole-CV answer): nothing of it is the person's.
+    assert repaired.improved_cv_markdown.startswith("# Jane Doe")
+    assert repaired.model_text is None
