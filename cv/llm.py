@@ -128,6 +128,9 @@ class AnalysisResult:
     completion_tokens: int | None
     # The text the match report scores as "the improved CV"; None means improved_cv_markdown itself.
     scoring_text: str | None = field(default=None)
+    # The text the model wrote, which the truthfulness check judges; None means improved_cv_markdown itself.
+    # A part-by-part rewrite (cv.piecewise) sets it: the rest of its CV is the person's own lines, as written.
+    model_text: str | None = field(default=None)
     finish_reason: str = "stop"
     # The conversation that produced this answer, contact details included (they are replaced on every
     # send): a repair round appends the answer and an instruction and calls complete_cv again.

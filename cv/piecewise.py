@@ -167,6 +167,7 @@ def analyse(
         # A new summary over the same roles is no rewrite, and each role's part had its corrective retry.
         unchanged = next(gate for gate in gates.GATES if gate.error_code == "answer_unchanged")
         raise llm.LLMPermanentError(gates.person_message(unchanged), code=unchanged.error_code)
+    rewritten = set(new_points)
     # The points and skills the job asks about first: done here, not asked of the model, which seldom moves them.
     moved = False
     for index, role in enumerate(cv.roles):
@@ -180,12 +181,14 @@ def analyse(
     if new_skills is not None:
         changes.append("Put the skills this job asks for first.")
     improved = outline.markdown(outline.with_parts(cv, summary=new_summary, points=new_points, skills=new_skills))
+    model_text = _model_text(new_summary, rewritten, new_points)
     return llm.AnalysisResult(
         improved_cv_markdown=improved or outline.markdown(cv),
         changes=changes,
         model=tally.model or "",
         prompt_tokens=tally.prompt_tokens,
         completion_tokens=tally.completion_tokens,
+        model_text=model_text,
         # A corrective retry (services' gates) or a repair round asks for the whole CV in one answer.
         messages=tuple(llm.build_messages(questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt)),
     )
@@ -195,6 +198,15 @@ def _stems(text: str) -> set[str]:
     """The text's content words, cut to their first letters: "Cared" and "Care", "Perform" and "Performed"
     meet."""
     return {word[:_STEM] for word in gates.words(text) if len(word) >= 3 and word not in _FUNCTION_WORDS}
+
+
+def _model_text(summary: str | None, rewritten: set[int], points: dict[int, tuple[str, ...]]) -> str:
+    """What the model wrote, as it stands in the improved CV: the truthfulness check judges this, not the
+    person's own lines around it (the check reads claims in their context, and a role's header joined into
+    one heading, or split over two lines, reads differently from the upload's layout)."""
+    parts = [summary] if summary else []
+    parts += ["\n".join(f"- {point}" for point in points[index]) for index in sorted(rewritten)]
+    return "\n\n".join(parts)
 
 
 def _undo_flagged(
@@ -207,7 +219,7 @@ def _undo_flagged(
     claims = verify_rewrite(
         source_text=context.source_text,
         request_text=context.request_text,
-        improved_text=improved,
+        improved_text=_model_text(summary, set(points), points),
         job_text=context.job_text,
     ).unsupported
     missing = completeness.missing_facts(

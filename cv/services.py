@@ -149,6 +149,7 @@ def _pass_gates(*, response: AIResponse, result: llm.AnalysisResult) -> llm.Anal
         completion_tokens=_add(result.completion_tokens, corrected.completion_tokens),
         finish_reason=corrected.finish_reason,
         messages=tuple(messages),
+        model_text=None,
     )
 
 

@@ -66,6 +66,7 @@ def answer_cleaned(result: AnalysisResult) -> AnalysisResult:
         changes=[clean_text(change) for change in result.changes],
         model=clean_text(result.model),
         scoring_text=clean_text(scoring) if scoring is not None else None,
+        model_text=clean_text(result.model_text) if result.model_text is not None else None,
     )
 
 
@@ -98,6 +99,8 @@ def _repair(
         completion_tokens=repaired.completion_tokens,
         finish_reason=repaired.finish_reason,
         messages=tuple(messages),
+        # The model wrote the whole of this answer: the check judges all of it.
+        model_text=None,
     )
 
 
@@ -171,7 +174,7 @@ def verify_and_repair(
         claims = verify_rewrite(
             source_text=questionnaire.resume_text,
             request_text=response.prompt,
-            improved_text=answer.improved_cv_markdown,
+            improved_text=answer.model_text if answer.model_text is not None else answer.improved_cv_markdown,
             job_text=job_text,
         )
         missing = completeness.missing_facts(

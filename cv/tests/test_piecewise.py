@@ -12,7 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv import gates, llm, outline, piecewise
+from cv import claims, gates, llm, outline, piecewise, verification
+from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import FakeOpenAI, RewritesParts
 from testing.workers import start_llm_worker, stop_worker
 
@@ -283,3 +284,46 @@ def test_a_rewritten_part_the_whole_cv_check_flags_goes_back_to_what_the_person_
     assert undone == ["Staff Nurse, Medical/Surgical Unit 5West"]
     assert list(points) == [1]
     assert summary == "Registered nurse with six years."
+
+
+TEACHER_CV = """Tom Brennan
+tom@example.com · York
+
+EXPERIENCE
+Teacher of Mathematics and KS5 Coordinator
+Fulford Park Academy, York - September 2019 to present
+- Responsible for the KS5 maths curriculum for about 90 students.
+
+Teacher of Mathematics
+Harrogate High School, Harrogate - September 2016 to August 2019
+- Helped with the school maths club.
+
+EDUCATION
+BSc Mathematics, University of Leeds, 2011-2014
+"""
+
+
+def test_the_check_judges_what_the_model_wrote_not_the_persons_lines_around_it(model):
+    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=TEACHER_CV, prompt="")
+
+    assert result.model_text == (
+        "- Owned the KS5 maths curriculum for about 90 students.\n\n- Supported the school maths club."
+    )
+    assert not claims.verify_rewrite(source_text=TEACHER_CV, improved_text=result.model_text).unsupported
+    # The whole CV, its role headers joined into headings, reads a title with an employer the upload keeps on
+    # another line: the person's own lines would be flagged.
+    assert claims.verify_rewrite(source_text=TEACHER_CV, improved_text=result.improved_cv_markdown).unsupported
+
+
+@pytest.mark.django_db
+def test_a_repair_the_model_wrote_whole_is_judged_whole(model, user):
+    questionnaire = QuestionnaireFactory.create(user=user, resume_text=TEACHER_CV, position="Maths teacher")
+    response = AIResponseFactory.create(questionnaire=questionnaire)
+    parts = piecewise.analyse(questionnaire_fields=questionnaire.job_fields(), cv_text=TEACHER_CV, prompt="")
+
+    repaired = verification._repair(response=response, result=parts, claims=())
+
+    assert parts.model_text is not None
+    # The model wrote all of the repaired CV (the fake's whole-CV answer): nothing of it is the person's.
+    assert repaired.improved_cv_markdown.startswith("# Jane Doe")
+    assert repaired.model_text is None
