@@ -126,6 +126,10 @@ def _pass_gates(*, response: AIResponse, result: llm.AnalysisResult) -> llm.Anal
     gate = gates.first_failure(result.improved_cv_markdown, context)
     if gate is None:
         return result
+    if result.model_text is not None:
+        # Written part by part for a small model, each part already asked again once: asking that model for
+        # the whole CV instead is what part by part avoids (it loses the person's facts).
+        raise llm.LLMPermanentError(gates.person_message(gate), code=gate.error_code)
     logger.info("ai response answer failed gate id=%s gate=%s: asking once more", response.pk, gate.error_code)
     set_stage(ANALYSIS_JOB, response, Stage.REPAIRING)
     jobs.renew(ANALYSIS_JOB, response)

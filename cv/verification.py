@@ -193,6 +193,11 @@ def verify_and_repair(
         return result, None
     if not first.count:
         return result, first.as_dict(guarded)
+    if result.model_text is not None:
+        # Written part by part (cv.piecewise): each part was checked and asked again once, and a part still
+        # flagged went back to the person's text. A repair round asks for the whole CV, which the small models
+        # this mode is for cannot write without losing facts: the answer is reported as it is.
+        return result, first.as_dict(guarded)
     logger.info(
         "ai response flagged id=%s claims=%s missing=%s: asking for a repair",
         response.pk,

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv import claims, gates, llm, outline, piecewise, verification
+from cv import claims, gates, llm, outline, piecewise, services, verification
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import FakeOpenAI, RewritesParts
 from testing.workers import start_llm_worker, stop_worker
@@ -327,3 +327,46 @@ def test_a_repair_the_model_wrote_whole_is_judged_whole(model, user):
     # The model wrote all of the repaired CV (the fake's whole-CV answer): nothing of it is the person's.
     assert repaired.improved_cv_markdown.startswith("# Jane Doe")
     assert repaired.model_text is None
+
+
+@pytest.mark.django_db
+def test_a_part_by_part_answer_that_fails_a_gate_fails_without_asking_for_the_whole_cv(model, user):
+    questionnaire = QuestionnaireFactory.create(user=user, resume_text=TEACHER_CV, position="Maths teacher")
+    response = AIResponseFactory.create(questionnaire=questionnaire)
+    barely = llm.AnalysisResult(
+        improved_cv_markdown=outline.markdown(outline.outline(TEACHER_CV)),
+        changes=[],
+        model="fake-model",
+        prompt_tokens=1,
+        completion_tokens=1,
+        model_text="- Supported the school maths club.",
+        messages=({"role": "user", "content": "BEGIN CV (data)"},),
+    )
+
+    with pytest.raises(llm.LLMPermanentError) as caught:
+        services._pass_gates(response=response, result=barely)
+
+    assert caught.value.code == "answer_unchanged"
+    assert model.requests == []
+
+
+@pytest.mark.django_db
+def test_a_flagged_part_by_part_answer_is_reported_not_sent_to_a_whole_cv_repair(model, user):
+    questionnaire = QuestionnaireFactory.create(user=user, resume_text=TEACHER_CV, position="Maths teacher")
+    response = AIResponseFactory.create(questionnaire=questionnaire, prompt="")
+    flagged = llm.AnalysisResult(
+        improved_cv_markdown=outline.markdown(outline.outline(TEACHER_CV)) + "\n- Led the Kubernetes club.",
+        changes=[],
+        model="fake-model",
+        prompt_tokens=1,
+        completion_tokens=1,
+        model_text="- Led the Kubernetes club.",
+        messages=({"role": "user", "content": "BEGIN CV (data)"},),
+    )
+
+    stored, checked = verification.verify_and_repair(response=response, result=flagged)
+
+    assert stored.improved_cv_markdown == flagged.improved_cv_markdown
+    assert checked["status"] == "flagged"
+    assert {"kind": "keyword", "text": "Kubernetes"} in checked["unsupported"]
+    assert model.requests == []
