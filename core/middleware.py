@@ -51,19 +51,20 @@ class RequestLogMiddleware:
         started = time.monotonic()
         try:
             response = self.get_response(request)
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else "-"
+            # Still bound: the request's own line carries its id like every other line of its story.
+            logger.info(
+                "request id=%s method=%s path=%s status=%s ms=%d user=%s",
+                request_id,
+                loggable_path(request.method),
+                loggable_path(request.path),
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+                user_id,
+            )
         finally:
             request_context.unbind(bound)
-        user = getattr(request, "user", None)
-        user_id = user.pk if user is not None and user.is_authenticated else "-"
-        logger.info(
-            "request id=%s method=%s path=%s status=%s ms=%d user=%s",
-            request_id,
-            loggable_path(request.method),
-            loggable_path(request.path),
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-            user_id,
-        )
         response["X-Request-ID"] = request_id
         return response
 

@@ -58,3 +58,19 @@ def test_a_json_line_is_one_object_with_the_request_id_and_no_task_arguments(set
     assert "data" not in first and "x@y.z" not in stream.getvalue()
     assert "request_suffix" not in first
     assert "ValueError: boom" in second["exc_info"]
+
+
+@pytest.mark.django_db
+def test_the_request_line_itself_carries_its_request_id(settings, client):
+    config = settings.LOGGING["formatters"]["json"]
+    logger, stream = _logger(request_context.JSONLineFormatter(config["fmt"]))
+    request_logger = logging.getLogger("cvimprover.request")
+    saved = request_logger.handlers, request_logger.propagate
+    request_logger.handlers, request_logger.propagate = logger.handlers, False
+    try:
+        client.get("/core/health/", HTTP_X_REQUEST_ID="from-the-spa-7")
+    finally:
+        request_logger.handlers, request_logger.propagate = saved
+    (line,) = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert "request id=from-the-spa-7 method=GET path=/core/health/" in line["message"]
+    assert line["request_id"] == "from-the-spa-7"
