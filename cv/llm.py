@@ -357,7 +357,13 @@ def complete_cv(*, messages: Sequence[Mapping[str, str]]) -> LLMResult:
 
 
 def complete_json(
-    *, system: str, user: str, schema: Mapping[str, Any], schema_name: str, prompt_format: str
+    *,
+    system: str,
+    user: str,
+    schema: Mapping[str, Any],
+    schema_name: str,
+    prompt_format: str,
+    max_tokens: int | None = None,
 ) -> JSONResult:
     """Ask for one JSON object matching ``schema`` (strict where the server supports it).
 
@@ -379,7 +385,7 @@ def complete_json(
         {"role": "system", "content": redactions.redact(system)},
         {"role": "user", "content": redactions.redact(user)},
     ]
-    answer = _complete(sent, schema_name=schema_name, schema=schema, formats=formats)
+    answer = _complete(sent, schema_name=schema_name, schema=schema, formats=formats, max_tokens=max_tokens)
     text = answer.text.strip()
     if not text:
         if answer.finish_reason == "length":

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError
 
 from cv import keywords, llm, matching
@@ -250,6 +251,9 @@ def read_with_model(*, job_text: str, cv_text: str) -> Reading:
         schema=SCHEMA,
         schema_name=SCHEMA_NAME,
         prompt_format=PROMPT_FORMAT,
+        # Its own bound: on a CPU a small model wrote 4,000 tokens (7 minutes) of requirements before the
+        # rewrite could start; whole objects of an answer cut here are kept, and the extractor's terms merged.
+        max_tokens=settings.LLM_REQUIREMENTS_MAX_TOKENS,
     )
     items = _items_of(answer)
     if items is None:

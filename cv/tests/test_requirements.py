@@ -290,6 +290,15 @@ def test_an_answer_cut_off_by_the_output_bound_keeps_its_whole_requirements(llm_
     assert [item.term for item in reading.requirements] == ["Epic", "arterial lines"]
 
 
+def test_the_reading_has_its_own_bound_on_the_answer(llm_settings, fake_openai):
+    llm_settings.LLM_REQUIREMENTS_MAX_TOKENS = 700
+
+    requirements.read_with_model(job_text=NURSE_JOB, cv_text=NURSE_CV)
+
+    [request] = fake_openai.requirement_requests
+    assert request.max_tokens == 700
+
+
 def test_a_server_answering_in_prose_mode_gets_a_json_list_asked_for_in_words(llm_settings, fake_openai):
     llm_settings.OPENAI_ANSWER_FORM = "prompt"
 
