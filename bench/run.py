@@ -518,7 +518,7 @@ def pipeline_figures(bench: Bench, headers: dict[str, str], questionnaire_id: in
 def render_figures(repeats: int) -> None:
     from weasyprint import HTML
 
-    from cv.pdf_text import extract_cv_text
+    from cv.intake.pdf_text import extract_cv_text
     from pdf.rendering import BASE_URL, BundledAssetFetcher, build_html, render_pdf
 
     markdown = SAMPLE_MARKDOWN.read_text()

@@ -70,7 +70,7 @@ def _settings():
 
 def _one_page() -> tuple[str, str]:
     """The first sample CV: its extracted text (as stored at upload) and its improved Markdown."""
-    from cv.pdf_text import extract_cv_text
+    from cv.intake.pdf_text import extract_cv_text
 
     text, _ = extract_cv_text(UPLOADED_PDFS[0].read_bytes())
     return text, IMPROVED_MARKDOWN[0].read_text()
@@ -89,7 +89,7 @@ def _marked(text: str, part: int) -> str:
 
 
 def _cv_shape(sizes: list[int]) -> list[Case]:
-    from cv.pdf_text import extract_cv_text
+    from cv.intake.pdf_text import extract_cv_text
 
     uploaded = [extract_cv_text(path.read_bytes())[0] for path in UPLOADED_PDFS]
     improved = [path.read_text() for path in IMPROVED_MARKDOWN]
@@ -216,8 +216,8 @@ def _fields() -> dict[str, str]:
 
 
 def _llm_request(case: Case) -> object:
-    # What cv.llm.complete_cv sends: the messages, with contact details replaced by placeholders.
-    from cv import llm
+    # What cv.llm.client.complete_cv sends: the messages, with contact details replaced by placeholders.
+    from cv.llm import client as llm
 
     redactions = llm._Redactions()
     messages = llm.build_messages(questionnaire_fields=_fields(), cv_text=case.uploaded, prompt=PROMPT)
@@ -225,17 +225,18 @@ def _llm_request(case: Case) -> object:
 
 
 def _exporter(fmt: str) -> Callable[[Case], object]:
-    from cv.exports import export_ai_response
+    from cv.outputs.exports import export_ai_response
 
     return lambda case: export_ai_response(response=_response(case), fmt=fmt)
 
 
 def operations() -> list[Operation]:
-    from cv import claims, matching, offline
-    from cv.diff import ai_response_diff
-    from cv.docx_text import extract_docx_text
-    from cv.limits import check_cv_text
-    from cv.pdf_text import extract_cv_text
+    from cv.intake.docx_text import extract_docx_text
+    from cv.intake.limits import check_cv_text
+    from cv.intake.pdf_text import extract_cv_text
+    from cv.llm import offline
+    from cv.outputs.diff import ai_response_diff
+    from cv.scoring import claims, matching
     from pdf.rendering import render_pdf
 
     job = JOB.read_text()

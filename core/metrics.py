@@ -12,7 +12,7 @@ What is counted, and where it is hooked (one small call each):
 - jobs by kind and outcome with the time queued, running and in total: ``job_finished``, called by
   ``core.jobs.finish``, the one place every job kind writes its outcome; truthfulness verdicts ride along
   when the outcome carries a ``verification``;
-- model calls by request form and outcome with latency and tokens: ``model_call_observed``, from ``cv.llm``;
+- model calls by request form and outcome with latency and tokens: ``model_call_observed``, from ``cv.llm.client``;
 - sign-in lockouts (``core.login_limits``) and throttled requests (``core.throttles``);
 - queue depths, read from the broker at scrape time (``QueueDepthCollector``), bounded by short timeouts.
 """

@@ -136,7 +136,7 @@ class AIResponse(models.Model):
         null=True, blank=True, editable=False, help_text="Identifies the run that holds the job; only it may finish it."
     )
     quota_day = models.DateField(null=True, blank=True, help_text="The day whose AI quota unit this job took.")
-    # improved_cv, match_report and verification above are those of this version (cv.versions keeps them so):
+    # improved_cv, match_report and verification above are those of this version (cv.versions.services keeps them so):
     # every reader of a response reads its latest version without a join.
     version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The number of the latest version; none until the analysis succeeded."
@@ -160,7 +160,7 @@ class AIResponse(models.Model):
 
 class AIResponseVersion(models.Model):
     """One version of an AI response's improved CV. Never changed once written: an edit or a restore is a new
-    version, and the response reads as its latest (cv.versions)."""
+    version, and the response reads as its latest (cv.versions.services)."""
 
     class Source(models.TextChoices):
         MODEL = "model", "The model's answer"

@@ -10,9 +10,9 @@ from rest_framework import serializers
 from core.compiled_lookup import CompiledLookup
 from core.model_serializer import ModelSerializer, Serializer
 from core.text import clean_text
-from cv import keywords
-from cv.claims import FLAGGED, KINDS, VERIFIED
 from cv.models import JOB_FIELDS, AIResponse, AIResponseVersion, CVQuestionnaire
+from cv.scoring import keywords
+from cv.scoring.claims import FLAGGED, KINDS, VERIFIED
 
 PROMPT_MAX = 2000
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/li|/div|/h[1-6]|/tr|/ul|/ol|/blockquote)\b[^>]*>", re.IGNORECASE)
@@ -102,7 +102,7 @@ class QuestionnaireListSerializer(QuestionnaireSerializer):
 class UnsupportedClaimSerializer(Serializer):
     kind = serializers.ChoiceField(choices=KINDS, read_only=True)
     text = serializers.CharField(read_only=True, help_text="The claim as the improved CV states it.")
-    # Said by the flagged claims of an AI response's versions (cv.versions); not by missing facts or letters.
+    # Said by the flagged claims of an AI response's versions (cv.versions.services); not by missing facts or letters.
     source = serializers.ChoiceField(  # type: ignore[assignment]  # a field named "source", not Field.source
         choices=AIResponseVersion.Source.choices,
         read_only=True,

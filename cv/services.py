@@ -1,5 +1,5 @@
 """Writes and business rules of the CV app: AI analyses and their jobs (questionnaires and CV uploads:
-cv.questionnaires, re-exported here)."""
+cv.intake.questionnaires, re-exported here)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,20 @@ from core import jobs
 from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume
-from cv import gates, llm, matching, offline, piecewise, requirements, versions
+from cv.intake.questionnaires import ExtractedResume as ExtractedResume
+from cv.intake.questionnaires import UploadInProgress as UploadInProgress
+from cv.intake.questionnaires import questionnaire_create as questionnaire_create
+from cv.intake.questionnaires import questionnaire_delete as questionnaire_delete
+from cv.intake.questionnaires import questionnaire_update as questionnaire_update
+from cv.intake.questionnaires import resume_validate as resume_validate
 from cv.jobs import ANALYSIS_JOB, llm_job, set_stage, withdraw
 from cv.jobs import retry_delay as retry_delay
+from cv.llm import client as llm
+from cv.llm import gates, offline, piecewise, requirements
+from cv.llm.verification import answer_cleaned, verify_and_repair
 from cv.models import AIResponse, CVQuestionnaire, Stage
-from cv.questionnaires import ExtractedResume as ExtractedResume
-from cv.questionnaires import UploadInProgress as UploadInProgress
-from cv.questionnaires import questionnaire_create as questionnaire_create
-from cv.questionnaires import questionnaire_delete as questionnaire_delete
-from cv.questionnaires import questionnaire_update as questionnaire_update
-from cv.questionnaires import resume_validate as resume_validate
-from cv.verification import answer_cleaned, verify_and_repair
+from cv.scoring import matching
+from cv.versions import services as versions
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ def _gate_context(response: AIResponse) -> gates.Context:
 
 
 def _pass_gates(*, response: AIResponse, result: llm.AnalysisResult) -> llm.AnalysisResult:
-    """The model's answer if it passes every gate (cv.gates), else its answer to one corrective retry that
+    """The model's answer if it passes every gate (cv.llm.gates), else its answer to one corrective retry that
     names what was wrong; an answer that still fails is an LLMPermanentError with that gate's code (the
     unit goes back: the model failed, not the person)."""
     if result.model == offline.MODEL_NAME or not result.messages:
@@ -205,7 +208,7 @@ _FIRST_ANSWERS: weakref.WeakKeyDictionary[AIResponse, Any] = weakref.WeakKeyDict
 
 
 def _record_versions(response: AIResponse, fields: dict, done: bool) -> None:
-    """Record the stored answer as the response's next version (cv.versions), the first answer before it
+    """Record the stored answer as the response's next version (cv.versions.services), the first answer before it
     when a repair round changed it; in the runner's transaction that stored the answer."""
     first = _FIRST_ANSWERS.pop(response, None)
     if done:

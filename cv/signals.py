@@ -3,8 +3,8 @@ from django.dispatch import receiver
 
 from core.list_pages import lists_changed
 from core.models import User
+from cv.intake.questionnaires import resume_file_release_on_commit
 from cv.models import CVQuestionnaire
-from cv.questionnaires import resume_file_release_on_commit
 
 
 @receiver(post_save, sender=CVQuestionnaire, dispatch_uid="cv_questionnaire_saved_list_changed")

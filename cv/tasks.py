@@ -1,4 +1,4 @@
-"""Celery entry points of the CV app: thin, the work and its rules live in cv.services, cv.letters and the job
+"""Celery entry points of the CV app: thin, the work and its rules live in cv.services, cv.letters.services and the job
 runner (core.jobs), which sends these tasks by name."""
 
 import logging
@@ -6,7 +6,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from cv import letters, services
+from cv import services
+from cv.letters import services as letters
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from cv import format_views, views_versions
+from cv.outputs import views as format_views
+from cv.versions import views as views_versions
 from cv.views import AIResponseViewSet, QuestionnaireViewSet
 
 # No app namespace: these routes are mounted twice (/cv/ and /api/ for the existing SPA).

@@ -17,7 +17,7 @@ from cv.serializers import (
     QuestionnaireListSerializer,
     QuestionnaireSerializer,
 )
-from cv.views_versions import AIResponseEditMixin
+from cv.versions.views import AIResponseEditMixin
 
 
 class QuestionnaireViewSet(viewsets.ModelViewSet):

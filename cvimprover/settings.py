@@ -382,7 +382,7 @@ OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=600.0 if _LOCAL_MODEL else 
 OPENAI_ANSWER_FORM = env.str("OPENAI_ANSWER_FORM", default="prompt" if _LOCAL_MODEL else "json_schema")
 if OPENAI_ANSWER_FORM not in ("json_schema", "json_object", "prompt"):
     raise ImproperlyConfigured("OPENAI_ANSWER_FORM must be json_schema, json_object or prompt.")
-# How the CV is rewritten: `whole` (one answer holds the whole improved CV) or `sections` (cv.piecewise: the
+# How the CV is rewritten: `whole` (one answer holds the whole improved CV) or `sections` (cv.llm.piecewise: the
 # summary and each role's points are rewritten in short calls, and the CV is put together around them, every
 # employer, title, date and degree kept as written). A small local model copies a whole CV back unchanged, but
 # rewrites a role's points well (README, "Run with a local model"); a large hosted one does best with `whole`.
@@ -390,7 +390,7 @@ OPENAI_REWRITE = env.str("OPENAI_REWRITE", default="sections" if _LOCAL_MODEL el
 if OPENAI_REWRITE not in ("whole", "sections"):
     raise ImproperlyConfigured("OPENAI_REWRITE must be whole or sections.")
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
-# Bound on the answer of the model's reading of a job (cv.requirements), in tokens: about 20 requirements with
+# Bound on the answer of the model's reading of a job (cv.llm.requirements), in tokens: about 20 requirements with
 # their quotes. A small CPU model otherwise wrote to OPENAI_MAX_OUTPUT_TOKENS before every rewrite.
 LLM_REQUIREMENTS_MAX_TOKENS = env.int("LLM_REQUIREMENTS_MAX_TOKENS", default=1200)
 # Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
@@ -404,7 +404,7 @@ JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=int(OPENAI_TIMEOUT) + 3
 CV_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CV_MAX_PAGES = 20
 # Bounds on a CV's text, shared by the uploaded CV's extracted text, the model's answer and a person's edit
-# (cv.limits): every operation on a CV (claims check, match report, diff, exports, render) is then bounded by
+# (cv.intake.limits): every operation on a CV (claims check, match report, diff, exports, render) is then bounded by
 # these. A 20-page CV has about 60,000 characters; no real word (a URL included) is longer than 200
 # characters, and no real line longer than 2,000. A request past one of them gets a 400 that names it.
 CV_MAX_TEXT_CHARS = 60_000

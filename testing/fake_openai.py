@@ -25,7 +25,7 @@ Real servers and models differ, and each difference can be chosen per test:
   template's placeholder copied literally), ``EchoedPrompt`` (the user message sent back, fenced),
   ``UnchangedCV`` (the upload as it was, the person's request appended), ``FencedCV`` (the whole CV in a
   code fence).
-- the job's requirements (cv.requirements): a request whose system prompt opens with
+- the job's requirements (cv.llm.requirements): a request whose system prompt opens with
   ``REQUIREMENT_CALL_OPENING`` is answered from its own queue (``queue_requirements``; default
   ``ReadsRequirements``, which reads the job's bullets as a small model does) and recorded in
   ``requirement_requests``, not in ``requests``: tests of the rewrite see only the rewrite's requests
@@ -418,7 +418,7 @@ def _verb_first(point: str) -> str:
 
 @dataclass
 class RewritesParts(Answer):
-    """A small model asked for one part of a CV (cv.piecewise): the points of one role, or the summary.
+    """A small model asked for one part of a CV (cv.llm.piecewise): the points of one role, or the summary.
 
     As Qwen2.5-1.5B answered those requests: each point rewritten with a stronger verb and the points kept in
     their order, one per line after "- "; a summary without "I". The flaws it showed are switches:
@@ -516,7 +516,7 @@ class FakeOpenAI:
     ):
         self.default: Behaviour = default or Answer()
         self.requests: list[RecordedRequest] = []
-        # The requirement call (cv.requirements) has its own default, queue and record.
+        # The requirement call (cv.llm.requirements) has its own default, queue and record.
         self.requirements_default: Behaviour = ReadsRequirements()
         self.requirement_requests: list[RecordedRequest] = []
         self._requirement_queue: list[Behaviour] = []

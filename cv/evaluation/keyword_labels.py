@@ -20,9 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cv import matching, requirements
 from cv.evaluation.dataset import Pair, PairError
-from cv.llm_errors import LLMError
+from cv.llm import requirements
+from cv.llm.errors import LLMError
+from cv.scoring import matching
 
 LABELS_FILE = "keywords.json"
 KINDS = ("skill", "tool", "credential", "domain", "language")
@@ -150,7 +151,7 @@ def job_text_for(pair: Pair) -> str:
 
 
 def read_with_model(pair: Pair) -> tuple[tuple[requirements.JobRequirement, ...] | None, str]:
-    """The configured model's reading of the pair's job, as an analysis reads it (cv.requirements), and ""; or
+    """The configured model's reading of the pair's job, as an analysis reads it (cv.llm.requirements), and ""; or
     None and why it failed, where the service falls back to the deterministic extractor alone."""
     try:
         reading = requirements.read_with_model(job_text=job_text_for(pair), cv_text=pair.cv_text)

@@ -19,9 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.models import User
-from cv import llm, offline, services
+from cv import services
 from cv.evaluation.dataset import Pair
 from cv.evaluation.judge import judge
+from cv.llm import client as llm
+from cv.llm import offline
 from cv.models import AIResponse, CVQuestionnaire
 
 USABLE, INCOMPLETE, JUNK, FAILED = "usable", "incomplete", "junk", "failed"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from cv.pdf_text import extract_cv_text
+from cv.intake.pdf_text import extract_cv_text
 from testing.fake_openai import FakeOpenAI
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -41,7 +41,7 @@ def fake_openai():
 
 @pytest.fixture
 def llm_settings(settings, fake_openai):
-    """Point cv.llm at the local fake with a short timeout."""
+    """Point cv.llm.client at the local fake with a short timeout."""
     settings.OPENAI_API_KEY = "sk-test-not-a-real-key"
     settings.OPENAI_BASE_URL = fake_openai.base_url
     settings.OPENAI_MODEL = "fake-model"

@@ -138,7 +138,7 @@ def test_responses_are_also_served_under_api(api_client, user):
 def test_only_the_improved_cv_of_a_response_can_be_edited_by_its_owner(api_client, user):
     mine = AIResponseFactory.create(questionnaire=QuestionnaireFactory.create(user=user))
 
-    # PATCH takes the person's edit of the improved CV (cv.versions); nothing else of the row is writable.
+    # PATCH takes the person's edit of the improved CV (cv.versions.services); nothing else of the row is writable.
     patched = api_client.patch(f"{URL}{mine.pk}/", {"status": "succeeded"}, format="json")
     assert patched.status_code == 400
     assert set(patched.json()) == {"improved_cv"}

@@ -239,7 +239,7 @@ def test_llama_cpp_python_refusing_json_schema_with_a_500_falls_back_at_once(api
 
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == DEFAULT_IMPROVED_CV
-    # The job's reading (the analysis's first call, cv.requirements) meets the refusal; the rewrite starts
+    # The job's reading (the analysis's first call, cv.llm.requirements) meets the refusal; the rewrite starts
     # with the form that worked.
     assert [(r.response_format_type, r.refused) for r in fake.all_requests] == [
         ("json_schema", True),

@@ -1,4 +1,4 @@
-"""The bounds on a CV's text (cv.limits): pinned at their limits, enforced where a CV text enters (an uploaded
+"""The bounds on a CV's text (cv.intake.limits): pinned at their limits, enforced where a CV text enters (an uploaded
 CV, the model's answer for an analysis or a letter), and the work on a text within them stays proportional to
 it (the Word export of a large table, the diff of many repeated lines, control characters in an export)."""
 
@@ -14,8 +14,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv import limits
-from cv.limits import CVTextOutOfBounds
+from cv.intake import limits
+from cv.intake.limits import CVTextOutOfBounds
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
@@ -214,8 +214,8 @@ def test_a_cv_whose_text_was_cut_where_it_was_read_is_refused_as_more_than_that(
 
 
 def test_an_answer_past_a_bound_cannot_be_read_as_an_improved_cv():
-    from cv.llm_answers import read_cv_answer
-    from cv.llm_errors import LLMPermanentError
+    from cv.llm.answers import read_cv_answer
+    from cv.llm.errors import LLMPermanentError
 
     improved = "# Jane Doe\n\n## Skills\n\n" + _table(201, 3)
     with pytest.raises(LLMPermanentError) as refused:
@@ -338,7 +338,7 @@ def test_word_export_of_thousands_of_bullets_and_links_adds_each_block_and_link_
 
 @pytest.mark.django_db
 def test_an_export_is_built_once_for_the_same_content(api_client, succeeded, monkeypatch):
-    from cv import exports
+    from cv.outputs import exports
 
     builds = []
     build = exports.docx_from_blocks
@@ -554,7 +554,7 @@ def test_tables_are_counted_as_markdown_reads_them():
 def test_the_offline_analysers_cv_stays_within_the_bounds_the_upload_passed(cv_text):
     """What the offline analyser re-lays is rendered and exported: it must never exceed the bounds its upload
     passed, or generate-pdf would refuse an analysis the person already paid for."""
-    from cv import offline
+    from cv.llm import offline
 
     limits.check_cv_text(cv_text)
     result = offline.analyse(

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from core.models import QuotaUsage
-from cv import claims, letters, matching
+from cv.letters import services as letters
 from cv.models import CoverLetter
+from cv.scoring import claims, matching
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from cv import docx_text
+from cv.intake import docx_text
+from cv.intake.pdf_text import CVFileError
 from cv.models import CVQuestionnaire
-from cv.pdf_text import CVFileError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = "/cv/questionnaire/"

@@ -9,8 +9,8 @@ import docx
 import jsonschema
 import pytest
 
-from cv import offline
-from cv.jsonresume import date_range, schema, to_json_resume
+from cv.llm import offline
+from cv.outputs.jsonresume import date_range, schema, to_json_resume
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
 pytestmark = pytest.mark.django_db
@@ -287,7 +287,7 @@ def test_export_and_diff_are_in_the_openapi_schema(anon_client):
 
 
 def test_the_longest_exportable_cv_exports_quickly_and_a_longer_one_is_refused(api_client, user):
-    from cv.cv_document import MAX_MARKDOWN_CHARS
+    from cv.text.cv_document import MAX_MARKDOWN_CHARS
 
     longest = "\n\n".join([JANE_MARKDOWN] * 40)[:MAX_MARKDOWN_CHARS]
     response = AIResponseFactory.create(

@@ -14,8 +14,8 @@ import pytest
 from pypdf import PdfReader
 
 from core.models import QuotaUsage
-from cv.jsonresume import schema
 from cv.models import CoverLetter
+from cv.outputs.jsonresume import schema
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from cv.tests.test_docx_upload import word_cv
 from testing.fake_openai import Answer, FakeOpenAI, Status

@@ -3,8 +3,8 @@ through and what it stops, on the fixture CV."""
 
 import pytest
 
-from cv import gates
-from cv.completeness import missing_facts
+from cv.llm import gates
+from cv.scoring.completeness import missing_facts
 from cv.tests.conftest import FIXTURES, _cv_text
 from testing.fake_openai import DEFAULT_IMPROVED_CV
 

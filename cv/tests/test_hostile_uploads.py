@@ -24,8 +24,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from core.models import QuotaUsage
 from core.quotas import _today
 from core.tests.factories import PlanFactory, UserFactory
+from cv.intake.questionnaires import _upload_parse_key
 from cv.models import CVQuestionnaire
-from cv.questionnaires import _upload_parse_key
 from testing.servers import gunicorn_server
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.models import QuotaUsage
-from cv import letters, services
+from cv import services
+from cv.letters import services as letters
 from cv.models import AIResponse, CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 

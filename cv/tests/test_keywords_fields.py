@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cv.keywords import STOPWORDS, Keyword, TermIndex, job_keywords, stem
-from cv.matching import match_report
+from cv.scoring.keywords import STOPWORDS, Keyword, TermIndex, job_keywords, stem
+from cv.scoring.matching import match_report
 
 FIELDS = Path(__file__).parent / "fixtures" / "fields"
 DEVELOPMENT = ("health_care", "finance", "education", "skilled_trades", "hospitality", "law")

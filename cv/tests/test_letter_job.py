@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.models import QuotaUsage
-from cv import letters
+from cv.letters import services as letters
 from cv.models import CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from cv.tests.test_formats_worker import LLM_LETTER

@@ -4,7 +4,8 @@ import socket
 import pytest
 from django.core.cache import cache
 
-from cv import llm, llm_answers
+from cv.llm import answers as llm_answers
+from cv.llm import client as llm
 from testing.fake_openai import (
     DEFAULT_IMPROVED_CV,
     DEFAULT_THOUGHT,

@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv import llm
+from cv.llm import client as llm
 from cv.models import AIResponse, CVQuestionnaire
 from testing.fake_openai import (
     DEFAULT_IMPROVED_CV,
@@ -134,7 +134,7 @@ def _forms(fake: FakeOpenAI) -> list[tuple[str | None, bool]]:
 
 
 def _all_forms(fake: FakeOpenAI) -> list[tuple[str | None, bool]]:
-    """The forms of every request, the job's reading (an analysis's first call, cv.requirements) included."""
+    """The forms of every request, the job's reading (an analysis's first call, cv.llm.requirements) included."""
     return [(request.response_format_type, request.refused) for request in fake.all_requests]
 
 

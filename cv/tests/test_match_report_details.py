@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cv.evaluation.dataset import PAIRS_DIR, load_pair
-from cv.keywords import job_keywords, job_requirements
-from cv.matching import job_text_of, match_report
+from cv.scoring.keywords import job_keywords, job_requirements
+from cv.scoring.matching import job_text_of, match_report
 from cv.tests.factories import AIResponseFactory
 
 DETAIL_KEYS = {"term", "kind", "importance", "job_quote", "cv_evidence"}

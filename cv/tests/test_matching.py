@@ -1,4 +1,4 @@
-from cv.matching import cv_keywords, job_keywords, match_report, section_checks
+from cv.scoring.matching import cv_keywords, job_keywords, match_report, section_checks
 
 
 def test_backend_cv_against_backend_job(jane_cv_text, backend_job):

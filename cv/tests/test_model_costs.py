@@ -138,7 +138,7 @@ def test_the_admin_shows_the_calls_and_their_totals(a_day_of_analyses, admin_cli
 
 
 def test_a_cover_letters_model_calls_are_charged_to_the_letter(priced, fake_openai, user, jane_cv_text, monkeypatch):
-    from cv import letters
+    from cv.letters import services as letters
     from cv.tasks import write_cover_letter
     from cv.tests.factories import AIResponseFactory
 

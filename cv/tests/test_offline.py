@@ -1,5 +1,5 @@
-from cv import offline
-from cv.matching import match_report
+from cv.llm import offline
+from cv.scoring.matching import match_report
 
 BACKEND_FIELDS = {"position": "Senior Backend Engineer", "industry": "FinTech"}
 

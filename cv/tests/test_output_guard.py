@@ -1,4 +1,4 @@
-"""The guard every model output passes before it is stored (cv.output_guard): contact details and link targets
+"""The guard every model output passes before it is stored (cv.llm.output_guard): contact details and link targets
 are the person's own, a link's text and target agree, and our instructions do not leak into the CV."""
 
 import json
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cv import llm, output_guard
-from cv.claims import Claim
-from cv.cv_document import parse
-from cv.output_guard import OutputGuard, OwnContacts, guard_contacts, guard_instructions
+from cv.llm import client as llm
+from cv.llm import output_guard
+from cv.llm.output_guard import OutputGuard, OwnContacts, guard_contacts, guard_instructions
+from cv.scoring.claims import Claim
+from cv.text.cv_document import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OWN = "Jane Doe\njane.doe@example.com · +44 20 7946 0958 · London, UK · github.com/janedoe\n"
@@ -293,7 +294,7 @@ def test_a_name_in_capitals_the_job_writes_is_no_address_but_a_host_the_cv_lacks
 
 
 def _lines_run(work) -> int:
-    """How many lines of cv.output_guard ``work`` runs: a count of the work done, the same on any machine."""
+    """How many lines of cv.llm.output_guard ``work`` runs: a count of the work done, the same on any machine."""
     count = 0
     module = output_guard.__file__
 

@@ -6,8 +6,8 @@ import pypdf
 import pytest
 from django.core.files.uploadedfile import InMemoryUploadedFile
 
-from cv import pdf_text
-from cv.pdf_text import CVFileError, extract_cv_text
+from cv.intake import pdf_text
+from cv.intake.pdf_text import CVFileError, extract_cv_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pages": 20, "timeout": 20}

@@ -12,7 +12,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv import claims, gates, llm, outline, piecewise, services, verification
+from cv import services
+from cv.llm import client as llm
+from cv.llm import gates, outline, piecewise, verification
+from cv.scoring import claims
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import FakeOpenAI, RewritesParts
 from testing.workers import start_llm_worker, stop_worker

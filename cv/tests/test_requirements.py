@@ -1,4 +1,4 @@
-"""The model reads the job's requirements (cv.requirements): nothing it says reaches the match report unless the
+"""The model reads the job's requirements (cv.llm.requirements): nothing it says reaches the match report unless the
 job and the CV hold it, it reads once per job text, and an unusable answer leaves the deterministic extractor
 to serve. The analyses here run through the service the task calls, against the local fake model; the
 real-worker test is in test_worker_integration."""
@@ -8,8 +8,10 @@ import logging
 
 import pytest
 
-from cv import matching, requirements, services
+from cv import services
+from cv.llm import requirements
 from cv.models import CVQuestionnaire
+from cv.scoring import matching
 from cv.tests.factories import QuestionnaireFactory
 from testing.fake_openai import Answer, CutOff, ReadsRequirements, Status, UnusableRequirements
 
@@ -235,7 +237,7 @@ def test_an_unusable_reading_falls_back_to_the_extractor(
 ):
     fake_openai.queue_requirements(answer)
 
-    with caplog.at_level(logging.WARNING, logger="cv.requirements"):
+    with caplog.at_level(logging.WARNING, logger="cv.llm.requirements"):
         response = _analyse(nurse, django_capture_on_commit_callbacks)
 
     offline = matching.match_report(

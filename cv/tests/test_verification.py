@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cv.claims import verify_rewrite
+from cv.scoring.claims import verify_rewrite
 
 LABELLED = Path(__file__).parent / "fixtures" / "verification" / "rewrites.json"
 

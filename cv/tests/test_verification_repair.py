@@ -16,7 +16,7 @@ INVENTED = DEFAULT_IMPROVED_CV.replace(
     "- Mentored two junior developers.\n- Integrated the Monzo payments API serving 2 million requests a day on "
     "Kubernetes.",
 ).replace("Git, Linux", "Git, Linux, Kubernetes")
-# Each flagged claim says where it came from and the version it first appeared in (cv.versions).
+# Each flagged claim says where it came from and the version it first appeared in (cv.versions.services).
 INVENTED_CLAIMS = [
     {"kind": "number", "text": "2 million", "source": "model", "introduced_in": 1},
     {"kind": "keyword", "text": "Kubernetes", "source": "model", "introduced_in": 1},

@@ -1,4 +1,4 @@
-"""Versions of an improved CV (cv.versions): the person's edits and restores through the API, who wrote each
+"""Versions of an improved CV (cv.versions.services): the person's edits and restores through the API, who wrote each
 claim, the bounds, two tabs at once, every output taking a version, one CV shared by several questionnaires.
 The whole story through real workers is test_versions_worker.py."""
 
@@ -16,11 +16,13 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.models import QuotaUsage
-from cv import matching, services, versions
-from cv.claims import verify_rewrite
+from cv import services
 from cv.cleanup import cleanup_old_data
 from cv.models import AIResponse, AIResponseVersion, CoverLetter, CVQuestionnaire
+from cv.scoring import matching
+from cv.scoring.claims import verify_rewrite
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
+from cv.versions import services as versions
 from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer
 
 URL = "/cv/ai-responses/"
@@ -333,7 +335,7 @@ Jane Doe"""
 
 @pytest.mark.django_db
 def test_a_letter_from_a_persons_version_counts_their_lines_as_theirs(user, analysis, llm_settings, fake_openai):
-    from cv import letters
+    from cv.letters import services as letters
 
     own = INVENTED.replace(INVENTED_LINE, "- Led the Kubernetes platform team at Ledgerly Ltd.")
     versions.version_edit(user=user, response=analysis, improved_cv=own, base_version=1)

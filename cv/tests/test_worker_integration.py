@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from core.models import QuotaUsage
+from cv.llm.requirements import find
 from cv.models import AIResponse, CVQuestionnaire
-from cv.requirements import find
 from cv.tasks import requeue_stuck_responses
 from testing.fake_openai import (
     DEFAULT_IMPROVED_CV,
@@ -186,7 +186,7 @@ INVENTED_CV = DEFAULT_IMPROVED_CV.replace(
     "Kubernetes.",
 ).replace("Git, Linux", "Git, Linux, Kubernetes")
 FAITHFUL_CV = DEFAULT_IMPROVED_CV
-# Each flagged claim says where it came from and the version it first appeared in (cv.versions).
+# Each flagged claim says where it came from and the version it first appeared in (cv.versions.services).
 INVENTED_CLAIMS = [
     {"kind": "number", "text": "2 million", "source": "model", "introduced_in": 1},
     {"kind": "keyword", "text": "Kubernetes", "source": "model", "introduced_in": 1},

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from cv.cv_document import parse
+from cv.text.cv_document import parse
 from pdf.rendering import LETTER_TEMPLATE, TEMPLATES, render_pdf
 
 FIXTURES = Path(__file__).parent / "fixtures"

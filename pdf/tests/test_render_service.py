@@ -214,7 +214,7 @@ def test_offline_review_stays_out_of_the_pdf_for_employers(user, tmp_media, djan
 
     from pypdf import PdfReader
 
-    from cv import offline
+    from cv.llm import offline
     from pdf.tests.factories import ai_response_for
 
     result = offline.analyse(

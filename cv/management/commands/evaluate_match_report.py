@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cv import llm
 from cv.evaluation.dataset import PAIRS_DIR, PairError, load_pairs
 from cv.evaluation.keyword_labels import (
     LABELS_FILE,
@@ -18,6 +17,7 @@ from cv.evaluation.keyword_labels import (
     score_pair,
     totals,
 )
+from cv.llm import client as llm
 
 PARTS = {"tuning": ("tuning",), "held_out": ("held_out",), "all": ("tuning", "held_out")}
 COLUMNS = (

@@ -1,0 +1,1 @@
+"""Cover letters: written by the model or offline from facts the CV states."""

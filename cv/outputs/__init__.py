@@ -1,0 +1,3 @@
+"""The improved CV in other formats (Markdown, text, Word, JSON Resume) and the diff against the upload, with their
+HTTP views.
+"""

@@ -1,0 +1,1 @@
+"""The improved CV's versions: the model's answers and the person's edits, each checked, with their HTTP views."""
