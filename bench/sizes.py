@@ -217,10 +217,10 @@ def _fields() -> dict[str, str]:
 
 def _llm_request(case: Case) -> object:
     # What cv.llm.client.complete_cv sends: the messages, with contact details replaced by placeholders.
-    from cv.llm import client as llm
+    from cv.llm.prompt import Redactions, build_messages
 
-    redactions = llm._Redactions()
-    messages = llm.build_messages(questionnaire_fields=_fields(), cv_text=case.uploaded, prompt=PROMPT)
+    redactions = Redactions()
+    messages = build_messages(questionnaire_fields=_fields(), cv_text=case.uploaded, prompt=PROMPT)
     return [redactions.redact(message["content"]) for message in messages]
 
 

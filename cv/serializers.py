@@ -12,7 +12,7 @@ from core.model_serializer import ModelSerializer, Serializer
 from core.text import clean_text
 from cv.models import JOB_FIELDS, AIResponse, AIResponseVersion, CVQuestionnaire
 from cv.scoring import keywords
-from cv.scoring.claims import FLAGGED, KINDS, VERIFIED
+from cv.scoring.verdict import FLAGGED, KINDS, VERIFIED
 
 PROMPT_MAX = 2000
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/li|/div|/h[1-6]|/tr|/ul|/ol|/blockquote)\b[^>]*>", re.IGNORECASE)

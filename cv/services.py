@@ -28,6 +28,8 @@ from cv.jobs import ANALYSIS_JOB, llm_job, set_stage, withdraw
 from cv.jobs import retry_delay as retry_delay
 from cv.llm import client as llm
 from cv.llm import gates, offline, piecewise, requirements
+from cv.llm.errors import LLMPermanentError
+from cv.llm.prompt import cap_cv_text
 from cv.llm.verification import answer_cleaned, verify_and_repair
 from cv.models import AIResponse, CVQuestionnaire, Stage
 from cv.scoring import matching
@@ -112,7 +114,7 @@ def _gate_context(response: AIResponse) -> gates.Context:
     return gates.Context(
         kind=gates.CV,
         # What the model was sent of the CV: a capped CV's later part is not expected in the answer.
-        source_text=llm.cap_cv_text(questionnaire.resume_text).text,
+        source_text=cap_cv_text(questionnaire.resume_text).text,
         request_text=response.prompt,
         job_text=matching.job_text_of(questionnaire.job_fields()),
     )
@@ -132,7 +134,7 @@ def _pass_gates(*, response: AIResponse, result: llm.AnalysisResult) -> llm.Anal
     if result.model_text is not None:
         # Written part by part for a small model, each part already asked again once: asking that model for
         # the whole CV instead is what part by part avoids (it loses the person's facts).
-        raise llm.LLMPermanentError(gates.person_message(gate), code=gate.error_code)
+        raise LLMPermanentError(gates.person_message(gate), code=gate.error_code)
     logger.info("ai response answer failed gate id=%s gate=%s: asking once more", response.pk, gate.error_code)
     set_stage(ANALYSIS_JOB, response, Stage.REPAIRING)
     jobs.renew(ANALYSIS_JOB, response)
@@ -144,9 +146,9 @@ def _pass_gates(*, response: AIResponse, result: llm.AnalysisResult) -> llm.Anal
     corrected = llm.complete_cv(messages=messages)
     still = gates.first_failure(corrected.improved_cv, context)
     if still is not None:
-        raise llm.LLMPermanentError(gates.person_message(still), code=still.error_code)
+        raise LLMPermanentError(gates.person_message(still), code=still.error_code)
     # llm.analyse puts its note about a capped CV first; the corrected answer is still of that capped CV.
-    notes = result.changes[:1] if llm.cap_cv_text(response.questionnaire.resume_text).capped else []
+    notes = result.changes[:1] if cap_cv_text(response.questionnaire.resume_text).capped else []
     return replace(
         result,
         improved_cv_markdown=corrected.improved_cv,

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from cv.letters import views as letter_views
 from cv.outputs import views as format_views
 from cv.versions import views as views_versions
 from cv.views import AIResponseViewSet, QuestionnaireViewSet
@@ -9,14 +10,14 @@ from cv.views import AIResponseViewSet, QuestionnaireViewSet
 router = SimpleRouter()
 router.register("questionnaire", QuestionnaireViewSet, basename="questionnaire")
 router.register("ai-responses", AIResponseViewSet, basename="ai-responses")
-router.register("cover-letters", format_views.CoverLetterViewSet, basename="cover-letters")
+router.register("cover-letters", letter_views.CoverLetterViewSet, basename="cover-letters")
 
 urlpatterns = [
     path("ai-responses/<int:pk>/export/", format_views.AIResponseExportView.as_view(), name="ai-response-export"),
     path("ai-responses/<int:pk>/diff/", format_views.AIResponseDiffView.as_view(), name="ai-response-diff"),
     path(
         "ai-responses/<int:pk>/cover-letter/",
-        format_views.AIResponseCoverLetterView.as_view(),
+        letter_views.AIResponseCoverLetterView.as_view(),
         name="ai-response-cover-letter",
     ),
     path(

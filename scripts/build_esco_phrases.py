@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cv.scoring.keywords import ACTION_VERBS, GENERIC_WORDS, STOPWORDS
+from cv.scoring.words import ACTION_VERBS, GENERIC_WORDS, STOPWORDS
 
 OUTPUT = Path(__file__).resolve().parent.parent / "cv" / "data" / "esco_phrases.txt"
 MIN_COUNT = 2

@@ -14,7 +14,6 @@ import re
 from django.conf import settings
 
 from core.exceptions import DomainError
-from cv.llm.errors import LLMPermanentError
 
 # A "word" is what a reader or a line breaker cannot split: a run without spaces, and without a table's cell
 # separators (a Markdown table row written without spaces is many cells, not one word) or the "](" between a
@@ -97,18 +96,6 @@ def check_cv_text(text: str, *, subject: str = "the CV", max_chars: int | None =
     limit = min(max_chars or settings.CV_MAX_TEXT_CHARS, settings.CV_MAX_TEXT_CHARS)
     if len(text) > limit:
         raise text_too_long(length=len(text), subject=subject, limit=limit)
-
-
-def check_answer(text: str, *, subject: str = "the AI's answer", max_chars: int | None = None) -> None:
-    """``check_cv_text`` for what a model wrote: past a bound, the answer cannot be used (LLMPermanentError, the
-    unit given back: the person did not cause it). Its code is the bound's, with ``answer_`` for ``cv_``."""
-    try:
-        check_cv_text(text, subject=subject, max_chars=max_chars)
-    except CVTextOutOfBounds as exc:
-        raise LLMPermanentError(
-            f"The AI service's answer could not be used: {exc.detail} It does not count towards your quota.",
-            code="answer_" + exc.code.removeprefix("cv_"),
-        ) from exc
 
 
 def markdown_tables(lines: list[str]) -> list[tuple[int, int]]:

@@ -77,7 +77,7 @@ def read_cv_answer(content: str) -> tuple[str, list[str], bool]:
     if data is None:
         markdown = _markdown_cv(text)
         if markdown is not None:
-            limits.check_answer(markdown)
+            check_answer(markdown)
             return markdown, [], False
         if find_json_object(text, accept=lambda parsed: True) is not None:
             raise LLMPermanentError("The AI service's answer did not contain an improved CV.", code="bad_answer")
@@ -95,7 +95,7 @@ def read_cv_answer(content: str) -> tuple[str, list[str], bool]:
         raw_changes = []
     changes = [str(c).strip() for c in raw_changes if isinstance(c, str | int | float) and str(c).strip()]
     improved = strip_reasoning(improved)
-    limits.check_answer(improved)
+    check_answer(improved)
     return improved, changes[:MAX_CHANGES], True
 
 
@@ -167,3 +167,15 @@ def _looks_like_cv(text: str) -> bool:
                 sections.add(word.group(1).lower())
     bullets = sum(1 for line in lines if _BULLET.match(line))
     return len(sections) >= 2 or (len(sections) == 1 and headings >= 2 and bullets >= 2)
+
+
+def check_answer(text: str, *, subject: str = "the AI's answer", max_chars: int | None = None) -> None:
+    """``check_cv_text`` for what a model wrote: past a bound, the answer cannot be used (LLMPermanentError, the
+    unit given back: the person did not cause it). Its code is the bound's, with ``answer_`` for ``cv_``."""
+    try:
+        limits.check_cv_text(text, subject=subject, max_chars=max_chars)
+    except limits.CVTextOutOfBounds as exc:
+        raise LLMPermanentError(
+            f"The AI service's answer could not be used: {exc.detail} It does not count towards your quota.",
+            code="answer_" + exc.code.removeprefix("cv_"),
+        ) from exc

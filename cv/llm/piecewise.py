@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from cv.llm import client as llm
 from cv.llm import gates, outline
-from cv.scoring import completeness, keywords, matching
+from cv.llm.errors import LLMPermanentError
+from cv.llm.prompt import build_messages, cap_cv_text
+from cv.scoring import completeness, job_reader, keywords, matching, term_index
 from cv.scoring.claims import verify_rewrite
 
 logger = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ def analyse(
     """An improved CV written part by part (see the module's docstring), or the whole-CV rewrite
     (llm.analyse) for a CV whose parts cannot be found. ``renew`` is called before each call to the model, so
     the job's lease outlives the calls. Raises LLMTransientError or LLMPermanentError."""
-    capped = llm.cap_cv_text(cv_text)
+    capped = cap_cv_text(cv_text)
     cv = outline.outline(capped.text)
     summary = cv.section("summary")
     roles = [role for role in cv.roles if role.points]
@@ -111,7 +113,7 @@ def analyse(
         return llm.analyse(questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt)
 
     job_text = matching.job_text_of(questionnaire_fields)
-    job_terms = [requirement.keyword for requirement in keywords.job_requirements(job_text)]
+    job_terms = [requirement.keyword for requirement in job_reader.job_requirements(job_text)]
     job_line = _job_line(questionnaire_fields)
     context = gates.Context(kind=gates.PART, source_text=capped.text, request_text=prompt, job_text=job_text)
     tally = _Tally()
@@ -168,7 +170,7 @@ def analyse(
     if not new_points:
         # A new summary over the same roles is no rewrite, and each role's part had its corrective retry.
         unchanged = next(gate for gate in gates.GATES if gate.error_code == "answer_unchanged")
-        raise llm.LLMPermanentError(gates.person_message(unchanged), code=unchanged.error_code)
+        raise LLMPermanentError(gates.person_message(unchanged), code=unchanged.error_code)
     rewritten = set(new_points)
     # The points and skills the job asks about first: done here, not asked of the model, which seldom moves them.
     moved = False
@@ -192,7 +194,7 @@ def analyse(
         completion_tokens=tally.completion_tokens,
         model_text=model_text,
         # A corrective retry (services' gates) or a repair round asks for the whole CV in one answer.
-        messages=tuple(llm.build_messages(questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt)),
+        messages=tuple(build_messages(questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt)),
     )
 
 
@@ -252,7 +254,7 @@ def _undo_flagged(
 
 
 def _relevance(text: str, job_terms: list[keywords.Keyword]) -> int:
-    index = keywords.TermIndex(text)
+    index = term_index.TermIndex(text)
     return sum(1 for keyword in job_terms if index.evidence(keyword) is not None)
 
 
@@ -288,7 +290,7 @@ def _job_line(fields: Mapping[str, object]) -> str:
 def _shown(job_terms: list[keywords.Keyword], text: str) -> tuple[keywords.Keyword, ...]:
     """The job's terms that this part of the CV itself shows (never one it does not: naming that to the model
     would invite it to claim it)."""
-    index = keywords.TermIndex(text)
+    index = term_index.TermIndex(text)
     return tuple(keyword for keyword in job_terms if index.evidence(keyword) is not None)
 
 
@@ -353,7 +355,7 @@ def _read(answer: llm.TextResult, part: _Part, context: gates.Context) -> tuple[
             if own and len(own & stems) < _KEPT_SHARE * len(own):
                 return (), f'Your answer left out this point: "{point}". Keep every point.'
     if part.terms:
-        index = keywords.TermIndex(" ".join(items))
+        index = term_index.TermIndex(" ".join(items))
         lost = [keyword.term for keyword in part.terms if index.evidence(keyword) is None]
         if lost:
             return (), f"Your answer left out {', '.join(lost[:5])}, which the job asks for. Keep them."

@@ -17,9 +17,12 @@ from core.text import clean_text
 from cv.llm import client as llm
 from cv.llm import gates, offline
 from cv.llm.client import AnalysisResult
+from cv.llm.errors import LLMError
 from cv.llm.output_guard import OutputGuard, reported
+from cv.llm.prompt import cap_cv_text
 from cv.scoring import completeness, matching
-from cv.scoring.claims import FLAGGED, VERIFIED, Claim, Verification, verify_rewrite
+from cv.scoring.claims import verify_rewrite
+from cv.scoring.verdict import FLAGGED, VERIFIED, Claim, Verification
 
 if TYPE_CHECKING:
     from cv.models import AIResponse
@@ -91,7 +94,7 @@ def _repair(
     ]
     repaired = llm.complete_cv(messages=messages)
     # llm.analyse puts its note about a capped CV first; the repaired answer is still of that capped CV.
-    notes = result.changes[:1] if llm.cap_cv_text(questionnaire.resume_text).capped else []
+    notes = result.changes[:1] if cap_cv_text(questionnaire.resume_text).capped else []
     return replace(
         result,
         improved_cv_markdown=repaired.improved_cv,
@@ -171,7 +174,7 @@ def verify_and_repair(
     questionnaire = response.questionnaire
     fields = questionnaire.job_fields()
     job_text = matching.job_text_of(fields)
-    sent_cv = llm.cap_cv_text(questionnaire.resume_text).text
+    sent_cv = cap_cv_text(questionnaire.resume_text).text
 
     def check(answer: AnalysisResult) -> _Checked:
         claims = verify_rewrite(
@@ -212,7 +215,7 @@ def verify_and_repair(
         repaired = answer_cleaned(
             _repair(response=response, result=result, claims=first.claims.unsupported, missing=first.missing)
         )
-    except llm.LLMError as exc:
+    except LLMError as exc:
         logger.warning("ai response repair failed id=%s code=%s; keeping the flagged answer", response.pk, exc.code)
         return result, first.as_dict(guarded)
     context = gates.Context(kind=gates.CV, source_text=sent_cv, request_text=response.prompt, job_text=job_text)

@@ -1,11 +1,9 @@
-from drf_spectacular.utils import extend_schema_field
+"""Serializers of the improved CV's other formats and of the diff."""
+
 from rest_framework import serializers
 
-from core.model_serializer import ModelSerializer, Serializer
-from cv.letters import services as letters
-from cv.models import CoverLetter
+from core.model_serializer import Serializer
 from cv.outputs.exports import FORMATS
-from cv.serializers import VerificationSerializer
 
 
 class ExportQuerySerializer(Serializer):
@@ -57,45 +55,3 @@ class DiffStatsSerializer(Serializer):
 class DiffSerializer(Serializer):
     lines = DiffLineSerializer(many=True)
     stats = DiffStatsSerializer()
-
-
-class CoverLetterCreateSerializer(Serializer):
-    tone = serializers.ChoiceField(choices=CoverLetter.Tone.choices, default=CoverLetter.Tone.FORMAL)
-    version = serializers.IntegerField(
-        min_value=1, required=False, help_text="The version of the improved CV to write from; default the latest."
-    )
-    words = serializers.IntegerField(
-        min_value=letters.WORDS_MIN,
-        max_value=letters.WORDS_MAX,
-        default=letters.WORDS_DEFAULT,
-        help_text="About how long the letter should be.",
-    )
-
-
-class CoverLetterSerializer(ModelSerializer):
-    verification = serializers.SerializerMethodField()
-
-    class Meta:
-        model = CoverLetter
-        fields = [
-            "id",
-            "ai_response",
-            "version",
-            "tone",
-            "words",
-            "status",
-            "letter",
-            "verification",
-            "model",
-            "error",
-            "error_code",
-            "stage",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(VerificationSerializer(allow_null=True))
-    def get_verification(self, letter: CoverLetter) -> dict | None:
-        return letter.verification

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol, TypedDict
 
-from cv.scoring import keywords
+from cv.scoring import job_reader, keywords, term_index, words
 from cv.text import patterns
 
 KEYWORD_WEIGHT = 70
@@ -114,12 +114,12 @@ _QUANTIFIED = re.compile(
 
 def normalise(text: str) -> str:
     """Fold typographic variants (non-breaking spaces, en dashes, ligatures) to plain characters."""
-    return keywords.normalise(text)
+    return words.normalise(text)
 
 
 def job_keywords(job_text: str) -> list[str]:
     """The keywords of a job (their display names), in the order the job first mentions them."""
-    return [keyword.term for keyword in keywords.job_keywords(job_text)]
+    return [keyword.term for keyword in job_reader.job_keywords(job_text)]
 
 
 def job_text_of(questionnaire_fields: Mapping[str, object]) -> str:
@@ -130,7 +130,7 @@ def job_text_of(questionnaire_fields: Mapping[str, object]) -> str:
 
 def cv_keywords(cv_text: str, candidates: Iterable[str | keywords.Keyword]) -> set[str]:
     """Which of ``candidates`` the CV covers, by name, alias, inflection or implication."""
-    index = keywords.TermIndex(cv_text)
+    index = term_index.TermIndex(cv_text)
     return {_term(c) for c in candidates if index.covers(c)}
 
 
@@ -232,16 +232,16 @@ class ReadRequirement(Protocol):
 
 
 def _term_key(term: str) -> tuple[str, ...]:
-    return tuple(keywords.stem(word) for word in re.findall(r"[\w+#&]+", normalise(term).casefold()))
+    return tuple(words.stem(word) for word in re.findall(r"[\w+#&]+", normalise(term).casefold()))
 
 
 def merged_requirements(
-    job_text: str, index: keywords.TermIndex, read: Sequence[ReadRequirement] | None
+    job_text: str, index: term_index.TermIndex, read: Sequence[ReadRequirement] | None
 ) -> list[tuple[keywords.Requirement, str | None]]:
     """The job's requirements with the CV's evidence for each: the deterministic extractor's, and with a model's
     reading, the model's terms merged in (the same term once; the model's kind and importance win). Evidence
     is the model's checked quote, else the CV's own words for the term."""
-    deterministic = keywords.job_requirements(job_text)
+    deterministic = job_reader.job_requirements(job_text)
     if read is None:
         return [(requirement, index.evidence(requirement.keyword)) for requirement in deterministic]
     by_key = {_term_key(requirement.keyword.term): requirement for requirement in deterministic}
@@ -288,7 +288,7 @@ def match_report(
     when the person's own text (the CV, or their request, which may add facts) backs it; otherwise it is
     ``unsupported`` and does not raise ``score_after``.
     """
-    index = keywords.TermIndex(cv_text)
+    index = term_index.TermIndex(cv_text)
     scored = merged_requirements(job_text, index, read)
     requirements = [requirement for requirement, _ in scored]
     job = [requirement.keyword for requirement in requirements]

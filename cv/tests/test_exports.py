@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 
 from cv.llm import offline
-from cv.outputs.jsonresume import date_range, schema, to_json_resume
+from cv.outputs.dates import date_range
+from cv.outputs.jsonresume import schema, to_json_resume
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
 pytestmark = pytest.mark.django_db

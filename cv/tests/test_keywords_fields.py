@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from cv.scoring.keywords import STOPWORDS, Keyword, TermIndex, job_keywords, stem
+from cv.scoring.job_reader import job_keywords
+from cv.scoring.keywords import Keyword
 from cv.scoring.matching import match_report
+from cv.scoring.term_index import TermIndex
+from cv.scoring.words import STOPWORDS, stem
 
 FIELDS = Path(__file__).parent / "fixtures" / "fields"
 DEVELOPMENT = ("health_care", "finance", "education", "skilled_trades", "hospitality", "law")

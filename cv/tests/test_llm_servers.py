@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import QuotaUsage
-from cv.llm import client as llm
+from cv.llm.prompt import cap_cv_text
 from cv.models import AIResponse, CVQuestionnaire
 from testing.fake_openai import (
     DEFAULT_IMPROVED_CV,
@@ -250,7 +250,7 @@ def test_capped_cv_that_is_answered_says_what_was_left_out(api_client, fake, lon
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == LONG_IMPROVED and body["verification"]["status"] == "verified"
     settings.LLM_MAX_INPUT_CHARS = MAX_INPUT_CHARS
-    capped = llm.cap_cv_text(CVQuestionnaire.objects.get(pk=questionnaire_id).resume_text)
+    capped = cap_cv_text(CVQuestionnaire.objects.get(pk=questionnaire_id).resume_text)
     assert capped.capped and capped.text in fake.requests[0].prompt_text
     assert body["changes"] == [
         f"Only the first {len(capped.text):,} of your CV's {capped.original_chars:,} characters were sent to the "

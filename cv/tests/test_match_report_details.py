@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cv.evaluation.dataset import PAIRS_DIR, load_pair
-from cv.scoring.keywords import job_keywords, job_requirements
+from cv.scoring.job_reader import job_keywords, job_requirements
 from cv.scoring.matching import job_text_of, match_report
 from cv.tests.factories import AIResponseFactory
 

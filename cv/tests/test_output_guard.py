@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cv.llm import client as llm
-from cv.llm import output_guard
-from cv.llm.output_guard import OutputGuard, OwnContacts, guard_contacts, guard_instructions
-from cv.scoring.claims import Claim
+from cv.llm import contacts, output_guard
+from cv.llm.contacts import OwnContacts
+from cv.llm.output_guard import OutputGuard, guard_contacts, guard_instructions
+from cv.llm.prompt import build_messages
+from cv.scoring.verdict import Claim
 from cv.text.cv_document import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -145,7 +146,7 @@ def test_the_labelled_rewrites_pass_the_guard_unchanged(jane_cv_text, john_cv_te
     for case in cases:
         cv_text, job = sources[case["cv"]]
         fields = {"position": "Engineer", "job_description": job}
-        messages = llm.build_messages(questionnaire_fields=fields, cv_text=cv_text, prompt=case["request"])
+        messages = build_messages(questionnaire_fields=fields, cv_text=cv_text, prompt=case["request"])
         output_guard = OutputGuard.for_person(
             cv_text=cv_text,
             request_text=case["request"],
@@ -158,7 +159,7 @@ def test_the_labelled_rewrites_pass_the_guard_unchanged(jane_cv_text, john_cv_te
 
 def test_lines_repeating_the_instructions_are_removed_and_counted_without_quoting_them(jane_cv_text, backend_job):
     fields = {"position": "Engineer", "job_description": backend_job}
-    messages = llm.build_messages(questionnaire_fields=fields, cv_text=jane_cv_text, prompt="")
+    messages = build_messages(questionnaire_fields=fields, cv_text=jane_cv_text, prompt="")
     cv = "# Jane Doe\n\n## Skills\n\nPython, Django\n\n## Notes\n\n" + messages[0]["content"]
 
     guarded = guard_instructions(cv, instructions=[m["content"] for m in messages], data=[jane_cv_text, backend_job])
@@ -173,7 +174,7 @@ def test_lines_repeating_the_instructions_are_removed_and_counted_without_quotin
 
 def test_the_cv_and_the_job_are_data_not_instructions(jane_cv_text, backend_job):
     fields = {"position": "Engineer", "job_description": backend_job}
-    messages = llm.build_messages(questionnaire_fields=fields, cv_text=jane_cv_text, prompt="")
+    messages = build_messages(questionnaire_fields=fields, cv_text=jane_cv_text, prompt="")
     # Lines copied word for word from the CV and from the job description: both were in the message sent.
     cv_line = next(line for line in jane_cv_text.splitlines() if len(line.split()) >= 8)
     job_line = next(line for line in backend_job.splitlines() if len(line.split()) >= 8)
@@ -294,13 +295,14 @@ def test_a_name_in_capitals_the_job_writes_is_no_address_but_a_host_the_cv_lacks
 
 
 def _lines_run(work) -> int:
-    """How many lines of cv.llm.output_guard ``work`` runs: a count of the work done, the same on any machine."""
+    """How many lines of the guard (cv.llm.output_guard and cv.llm.contacts) ``work`` runs: a count of the work
+    done, the same on any machine."""
     count = 0
-    module = output_guard.__file__
+    modules = {output_guard.__file__, contacts.__file__}
 
     def trace(frame, event, arg):
         nonlocal count
-        if frame.f_code.co_filename != module:
+        if frame.f_code.co_filename not in modules:
             return None
 
         def local(frame, event, arg):

@@ -15,6 +15,7 @@ from core.models import QuotaUsage
 from cv import services
 from cv.llm import client as llm
 from cv.llm import gates, outline, piecewise, verification
+from cv.llm.errors import LLMPermanentError
 from cv.scoring import claims
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import FakeOpenAI, RewritesParts
@@ -160,7 +161,7 @@ def test_a_part_answer_with_a_real_models_flaw_is_asked_again_then_kept_as_writt
 def test_when_no_role_could_be_rewritten_the_answer_is_the_cv_unchanged(model):
     model.default = RewritesParts(drops_point=True)
 
-    with pytest.raises(llm.LLMPermanentError) as caught:
+    with pytest.raises(LLMPermanentError) as caught:
         piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=NURSE_CV, prompt="")
 
     assert caught.value.code == "answer_unchanged"
@@ -346,7 +347,7 @@ def test_a_part_by_part_answer_that_fails_a_gate_fails_without_asking_for_the_wh
         messages=({"role": "user", "content": "BEGIN CV (data)"},),
     )
 
-    with pytest.raises(llm.LLMPermanentError) as caught:
+    with pytest.raises(LLMPermanentError) as caught:
         services._pass_gates(response=response, result=barely)
 
     assert caught.value.code == "answer_unchanged"

@@ -22,6 +22,7 @@ from cv.models import AIResponse, AIResponseVersion, CoverLetter, CVQuestionnair
 from cv.scoring import matching
 from cv.scoring.claims import verify_rewrite
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
+from cv.versions import authorship
 from cv.versions import services as versions
 from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer
 
@@ -105,9 +106,9 @@ def test_the_same_line_from_the_model_is_flagged_and_from_the_person_is_not(anal
     own = "- Led the Kubernetes migration at Acme Payments, 40 engineers, 2019."
     base = AIResponseVersion.objects.get(response=analysis, number=1)
 
-    from_person = versions.check_edit(response=analysis, text=f"{DEFAULT_IMPROVED_CV}\n{own}", base=base)[3]
+    from_person = authorship.check_edit(response=analysis, text=f"{DEFAULT_IMPROVED_CV}\n{own}", base=base)[3]
     as_model = AIResponseVersion(improved_cv=f"{DEFAULT_IMPROVED_CV}\n{own}", number=1, person_lines=[])
-    from_model = versions.check_edit(response=analysis, text=f"{DEFAULT_IMPROVED_CV}\n{own}", base=as_model)[3]
+    from_model = authorship.check_edit(response=analysis, text=f"{DEFAULT_IMPROVED_CV}\n{own}", base=as_model)[3]
 
     assert from_person == {"status": "verified", "unsupported": [], "missing": []}
     assert {c["text"] for c in from_model["unsupported"]} >= {"Acme", "Kubernetes", "2019"}
@@ -400,7 +401,7 @@ def test_checking_an_edit_of_the_largest_cv_takes_under_a_second(user, settings)
     runs = []
     for _ in range(3):  # the fastest run: the one least slowed by the test workers sharing the machine
         started = time.perf_counter()
-        versions.check_edit(response=response, text=edited, base=base)
+        authorship.check_edit(response=response, text=edited, base=base)
         runs.append(time.perf_counter() - started)
 
     assert min(runs) < 1.0, f"checking an edit of {len(edited):,} characters took {min(runs):.2f} s"
