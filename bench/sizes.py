@@ -27,6 +27,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cv.scoring.job import Job
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "cv" / "tests" / "fixtures"
@@ -211,8 +215,10 @@ def _response(case: Case):
     )
 
 
-def _fields() -> dict[str, str]:
-    return {"position": POSITION, "job_description": JOB.read_text()[:5000]}
+def _job() -> Job:
+    from cv.scoring.job import Job
+
+    return Job(position=POSITION, description=JOB.read_text()[:5000])
 
 
 def _llm_request(case: Case) -> object:
@@ -220,7 +226,7 @@ def _llm_request(case: Case) -> object:
     from cv.llm.prompt import Redactions, build_messages
 
     redactions = Redactions()
-    messages = build_messages(questionnaire_fields=_fields(), cv_text=case.uploaded, prompt=PROMPT)
+    messages = build_messages(job=_job(), cv_text=case.uploaded, prompt=PROMPT)
     return [redactions.redact(message["content"]) for message in messages]
 
 
@@ -246,7 +252,7 @@ def operations() -> list[Operation]:
         Operation(
             "offline analyser",
             "worker",
-            lambda c: offline.analyse(questionnaire_fields=_fields(), cv_text=c.uploaded, prompt=PROMPT),
+            lambda c: offline.analyse(job=_job(), cv_text=c.uploaded, prompt=PROMPT),
         ),
         Operation("LLM request building", "worker", _llm_request),
         Operation(

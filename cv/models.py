@@ -5,7 +5,7 @@ from django.db import models
 
 RESUME_PREFIX = "cvs"
 # What a person says about the job they apply for: the questionnaire's writable fields, and all the
-# analysers may know (never anything about the person).
+# analysers may know (never anything about the person): cv.scoring.job.Job holds them for every step.
 JOB_FIELDS = (
     "position",
     "industry",
@@ -90,10 +90,6 @@ class CVQuestionnaire(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position} ({self.user_id})"
-
-    def job_fields(self) -> dict[str, str]:
-        """What the analysers may know about the job (never anything about the person)."""
-        return {name: getattr(self, name) for name in JOB_FIELDS}
 
 
 class AIResponse(models.Model):

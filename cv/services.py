@@ -33,6 +33,7 @@ from cv.llm.prompt import cap_cv_text
 from cv.llm.verification import answer_cleaned, verify_and_repair
 from cv.models import AIResponse, CVQuestionnaire, Stage
 from cv.scoring import matching
+from cv.scoring.job import Job
 from cv.versions import services as versions
 
 logger = logging.getLogger(__name__)
@@ -89,45 +90,45 @@ def ai_response_run_again(*, response: AIResponse) -> AIResponse:
 def analyse(
     *,
     questionnaire: CVQuestionnaire,
+    job: Job,
     prompt: str,
-    read: tuple[requirements.JobRequirement, ...] | None = None,
     renew: Callable[[], object] = lambda: None,
 ) -> llm.AnalysisResult:
     """The configured LLM (the whole CV in one answer, or part by part: OPENAI_REWRITE), or the offline
     analyser when there is no API key; the answer cleaned of what the database cannot store (a model may
-    write NUL). ``read``: the model's reading of the job, whose requirements the CV shows without naming them
-    the whole-CV rewrite is told it may name. ``renew`` keeps the job's lease while a part-by-part rewrite
-    makes its calls."""
-    fields, cv_text = questionnaire.job_fields(), questionnaire.resume_text
+    write NUL). ``job.requirements``: the model's reading of the job, whose requirements the CV shows without
+    naming them the whole-CV rewrite is told it may name. ``renew`` keeps the job's lease while a part-by-part
+    rewrite makes its calls."""
+    cv_text = questionnaire.resume_text
     if not llm.is_configured():
-        result = offline.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt)
+        result = offline.analyse(job=job, cv_text=cv_text, prompt=prompt)
     elif settings.OPENAI_REWRITE == "sections":
-        result = piecewise.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt, renew=renew)
+        result = piecewise.analyse(job=job, cv_text=cv_text, prompt=prompt, renew=renew)
     else:
-        surface = [(item.term, item.cv_evidence or "") for item in requirements.to_surface(read, cv_text)]
-        result = llm.analyse(questionnaire_fields=fields, cv_text=cv_text, prompt=prompt, surface=surface)
+        surface = [(item.term, item.cv_evidence or "") for item in requirements.to_surface(job.requirements, cv_text)]
+        result = llm.analyse(job=job, cv_text=cv_text, prompt=prompt, surface=surface)
     return answer_cleaned(result)
 
 
-def _gate_context(response: AIResponse) -> gates.Context:
+def _gate_context(response: AIResponse, job: Job) -> gates.Context:
     questionnaire = response.questionnaire
     return gates.Context(
         kind=gates.CV,
         # What the model was sent of the CV: a capped CV's later part is not expected in the answer.
         source_text=cap_cv_text(questionnaire.resume_text).text,
         request_text=response.prompt,
-        job_text=matching.job_text_of(questionnaire.job_fields()),
+        job_text=job.text,
     )
 
 
-def _pass_gates(*, response: AIResponse, result: llm.AnalysisResult) -> llm.AnalysisResult:
+def _pass_gates(*, response: AIResponse, job: Job, result: llm.AnalysisResult) -> llm.AnalysisResult:
     """The model's answer if it passes every gate (cv.llm.gates), else its answer to one corrective retry that
     names what was wrong; an answer that still fails is an LLMPermanentError with that gate's code (the
     unit goes back: the model failed, not the person)."""
     if result.model == offline.MODEL_NAME or not result.messages:
         return result
     set_stage(ANALYSIS_JOB, response, Stage.CHECKING)
-    context = _gate_context(response)
+    context = _gate_context(response, job)
     gate = gates.first_failure(result.improved_cv_markdown, context)
     if gate is None:
         return result
@@ -171,23 +172,24 @@ def _analysis_work(response: AIResponse) -> dict:
     questionnaire = response.questionnaire
     # Stage READING_JOB since the claim. Never raises: without a usable reading the extractor alone serves.
     read = requirements.for_questionnaire(questionnaire, renew=lambda: jobs.renew(ANALYSIS_JOB, response))
+    job = Job.of(questionnaire, requirements=read)
     set_stage(ANALYSIS_JOB, response, Stage.WRITING)
     result = analyse(
         questionnaire=questionnaire,
+        job=job,
         prompt=response.prompt,
-        read=read,
         renew=lambda: jobs.renew(ANALYSIS_JOB, response),
     )
-    result = _pass_gates(response=response, result=result)
+    result = _pass_gates(response=response, job=job, result=result)
     set_stage(ANALYSIS_JOB, response, Stage.CHECKING)
     first_answer: list = []
     result, verification = verify_and_repair(response=response, result=result, first_answer=first_answer)
     report = matching.match_report(
-        job_text=matching.job_text_of(questionnaire.job_fields()),
+        job_text=job.text,
         cv_text=questionnaire.resume_text,
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
         request_text=response.prompt,
-        read=read,
+        read=job.requirements,
     )
     # Kept for _record_versions, which runs once the runner has stored the answer: the first answer's match
     # report is built here, outside the transaction that stores it.

@@ -24,6 +24,7 @@ from cv.evaluation.dataset import Pair, PairError
 from cv.llm import requirements
 from cv.llm.errors import LLMError
 from cv.scoring import matching
+from cv.scoring.job import Job, JobRequirement
 
 LABELS_FILE = "keywords.json"
 KINDS = ("skill", "tool", "credential", "domain", "language")
@@ -146,11 +147,10 @@ class PairScore:
 
 def job_text_for(pair: Pair) -> str:
     """The job's text as the questionnaire holds it (position, industry and job description)."""
-    fields = {"position": pair.position, "industry": pair.industry, "job_description": pair.job_text}
-    return matching.job_text_of(fields)
+    return Job(position=pair.position, industry=pair.industry, description=pair.job_text).text
 
 
-def read_with_model(pair: Pair) -> tuple[tuple[requirements.JobRequirement, ...] | None, str]:
+def read_with_model(pair: Pair) -> tuple[tuple[JobRequirement, ...] | None, str]:
     """The configured model's reading of the pair's job, as an analysis reads it (cv.llm.requirements), and ""; or
     None and why it failed, where the service falls back to the deterministic extractor alone."""
     try:
@@ -162,7 +162,7 @@ def read_with_model(pair: Pair) -> tuple[tuple[requirements.JobRequirement, ...]
     return reading.requirements, ""
 
 
-def report_for(pair: Pair, read: Sequence[requirements.JobRequirement] | None = None) -> matching.MatchReport:
+def report_for(pair: Pair, read: Sequence[JobRequirement] | None = None) -> matching.MatchReport:
     """The match report the service builds for an analysis of this pair before anything is rewritten:
     the job's text as the questionnaire holds it, the CV's text as extracted, and the model's reading of
     the job when there is one."""

@@ -10,6 +10,7 @@ from cv.llm import offline, requirements
 from cv.models import CVQuestionnaire
 from cv.outputs.jsonresume import to_json_resume
 from cv.scoring import matching
+from cv.scoring.job import Job
 from cv.text.cv_document import block_plain_text, parse
 
 _OPENINGS = {
@@ -56,7 +57,7 @@ def write_offline(*, questionnaire: CVQuestionnaire, cv_markdown: str, tone: str
     position = questionnaire.position.strip() or "the advertised"
     industry = questionnaire.industry.strip()
     report = matching.match_report(
-        job_text=matching.job_text_of(questionnaire.job_fields()),
+        job_text=Job.of(questionnaire).text,
         cv_text=questionnaire.resume_text,
         improved_text=None,
         read=requirements.stored_for(questionnaire),

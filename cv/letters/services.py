@@ -30,7 +30,8 @@ from cv.llm.output_guard import OutputGuard, reported
 from cv.llm.prompt import data_block
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire, Stage
 from cv.outputs.exports import improved_markdown
-from cv.scoring import claims, matching, verdict
+from cv.scoring import claims, verdict
+from cv.scoring.job import Job
 from cv.selectors import cv_markdown_of
 from cv.versions import services as versions
 
@@ -95,7 +96,7 @@ class WrittenLetter:
 
 
 def _user_message(*, questionnaire: CVQuestionnaire, cv_markdown: str) -> str:
-    fields = questionnaire.job_fields()
+    fields = Job.of(questionnaire).fields()
     job = "\n".join(f"{key.replace('_', ' ').capitalize()}: {value}" for key, value in fields.items() if value)
     return "\n".join(
         [
@@ -181,7 +182,7 @@ def _check(letter: CoverLetter, text: str) -> verdict.Verification:
         source_text=questionnaire.resume_text,
         request_text=_support_text(letter),
         improved_text=_letter_claims(text),
-        job_text=matching.job_text_of(questionnaire.job_fields()),
+        job_text=Job.of(questionnaire).text,
     )
 
 
@@ -203,7 +204,7 @@ def _output_guard(
         cv_text=questionnaire.resume_text,
         request_text=response.prompt,
         instructions=sent,
-        data=[cv_markdown, previous, *(str(value) for value in questionnaire.job_fields().values() if value)],
+        data=[cv_markdown, previous, *Job.of(questionnaire).values()],
     )
 
 
@@ -223,7 +224,7 @@ def _gate_context(letter: CoverLetter) -> gates.Context:
     return gates.Context(
         kind=gates.LETTER,
         source_text=questionnaire.resume_text,
-        job_text=matching.job_text_of(questionnaire.job_fields()),
+        job_text=Job.of(questionnaire).text,
         words_asked=letter.words,
     )
 

@@ -31,6 +31,7 @@ from cv.llm.answers import MAX_CHANGES, find_json_object, read_cv_answer
 from cv.llm.errors import LLMPermanentError, LLMTruncatedError
 from cv.llm.prompt import CV_FORMAT, CV_SCHEMA, CV_SCHEMA_NAME, Redactions, build_messages, cap_cv_text
 from cv.llm.server import MODE_OBJECT, MODE_PROMPT, MODE_SCHEMA, complete
+from cv.scoring.job import Job
 
 # How many characters of CV an answer of OPENAI_MAX_OUTPUT_TOKENS tokens can hold: a bit under the usual
 # ~4 characters per token, for the Markdown, the JSON escaping and the list of changes.
@@ -90,7 +91,7 @@ def is_configured() -> bool:
 
 def analyse(
     *,
-    questionnaire_fields: Mapping[str, object],
+    job: Job,
     cv_text: str,
     prompt: str,
     surface: Sequence[tuple[str, str]] = (),
@@ -98,9 +99,7 @@ def analyse(
     """Ask the configured model for an improved CV (``surface``: see build_messages). Raises
     LLMTransientError or LLMPermanentError."""
     capped = cap_cv_text(cv_text)
-    messages = build_messages(
-        questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt, surface=surface
-    )
+    messages = build_messages(job=job, cv_text=cv_text, prompt=prompt, surface=surface)
     try:
         result = complete_cv(messages=messages)
     except LLMTruncatedError as exc:

@@ -10,13 +10,13 @@ missing keywords, but only as advice after the separator, never as part of the C
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from django.conf import settings
 
 from cv.intake import limits
 from cv.llm.client import AnalysisResult
 from cv.scoring import matching
+from cv.scoring.job import Job
 from cv.scoring.vocabulary import TERMS
 
 MODEL_NAME = "offline"
@@ -158,9 +158,9 @@ def _unquantified_lines(cv_text: str) -> list[str]:
     return lines
 
 
-def analyse(*, questionnaire_fields: Mapping[str, object], cv_text: str, prompt: str) -> AnalysisResult:
-    position = str(questionnaire_fields.get("position") or "").strip()
-    job_text = matching.job_text_of(questionnaire_fields)
+def analyse(*, job: Job, cv_text: str, prompt: str) -> AnalysisResult:
+    position = job.position.strip()
+    job_text = job.text
     report = matching.match_report(job_text=job_text, cv_text=cv_text, improved_text=None)
     found, missing = report["keywords"]["found"], report["keywords"]["missing"]
     sections = report["sections"]

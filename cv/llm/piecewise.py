@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cv.llm import client as llm
 from cv.llm import gates, outline
 from cv.llm.errors import LLMPermanentError
 from cv.llm.prompt import build_messages, cap_cv_text
-from cv.scoring import completeness, job_reader, keywords, matching, term_index
+from cv.scoring import completeness, job_reader, keywords, term_index
 from cv.scoring.claims import verify_rewrite
+from cv.scoring.job import Job
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class _Tally:
 
 def analyse(
     *,
-    questionnaire_fields: Mapping[str, object],
+    job: Job,
     cv_text: str,
     prompt: str,
     renew: Callable[[], object] = lambda: None,
@@ -110,11 +111,11 @@ def analyse(
     summary = cv.section("summary")
     roles = [role for role in cv.roles if role.points]
     if not roles or capped.capped or not outline.markdown(cv):
-        return llm.analyse(questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt)
+        return llm.analyse(job=job, cv_text=cv_text, prompt=prompt)
 
-    job_text = matching.job_text_of(questionnaire_fields)
+    job_text = job.text
     job_terms = [requirement.keyword for requirement in job_reader.job_requirements(job_text)]
-    job_line = _job_line(questionnaire_fields)
+    job_line = _job_line(job)
     context = gates.Context(kind=gates.PART, source_text=capped.text, request_text=prompt, job_text=job_text)
     tally = _Tally()
     changes: list[str] = []
@@ -194,7 +195,7 @@ def analyse(
         completion_tokens=tally.completion_tokens,
         model_text=model_text,
         # A corrective retry (services' gates) or a repair round asks for the whole CV in one answer.
-        messages=tuple(build_messages(questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt)),
+        messages=tuple(build_messages(job=job, cv_text=cv_text, prompt=prompt)),
     )
 
 
@@ -281,9 +282,9 @@ def _numbers(text: str) -> set[str]:
     return found
 
 
-def _job_line(fields: Mapping[str, object]) -> str:
-    position = str(fields.get("position") or "").strip() or "the position described"
-    industry = str(fields.get("industry") or "").strip()
+def _job_line(job: Job) -> str:
+    position = job.position.strip() or "the position described"
+    industry = job.industry.strip()
     return f"The job: {position}" + (f", in {industry}." if industry else ".")
 
 

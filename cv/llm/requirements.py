@@ -35,7 +35,8 @@ from cv.llm import client as llm
 from cv.llm.errors import LLMError
 from cv.llm.prompt import cap_cv_text, data_block
 from cv.models import CVQuestionnaire
-from cv.scoring import job_context, keywords, matching
+from cv.scoring import job_context, keywords
+from cv.scoring.job import Job, JobRequirement
 from cv.scoring.words import GENERIC_WORDS, STOPWORDS, normalise
 
 logger = logging.getLogger(__name__)
@@ -98,18 +99,6 @@ SCHEMA: dict[str, Any] = {
 # ".NET" is a term).
 _QUOTE_MARKS = " \t\n\"'`\u201c\u201d\u00ab\u00bb*\u2026"
 _CLOSING_MARKS = _QUOTE_MARKS + ".,;:"
-
-
-@dataclass(frozen=True)
-class JobRequirement:
-    """One requirement of the job, checked: ``term`` and ``job_quote`` are the job's own words, ``cv_evidence``
-    the CV's own words (None: the CV does not show it)."""
-
-    term: str
-    kind: str
-    importance: str
-    job_quote: str
-    cv_evidence: str | None
 
 
 class UnusableAnswer(Exception):
@@ -268,7 +257,7 @@ def read_with_model(*, job_text: str, cv_text: str) -> Reading:
 
 
 def _keys(questionnaire: CVQuestionnaire) -> tuple[str, str, str]:
-    job_text = matching.job_text_of(questionnaire.job_fields())
+    job_text = Job.of(questionnaire).text
     return job_text, digest(job_text), digest(questionnaire.resume_text)
 
 

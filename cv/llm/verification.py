@@ -20,8 +20,9 @@ from cv.llm.client import AnalysisResult
 from cv.llm.errors import LLMError
 from cv.llm.output_guard import OutputGuard, reported
 from cv.llm.prompt import cap_cv_text
-from cv.scoring import completeness, matching
+from cv.scoring import completeness
 from cv.scoring.claims import verify_rewrite
+from cv.scoring.job import Job
 from cv.scoring.verdict import FLAGGED, VERIFIED, Claim, Verification
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _repair(
     questionnaire = response.questionnaire
     if not result.messages:
         return llm.analyse(
-            questionnaire_fields=questionnaire.job_fields(),
+            job=Job.of(questionnaire),
             cv_text=questionnaire.resume_text,
             prompt=repair_request(prompt=response.prompt, claims=claims),
         )
@@ -140,7 +141,7 @@ def _output_guard(response: AIResponse, result: AnalysisResult) -> OutputGuard:
         # so is the model's own earlier answer that a repair round sends back (with the claims it made).
         instructions=[str(m.get("content", "")) for m in result.messages if m.get("role") != "assistant"],
         data=[
-            *(str(value) for value in questionnaire.job_fields().values() if value),
+            *Job.of(questionnaire).values(),
             *(str(m.get("content", "")) for m in result.messages if m.get("role") == "assistant"),
         ],
     )
@@ -172,8 +173,7 @@ def verify_and_repair(
     if result.model == offline.MODEL_NAME:
         return result, {**Verification(unsupported=guarded).as_dict(), "missing": []}
     questionnaire = response.questionnaire
-    fields = questionnaire.job_fields()
-    job_text = matching.job_text_of(fields)
+    job_text = Job.of(questionnaire).text
     sent_cv = cap_cv_text(questionnaire.resume_text).text
 
     def check(answer: AnalysisResult) -> _Checked:

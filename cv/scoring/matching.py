@@ -14,7 +14,7 @@ no keywords in the job, the section checks alone make the score.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol, TypedDict
 
@@ -120,12 +120,6 @@ def normalise(text: str) -> str:
 def job_keywords(job_text: str) -> list[str]:
     """The keywords of a job (their display names), in the order the job first mentions them."""
     return [keyword.term for keyword in job_reader.job_keywords(job_text)]
-
-
-def job_text_of(questionnaire_fields: Mapping[str, object]) -> str:
-    """The text a job's keywords are read from: position, industry and the job description."""
-    parts = [questionnaire_fields.get(key) for key in ("position", "industry", "job_description")]
-    return "\n".join(str(part) for part in parts if part)
 
 
 def cv_keywords(cv_text: str, candidates: Iterable[str | keywords.Keyword]) -> set[str]:

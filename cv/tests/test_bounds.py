@@ -17,6 +17,7 @@ from core.models import QuotaUsage
 from cv.intake import limits
 from cv.intake.limits import CVTextOutOfBounds
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
+from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
 from testing.workers import start_llm_worker, stop_worker
@@ -558,7 +559,7 @@ def test_the_offline_analysers_cv_stays_within_the_bounds_the_upload_passed(cv_t
 
     limits.check_cv_text(cv_text)
     result = offline.analyse(
-        questionnaire_fields={"position": "Engineer", "job_description": "Python"}, cv_text=cv_text, prompt=""
+        job=Job.from_fields({"position": "Engineer", "job_description": "Python"}), cv_text=cv_text, prompt=""
     )
 
     limits.check_cv_text(offline.cv_part(model=offline.MODEL_NAME, improved_cv=result.improved_cv_markdown))

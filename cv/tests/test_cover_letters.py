@@ -9,6 +9,7 @@ from core.models import QuotaUsage
 from cv.letters import services as letters
 from cv.models import CoverLetter
 from cv.scoring import claims, matching
+from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +169,7 @@ def test_offline_letter_states_only_what_the_uploaded_cv_states(analysis, tone):
     # Lines with a measured result come first.
     assert re.search(r"\d", bullets[0])
     found = matching.match_report(
-        job_text=matching.job_text_of(questionnaire.job_fields()), cv_text=questionnaire.resume_text, improved_text=None
+        job_text=Job.of(questionnaire).text, cv_text=questionnaire.resume_text, improved_text=None
     )["keywords"]["found"]
     assert f"My experience with {found[0]}, " in letter
     salutation, closing = {
@@ -183,7 +184,7 @@ def test_offline_letter_states_only_what_the_uploaded_cv_states(analysis, tone):
         source_text=questionnaire.resume_text,
         request_text=f"Applying for: {questionnaire.position}, {questionnaire.industry}",
         improved_text=letters._letter_claims(letter),
-        job_text=matching.job_text_of(questionnaire.job_fields()),
+        job_text=Job.of(questionnaire).text,
     )
     assert checked.as_dict() == {"status": "verified", "unsupported": []}
 

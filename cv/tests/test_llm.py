@@ -8,6 +8,7 @@ from cv.llm import answers as llm_answers
 from cv.llm import client as llm
 from cv.llm.errors import LLMPermanentError, LLMTransientError, LLMTruncatedError
 from cv.llm.server import MODE_MEMORY_SECONDS, mode_memory_key, recall_form
+from cv.scoring.job import Job
 from testing.fake_openai import (
     DEFAULT_IMPROVED_CV,
     DEFAULT_THOUGHT,
@@ -33,7 +34,7 @@ FIELDS = {
 
 
 def _analyse(**overrides):
-    kwargs = {"questionnaire_fields": FIELDS, "cv_text": "Jane Doe\nPython developer", "prompt": "Focus on APIs"}
+    kwargs = {"job": Job.from_fields(FIELDS), "cv_text": "Jane Doe\nPython developer", "prompt": "Focus on APIs"}
     return llm.analyse(**{**kwargs, **overrides})
 
 
@@ -55,7 +56,7 @@ def test_answer_is_returned_with_model_and_token_counts(llm_settings, fake_opena
 def test_prompt_carries_job_cv_and_request_but_nothing_personal(llm_settings, fake_openai, jane_cv_text):
     fields = {**FIELDS, "email": "account@example.com", "date_of_birth": "1990-04-01", "first_name": "Janet"}
 
-    _analyse(questionnaire_fields=fields, cv_text=jane_cv_text)
+    _analyse(job=Job.from_fields(fields), cv_text=jane_cv_text)
 
     prompt = fake_openai.requests[0].prompt_text
     assert "Position: Senior Backend Engineer" in prompt

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from cv.evaluation.dataset import PAIRS_DIR, load_pair
+from cv.scoring.job import Job
 from cv.scoring.job_reader import job_keywords, job_requirements
-from cv.scoring.matching import job_text_of, match_report
+from cv.scoring.matching import match_report
 from cv.tests.factories import AIResponseFactory
 
 DETAIL_KEYS = {"term", "kind", "importance", "job_quote", "cv_evidence"}
@@ -126,7 +127,9 @@ def _tuning_pairs() -> list[Path]:
 @pytest.mark.parametrize("folder", _tuning_pairs(), ids=lambda folder: folder.name)
 def test_every_quote_is_in_its_text_and_every_term_in_the_job(folder):
     pair = load_pair(folder)
-    job_text = job_text_of({"position": pair.position, "industry": pair.industry, "job_description": pair.job_text})
+    job_text = Job.from_fields(
+        {"position": pair.position, "industry": pair.industry, "job_description": pair.job_text}
+    ).text
     report = match_report(job_text=job_text, cv_text=pair.cv_text, improved_text=None)
 
     keywords = report["keywords"]

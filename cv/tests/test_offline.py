@@ -1,4 +1,5 @@
 from cv.llm import offline
+from cv.scoring.job import Job
 from cv.scoring.matching import match_report
 
 BACKEND_FIELDS = {"position": "Senior Backend Engineer", "industry": "FinTech"}
@@ -6,7 +7,7 @@ BACKEND_FIELDS = {"position": "Senior Backend Engineer", "industry": "FinTech"}
 
 def _analyse(cv_text, job, prompt="", **fields):
     return offline.analyse(
-        questionnaire_fields={**BACKEND_FIELDS, **fields, "job_description": job}, cv_text=cv_text, prompt=prompt
+        job=Job.from_fields({**BACKEND_FIELDS, **fields, "job_description": job}), cv_text=cv_text, prompt=prompt
     )
 
 

@@ -12,6 +12,7 @@ from cv.llm import contacts, output_guard
 from cv.llm.contacts import OwnContacts
 from cv.llm.output_guard import OutputGuard, guard_contacts, guard_instructions
 from cv.llm.prompt import build_messages
+from cv.scoring.job import Job
 from cv.scoring.verdict import Claim
 from cv.text.cv_document import parse
 
@@ -146,7 +147,7 @@ def test_the_labelled_rewrites_pass_the_guard_unchanged(jane_cv_text, john_cv_te
     for case in cases:
         cv_text, job = sources[case["cv"]]
         fields = {"position": "Engineer", "job_description": job}
-        messages = build_messages(questionnaire_fields=fields, cv_text=cv_text, prompt=case["request"])
+        messages = build_messages(job=Job.from_fields(fields), cv_text=cv_text, prompt=case["request"])
         output_guard = OutputGuard.for_person(
             cv_text=cv_text,
             request_text=case["request"],
@@ -159,7 +160,7 @@ def test_the_labelled_rewrites_pass_the_guard_unchanged(jane_cv_text, john_cv_te
 
 def test_lines_repeating_the_instructions_are_removed_and_counted_without_quoting_them(jane_cv_text, backend_job):
     fields = {"position": "Engineer", "job_description": backend_job}
-    messages = build_messages(questionnaire_fields=fields, cv_text=jane_cv_text, prompt="")
+    messages = build_messages(job=Job.from_fields(fields), cv_text=jane_cv_text, prompt="")
     cv = "# Jane Doe\n\n## Skills\n\nPython, Django\n\n## Notes\n\n" + messages[0]["content"]
 
     guarded = guard_instructions(cv, instructions=[m["content"] for m in messages], data=[jane_cv_text, backend_job])
@@ -174,7 +175,7 @@ def test_lines_repeating_the_instructions_are_removed_and_counted_without_quotin
 
 def test_the_cv_and_the_job_are_data_not_instructions(jane_cv_text, backend_job):
     fields = {"position": "Engineer", "job_description": backend_job}
-    messages = build_messages(questionnaire_fields=fields, cv_text=jane_cv_text, prompt="")
+    messages = build_messages(job=Job.from_fields(fields), cv_text=jane_cv_text, prompt="")
     # Lines copied word for word from the CV and from the job description: both were in the message sent.
     cv_line = next(line for line in jane_cv_text.splitlines() if len(line.split()) >= 8)
     job_line = next(line for line in backend_job.splitlines() if len(line.split()) >= 8)

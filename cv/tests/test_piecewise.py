@@ -17,6 +17,7 @@ from cv.llm import client as llm
 from cv.llm import gates, outline, piecewise, verification
 from cv.llm.errors import LLMPermanentError
 from cv.scoring import claims
+from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import FakeOpenAI, RewritesParts
 from testing.workers import start_llm_worker, stop_worker
@@ -117,7 +118,7 @@ def _parts(fake: FakeOpenAI) -> list[str]:
 
 
 def test_each_part_is_asked_for_alone_and_the_cv_is_put_together_around_the_answers(model):
-    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=NURSE_CV, prompt="Tailor my CV.")
+    result = piecewise.analyse(job=Job.from_fields(NURSE_JOB), cv_text=NURSE_CV, prompt="Tailor my CV.")
 
     # One request for the summary and one per role; none carries the whole CV or the job description.
     assert len(model.requests) == 3
@@ -144,7 +145,7 @@ def test_a_part_answer_with_a_real_models_flaw_is_asked_again_then_kept_as_writt
     # The summary and the second role are answered well; the first role's answer has the flaw, twice.
     model.queue(RewritesParts(), RewritesParts(**flaw), RewritesParts(**flaw), RewritesParts())
 
-    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=NURSE_CV, prompt="")
+    result = piecewise.analyse(job=Job.from_fields(NURSE_JOB), cv_text=NURSE_CV, prompt="")
 
     first_role = [text for text in _parts(model) if "The points to rewrite:" in text and "falls committee" in text]
     assert len(first_role) == 2
@@ -162,14 +163,14 @@ def test_when_no_role_could_be_rewritten_the_answer_is_the_cv_unchanged(model):
     model.default = RewritesParts(drops_point=True)
 
     with pytest.raises(LLMPermanentError) as caught:
-        piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=NURSE_CV, prompt="")
+        piecewise.analyse(job=Job.from_fields(NURSE_JOB), cv_text=NURSE_CV, prompt="")
 
     assert caught.value.code == "answer_unchanged"
     assert caught.value.refund
 
 
 def test_a_cv_whose_roles_cannot_be_found_is_rewritten_whole(model):
-    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text="Maria Okafor\nNurse who cares.\n", prompt="")
+    result = piecewise.analyse(job=Job.from_fields(NURSE_JOB), cv_text="Maria Okafor\nNurse who cares.\n", prompt="")
 
     assert len(model.requests) == 1
     assert "BEGIN CV" in model.requests[0].prompt_text
@@ -308,7 +309,7 @@ BSc Mathematics, University of Leeds, 2011-2014
 
 
 def test_the_check_judges_what_the_model_wrote_not_the_persons_lines_around_it(model):
-    result = piecewise.analyse(questionnaire_fields=NURSE_JOB, cv_text=TEACHER_CV, prompt="")
+    result = piecewise.analyse(job=Job.from_fields(NURSE_JOB), cv_text=TEACHER_CV, prompt="")
 
     assert result.model_text == (
         "- Owned the KS5 maths curriculum for about 90 students.\n\n- Supported the school maths club."
@@ -323,7 +324,7 @@ def test_the_check_judges_what_the_model_wrote_not_the_persons_lines_around_it(m
 def test_a_repair_the_model_wrote_whole_is_judged_whole(model, user):
     questionnaire = QuestionnaireFactory.create(user=user, resume_text=TEACHER_CV, position="Maths teacher")
     response = AIResponseFactory.create(questionnaire=questionnaire)
-    parts = piecewise.analyse(questionnaire_fields=questionnaire.job_fields(), cv_text=TEACHER_CV, prompt="")
+    parts = piecewise.analyse(job=Job.of(questionnaire), cv_text=TEACHER_CV, prompt="")
 
     repaired = verification._repair(response=response, result=parts, claims=())
 
@@ -348,7 +349,7 @@ def test_a_part_by_part_answer_that_fails_a_gate_fails_without_asking_for_the_wh
     )
 
     with pytest.raises(LLMPermanentError) as caught:
-        services._pass_gates(response=response, result=barely)
+        services._pass_gates(response=response, job=Job.of(response.questionnaire), result=barely)
 
     assert caught.value.code == "answer_unchanged"
     assert model.requests == []

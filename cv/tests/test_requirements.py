@@ -12,6 +12,7 @@ from cv import services
 from cv.llm import requirements
 from cv.models import CVQuestionnaire
 from cv.scoring import matching
+from cv.scoring.job import Job
 from cv.tests.factories import QuestionnaireFactory
 from testing.fake_openai import Answer, CutOff, ReadsRequirements, Status, UnusableRequirements
 
@@ -207,7 +208,7 @@ def test_the_job_is_read_once_per_job_text(
     assert len(fake_openai.requests) == 2  # the two rewrites
     assert first.match_report["keywords"] == second.match_report["keywords"]
     stored = CVQuestionnaire.objects.get(pk=nurse.pk).job_requirements
-    assert stored["job_sha256"] == requirements.digest(matching.job_text_of(nurse.job_fields()))
+    assert stored["job_sha256"] == requirements.digest(Job.of(nurse).text)
     assert {item["term"] for item in stored["requirements"]} >= {"Epic charting", "ACLS certification"}
 
     questionnaire = CVQuestionnaire.objects.get(pk=nurse.pk)
@@ -240,9 +241,7 @@ def test_an_unusable_reading_falls_back_to_the_extractor(
     with caplog.at_level(logging.WARNING, logger="cv.llm.requirements"):
         response = _analyse(nurse, django_capture_on_commit_callbacks)
 
-    offline = matching.match_report(
-        job_text=matching.job_text_of(nurse.job_fields()), cv_text=NURSE_CV, improved_text=None
-    )
+    offline = matching.match_report(job_text=Job.of(nurse).text, cv_text=NURSE_CV, improved_text=None)
     assert response.match_report["keywords"]["details"] == offline["keywords"]["details"]
     assert response.match_report["score_before"] == offline["score_before"]
     assert CVQuestionnaire.objects.get(pk=nurse.pk).job_requirements is None

@@ -21,6 +21,7 @@ from cv.cleanup import cleanup_old_data
 from cv.models import AIResponse, AIResponseVersion, CoverLetter, CVQuestionnaire
 from cv.scoring import matching
 from cv.scoring.claims import verify_rewrite
+from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from cv.versions import authorship
 from cv.versions import services as versions
@@ -38,7 +39,7 @@ def analysis(user, jane_cv_text, backend_job) -> AIResponse:
     """A succeeded analysis whose answer invents Monzo and 2 million, stored as the analysis stores it."""
     questionnaire = QuestionnaireFactory.create(user=user, resume_text=jane_cv_text, job_description=backend_job)
     response = AIResponseFactory.create(questionnaire=questionnaire, status="succeeded", model="fake-model")
-    job_text = matching.job_text_of(questionnaire.job_fields())
+    job_text = Job.of(questionnaire).text
     claims = verify_rewrite(
         source_text=jane_cv_text, request_text=response.prompt, improved_text=INVENTED, job_text=job_text
     )

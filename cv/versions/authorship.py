@@ -13,6 +13,7 @@ from cv.llm.prompt import cap_cv_text
 from cv.models import AIResponse, AIResponseVersion
 from cv.scoring import completeness, matching
 from cv.scoring.claims import verify_rewrite
+from cv.scoring.job import Job
 from cv.scoring.verdict import FLAGGED, VERIFIED
 
 MAX_VERSIONS = 100
@@ -109,8 +110,7 @@ def check_edit(*, response: AIResponse, text: str, base: AIResponseVersion) -> t
     the verification). Deterministic and linear in the text (cv.scoring.claims, cv.scoring.completeness,
     cv.scoring.matching)."""
     questionnaire = response.questionnaire
-    fields = questionnaire.job_fields()
-    job_text = matching.job_text_of(fields)
+    job_text = Job.of(questionnaire).text
     person = _authored(text, base=base)
     own_text = "\n".join(filter(None, [response.prompt, *person]))
     # The addresses in the person's own lines are theirs; the model's lines were guarded when it wrote them.

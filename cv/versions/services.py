@@ -41,6 +41,7 @@ from cv.intake import limits
 from cv.llm import offline
 from cv.models import AIResponse, AIResponseVersion
 from cv.scoring import matching
+from cv.scoring.job import Job
 from cv.versions.authorship import MAX_VERSIONS, Source, annotated, check_edit, stats_of
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def first_answer_of(response: AIResponse, first: list) -> tuple[str, Any, dict |
     result, verification = first[0]
     questionnaire = response.questionnaire
     report = matching.match_report(
-        job_text=matching.job_text_of(questionnaire.job_fields()),
+        job_text=Job.of(questionnaire).text,
         cv_text=questionnaire.resume_text,
         improved_text=result.scoring_text if result.scoring_text is not None else result.improved_cv_markdown,
         request_text=response.prompt,

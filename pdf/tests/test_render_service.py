@@ -215,10 +215,11 @@ def test_offline_review_stays_out_of_the_pdf_for_employers(user, tmp_media, djan
     from pypdf import PdfReader
 
     from cv.llm import offline
+    from cv.scoring.job import Job
     from pdf.tests.factories import ai_response_for
 
     result = offline.analyse(
-        questionnaire_fields={"position": "Backend Engineer", "job_description": "Python, Django and Kubernetes."},
+        job=Job(position="Backend Engineer", description="Python, Django and Kubernetes."),
         cv_text="Jane Doe\njane@example.com\n\nExperience\nBackend developer at Acme, built APIs in Python.\n",
         prompt="Make it stronger.",
     )
