@@ -76,6 +76,8 @@ class CVQuestionnaire(models.Model):
         blank=True,
         editable=False,
         help_text=(
+            # Written in migration 0007 and shown in the schema: keeps the module's former name
+            # (now cv.llm.requirements).
             "The model's reading of the job (cv.requirements): {job_sha256, cv_sha256, model, requirements: "
             "[{term, kind, importance, job_quote, cv_evidence}]}, reused while the job and CV texts are unchanged."
         ),

@@ -4,7 +4,6 @@ from django.db.models import QuerySet
 
 from core.exceptions import NotFound
 from core.models import User
-from cv.llm import offline
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 
 
@@ -40,13 +39,3 @@ def cover_letter_get_for(*, user: User, letter_id: int) -> CoverLetter:
     if letter is None:
         raise NotFound("Cover letter not found.")
     return letter
-
-
-def cv_markdown_of(response: AIResponse, version: int | None = None) -> str:
-    """The improved CV alone (what a PDF shows), without any review addressed to the applicant: of the
-    latest version, or of ``version`` (cv.versions.services)."""
-    if version is not None and version != response.version:
-        from cv.versions.services import markdown_of
-
-        return markdown_of(response=response, number=version)
-    return offline.cv_part(model=response.model, improved_cv=response.improved_cv)

@@ -178,6 +178,8 @@ class MatchSectionsSerializer(Serializer):
     quantified_achievements = serializers.BooleanField(read_only=True)
 
 
+# This docstring is the OpenAPI description: it keeps the module's former name (cv.matching, now cv.scoring.matching),
+# so the published schema does not change for a move of code.
 class MatchReportSerializer(Serializer):
     """The match report of the uploaded CV against the job, and of the improved CV (``cv.matching``)."""
 

@@ -68,6 +68,8 @@ class QuestionnaireViewSet(viewsets.ModelViewSet):
         services.questionnaire_delete(questionnaire=instance)
 
 
+# This docstring is the OpenAPI description: it keeps the module's former name (cv.views_versions,
+# now cv.versions.views), so the published schema does not change for a move of code.
 @extend_schema_view(
     list=extend_schema(
         parameters=[OpenApiParameter("questionnaire", int, description="Only the analyses of this questionnaire.")]

@@ -49,6 +49,8 @@ class GeneratePdfInputSerializer(Serializer):
     )
 
 
+# This docstring is the OpenAPI description: it keeps the module's former name (cv.limits, now cv.intake.limits),
+# so the published schema does not change for a move of code.
 class ContentTooLargeSerializer(ErrorSerializer):
     """A text past a size bound of a CV's text (cv.limits): `code` names the bound."""
 

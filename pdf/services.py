@@ -20,7 +20,7 @@ from core import jobs
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import User
 from cv.intake.limits import CVTextOutOfBounds, check_cv_text
-from cv.selectors import cv_markdown_of
+from cv.versions.services import cv_markdown_of
 from pdf.models import Document, document_upload_to
 from pdf.rendering import DEFAULT_TEMPLATE, LETTER_TEMPLATE, TEMPLATES, render_pdf
 

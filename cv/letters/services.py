@@ -32,8 +32,8 @@ from cv.models import AIResponse, CoverLetter, CVQuestionnaire, Stage
 from cv.outputs.exports import improved_markdown
 from cv.scoring import claims, verdict
 from cv.scoring.job import Job
-from cv.selectors import cv_markdown_of
 from cv.versions import services as versions
+from cv.versions.services import cv_markdown_of
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from lxml import etree
 from core.exceptions import Conflict, DomainError
 from cv.models import AIResponse
 from cv.outputs import jsonresume
-from cv.selectors import cv_markdown_of
 from cv.text.cv_document import MAX_MARKDOWN_CHARS, Block, Run, parse, to_plain_text, xml_safe
+from cv.versions.services import cv_markdown_of
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FORMATS = {

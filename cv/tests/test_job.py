@@ -9,7 +9,7 @@ from cv.tests.factories import QuestionnaireFactory
 
 @pytest.mark.django_db
 def test_every_job_field_of_the_questionnaire_reaches_the_job():
-    questionnaire = QuestionnaireFactory(
+    questionnaire = QuestionnaireFactory.create(
         position="Staff Nurse",
         industry="Healthcare",
         location="Leeds",

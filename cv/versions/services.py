@@ -345,3 +345,11 @@ def person_text_of(*, response: AIResponse, number: int | None) -> str:
         .first()
     )
     return "\n".join(lines or [])
+
+
+def cv_markdown_of(response: AIResponse, version: int | None = None) -> str:
+    """The improved CV alone (what a PDF shows), without any review addressed to the applicant: of the
+    latest version, or of ``version``."""
+    if version is not None and version != response.version:
+        return markdown_of(response=response, number=version)
+    return offline.cv_part(model=response.model, improved_cv=response.improved_cv)
