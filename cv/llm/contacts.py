@@ -15,9 +15,7 @@ from cv.text import patterns
 
 _EMAIL = patterns.EMAIL
 
-
 _PHONE = patterns.PHONE_ON_ONE_LINE
-
 
 # Hosts in running text are recognised by their ending. A well-known ending makes a lower-case host an address;
 # any other ending (".store", ".company") needs a path or a contact label on its line, and never one that
@@ -29,7 +27,6 @@ _TLDS = frozenset(
     ).split("|")
 )
 
-
 _FILE_ENDINGS = frozenset(
     (
         "js|mjs|cjs|ts|jsx|tsx|py|rb|md|txt|json|yml|yaml|xml|html|htm|css|scss|php|java|kt|cs|cpp|hpp|rs|go|"
@@ -38,21 +35,16 @@ _FILE_ENDINGS = frozenset(
     ).split("|")
 )
 
-
 _URL_CHARS = r"[^\s<>()\[\]\"'`|·•]"
 
-
 _SCHEME_URL = re.compile(rf"(?<![\w@])(?:https?://|www\.){_URL_CHARS}+", re.I)
-
 
 # A host with any ending, in any case; _host_is_address decides what of it is an address.
 _ANY_HOST = re.compile(
     rf"(?<![\w.@/:-])(?P<host>(?:[a-z0-9-]{{1,63}}\.)+(?P<tld>[a-z]{{2,63}}))(?![\w-])(?P<path>/{_URL_CHARS}*)?", re.I
 )
 
-
 _TRAILING = ".,;:!?*_~"
-
 
 # A word on the line that says it gives contact details ("Contact:", "Apply at", "Web:", "Phone").
 CONTACT_LABEL = re.compile(
@@ -62,18 +54,14 @@ CONTACT_LABEL = re.compile(
     re.I,
 )
 
-
 PHONE_WORD = re.compile(r"\b(?:phone|telephone|tel|mobile)\b", re.I)
-
 
 _PHONE_LABEL = re.compile(
     r"\b(?:contact|reach|phone|telephone|tel|mobile|cell|call|ring|dial|sms|fax|whatsapp)\b", re.I
 )
 
-
 # Digits grouped as a North American number is ("415-555-0199", "(415) 555 0199").
 _GROUPED_AS_PHONE = re.compile(r"\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4}")
-
 
 # Words just before a number that make it a reference, not a phone number ("ISBN 978-...", "Grant no. 2019-...").
 _REFERENCE_LABEL = re.compile(
@@ -82,17 +70,13 @@ _REFERENCE_LABEL = re.compile(
     re.I,
 )
 
-
 # A figure with thousands grouped by dots, commas or spaces ("1.200.000", "45,000", "1 250 000 000").
 _AMOUNT = re.compile(r"[1-9]\d{0,2}(?:([.,\s])\d{3})(?:\1\d{3})*(?:[.,]\d{1,2})?")
-
 
 # A range between two figures: a hyphen with a space on either side, or an en or em dash.
 _RANGE = re.compile(r"\s*-\s+|\s+-\s*|\s*[\u2013\u2014]\s*")
 
-
 _YEAR = re.compile(r"(?:19|20)\d\d")
-
 
 # Dots that IDNA reads as dots (after NFKC, which already makes the full-width one a "."): ideographic ones.
 _DOTS = str.maketrans({"\u3002": ".", "\uff61": "."})

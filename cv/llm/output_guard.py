@@ -55,38 +55,28 @@ from cv.text.cv_document import markdown_parser, parse, to_plain_text
 
 CONTACT = "contact"
 
-
 INSTRUCTIONS = "instructions"
-
 
 # Markdown link syntax, as CommonMark reads it (one line; the title, if any, is dropped).
 _TITLE = r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?"""
 
-
 _INLINE_LINK = re.compile(rf"(?P<bang>!?)\[(?P<text>[^\[\]\n]*)\]\(\s*(?P<target><[^<>\n]*>|[^\s()<>]*){_TITLE}\s*\)")
-
 
 _AUTOLINK = re.compile(
     r"<(?P<target>(?:https?|mailto|tel|ftp|file|javascript|data):[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>", re.I
 )
 
-
 _REFERENCE_DEFINITION = re.compile(
     rf"^ {{0,3}}\[(?P<label>[^\[\]\n]+)\]:[ \t]*(?P<target><[^<>\n]*>|\S+){_TITLE}[ \t]*$", re.M
 )
 
-
 _REFERENCE_USE = re.compile(r"(?P<bang>!?)\[(?P<text>[^\[\]\n]*)\](?:\[(?P<label>[^\[\]\n]*)\])?(?![(:])")
-
 
 _SHINGLE = 6
 
-
 _PLACEHOLDER = re.compile(r"\[[A-Z]+_\d+\]")
 
-
 _WORD = re.compile(r"\w+")
-
 
 _MAX_CLAIM_CHARS = 120
 

@@ -23,26 +23,19 @@ from cv.llm.sdk_errors import error_text, map_error
 
 logger = logging.getLogger(__name__)
 
-
 MODE_SCHEMA = "json_schema"
-
 
 MODE_OBJECT = "json_object"
 
-
 MODE_PROMPT = "prompt"
-
 
 _MODES = (MODE_SCHEMA, MODE_OBJECT, MODE_PROMPT)
 
-
 _TOKEN_PARAMS = ("max_completion_tokens", "max_tokens")
-
 
 # Long enough to save a refused request on almost every call, short enough that a server upgraded to
 # support structured output gets asked for it again the same day.
 MODE_MEMORY_SECONDS = 6 * 3600
-
 
 # Each refusal changes one thing (the answer's form or the name of the length bound): a handful of
 # requests covers every combination.
@@ -201,7 +194,6 @@ def _observe(mode: str, outcome: str, started: float, answer: _Answer | None = N
 
 _NAMES_FORMAT = ("response_format", "json_schema", "json_object", "structured output", "schema", "grammar", "guided")
 
-
 _SAYS_UNSUPPORTED = (
     "unsupported",
     "not supported",
@@ -216,12 +208,10 @@ _SAYS_UNSUPPORTED = (
     "unexpected",
 )
 
-
 # Request parameters a server may not support. A 400/422 is read as a refusal whatever it names; any other
 # status only when its body names one of these: llama-cpp-python's server answers a json_schema
 # response_format with a 500 ("Input should be 'text' or 'json_object'"), which is no transient fault.
 _REFUSABLE_PARAMS = ("response_format", "json_schema", "json_object", *_TOKEN_PARAMS)
-
 
 _NEVER_A_REFUSAL = (401, 403, 404, 408, 409, 429)
 

@@ -28,9 +28,7 @@ _MONTHS = {
     for name in names
 }
 
-
 _MONTH_NAME = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
-
 
 # One date as CVs write it: 2021-03, 03/2021, 3.2021, March 2021, Mar. 2021, 2021.
 _DATE = (
@@ -40,9 +38,7 @@ _DATE = (
     rf"|(?P<{{p}}y4>(?:19|20)\d{{{{2}}}}))"
 )
 
-
 _OPEN_END = r"present|current|now|today|ongoing|aujourd'hui|heute|actuel"
-
 
 _RANGE = re.compile(
     rf"(?<![\w/.-]){_DATE.format(p='s')}(?:\s*(?:-|\u2013|—|to|until|bis|à|au)\s*(?:{_DATE.format(p='e')}|(?P<open>{_OPEN_END})))?(?![\w/])",

@@ -19,12 +19,9 @@ from cv.text.cv_document import Block, block_plain_text, parse
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "jsonresume-1.0.0.json"
 
-
 SCHEMA_URL = "https://raw.githubusercontent.com/jsonresume/resume-schema/v1.0.0/schema.json"
 
-
 _MAX_ENTRIES = 100
-
 
 _SECTIONS = (
     ("summary", ("summary", "profile", "about", "objective", "personal statement")),
@@ -39,29 +36,21 @@ _SECTIONS = (
     ("work", ("experience", "employment", "work", "career", "positions", "professional history")),
 )
 
-
 _EMAIL = patterns.EMAIL
-
 
 _PHONE = patterns.PHONE
 
-
 _URL = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?:/[^\s·|,;]*)?", re.IGNORECASE)
-
 
 _SEPARATORS = re.compile(r"\s*(?:·|•|\||;|\u2022|\s—\s|\s\u2013\s)\s*")
 
-
 _TITLE_SPLIT = re.compile(r"\s+(?:—|\u2013|-|\||@|at)\s+|\s*[—\u2013|]\s*")
 
-
 _PROFILES = {"github.com": "GitHub", "linkedin.com": "LinkedIn", "gitlab.com": "GitLab", "twitter.com": "Twitter"}
-
 
 _SCHOOL = re.compile(
     r"universit|college|school|institut|academy|polytechn|hochschule|école|ecole|lycée|faculty", re.IGNORECASE
 )
-
 
 _DEGREE = re.compile(
     r"^(?P<type>B\.?\s?Sc\.?|M\.?\s?Sc\.?|B\.?\s?A\.?|M\.?\s?A\.?|B\.?\s?Eng\.?|M\.?\s?Eng\.?|Ph\.?\s?D\.?|MBA|LL\.?[BM]|"
@@ -69,7 +58,6 @@ _DEGREE = re.compile(
     r"Doctor(?:ate)?(?: of [A-Z][a-z]+)?|Diploma|Associate(?:'s)?(?: of [A-Z][a-z]+)?)"
     r"\b\.?\s*(?:(?:in|of)\s+)?(?P<area>.*)$"
 )
-
 
 _LANGUAGE_SPLIT = re.compile(r"\s*(?:—|\u2013|-|:|\(|,)\s*")
 

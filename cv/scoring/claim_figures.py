@@ -15,18 +15,14 @@ _MONTHS = {
     "nov": 11, "dec": 12,
 }  # fmt: skip
 
-
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
 
-
 YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
 
-
 _OPEN_END = r"(?:present|current|now|today|date|ongoing)"
-
 
 _RANGE = re.compile(
     rf"(?<![\w.])(?:(?P<m1>{_MONTH})\s+)?(?P<y1>{YEAR})\s*(?:-|to|until|till)\s*"
@@ -34,15 +30,11 @@ _RANGE = re.compile(
     re.I,
 )
 
-
 _SINCE = re.compile(rf"\bsince\s+(?:(?P<m1>{_MONTH})\s+)?(?P<y1>{YEAR})\b", re.I)
-
 
 _MONTH_YEAR = re.compile(rf"(?<![\w])(?P<m>{_MONTH})\s+(?P<y>{YEAR})\b", re.I)
 
-
 _YEAR_ALONE = re.compile(rf"(?<![\w.,/$£€]){YEAR}(?![\w%/]|[.,]\d)")
-
 
 _NUMBER = re.compile(
     r"(?<![\w.,/#:+-])(?P<cur>[$£€]\s?)?(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:[.,](?P<dec>\d+))?(?![\d/])"
@@ -50,12 +42,9 @@ _NUMBER = re.compile(
     re.I,
 )
 
-
 _PERCENT_AFTER = re.compile(r"\s?(?:%|percent\b|per\s?cent\b)", re.I)
 
-
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
-
 
 _UNITS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -63,16 +52,13 @@ _UNITS = {
     "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }  # fmt: skip
 
-
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-
 
 _NUMBER_WORD = re.compile(
     rf"\b(?P<tens>{'|'.join(_TENS)})(?:[\s-](?P<unit>{'|'.join(k for k in _UNITS if _UNITS[k] < 10)}))?\b"
     rf"|\b(?P<small>{'|'.join(_UNITS)})\b",
     re.I,
 )
-
 
 # "one" is an article as often as a number ("one of the"); it supports a 1 but is never a claim itself.
 _NOT_A_NUMBER_CLAIM = {1.0}

@@ -20,13 +20,10 @@ _TITLE_WORDS = frozenset(
     recruiter trainee apprentice fellow contractor freelancer tester manageress partner""".split()
 )
 
-
 ORG_SUFFIXES = frozenset("ltd limited inc incorporated llc gmbh plc corp co ag sa bv".split())
-
 
 # "and" joins two names more often than it is part of one ("Google and Amazon"); "&" is part of one.
 CONNECTORS = frozenset("of & the de der des du la le für fur".split())
-
 
 _NOT_NAMES = frozenset(
     """i present current now today remote hybrid onsite on-site full-time part-time monday tuesday wednesday
@@ -34,18 +31,13 @@ _NOT_NAMES = frozenset(
     november december jan feb mar apr jun jul aug sep sept oct nov dec""".split()
 )
 
-
 _ORG_PREPOSITIONS = frozenset("at for with joined from by client clients partner partners including".split())
-
 
 _SENTENCE_END = re.compile(r"[.!?:;|·•—]\s*$|\s-\s*$|\(\s*$")
 
-
 TOKEN = re.compile(r"[^\W\d_][\w'.+#&/-]*", re.UNICODE)
 
-
 _ROLE_SECTIONS = {"experience", "education", "certifications", "projects"}
-
 
 MAX_ROLE_LINE_WORDS = 16
 

@@ -29,18 +29,13 @@ from cv.text import patterns
 
 _EMAIL = patterns.EMAIL
 
-
 _URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|co|uk|de)/\S*", re.I)
-
 
 _PHONE = patterns.PHONE_ON_ONE_LINE
 
-
 _LIST_MARKER = re.compile(r"^(\s*)(?:[-*+•]|\d{1,2}[.)])\s+", re.M)
 
-
 _EMPHASIS = re.compile(r"\*\*|__|[*`]|(?<!\w)_|_(?!\w)")
-
 
 _DEGREES = {
     "bsc": "bachelor", "ba": "bachelor", "beng": "bachelor", "bba": "bachelor", "llb": "bachelor",
@@ -48,7 +43,6 @@ _DEGREES = {
     "llm": "master", "master": "master", "phd": "doctorate", "dphil": "doctorate", "doctorate": "doctorate",
     "hnd": "diploma", "diploma": "diploma",
 }  # fmt: skip
-
 
 _DEGREE_LONG = (
     (re.compile(r"\bbachelor(?:'s)?\s+of\s+science\b", re.I), "BSc"),
@@ -61,15 +55,12 @@ _DEGREE_LONG = (
     (re.compile(r"\bdoctor\s+of\s+philosophy\b", re.I), "PhD"),
 )
 
-
 DEGREE = re.compile(
     r"(?<![\w.])(?P<deg>B\.?\s?Sc|M\.?\s?Sc|B\.?A|M\.?A|B\.?Eng|M\.?Eng|MBA|BBA|Ph\.?\s?D|D\.?Phil|M\.?Phil|LLB|LLM|HND"
     r"|[Bb]achelor(?:'s)?|[Mm]aster(?:'s)?|[Dd]octorate|[Dd]iploma)(?![\w])\.?"
 )
 
-
 DEGREE_SUBJECT = re.compile(r"(?:\s*\(\w+\))?(?:\s+(?:in|of))?((?:[ \t]+[A-Z][\w&'-]*(?:[ \t]+(?:and|&|of))?)*)")
-
 
 _GRADE = re.compile(r"\b(?:hons|honours|honors|first[- ]class|distinction|cum laude|summa|magna)\b", re.I)
 

@@ -40,7 +40,7 @@ _EMPLOYER_SENTENCE = re.compile(
 _ASKED_FOR = re.compile(r"\b(?:is|are) (?:a|an) (?:must|plus|bonus|advantage|big plus|nice|huge|strong)\b", re.I)
 
 
-def heading_text(line: str) -> bool:
+def is_heading(line: str) -> bool:
     stripped = line.strip()
     return (
         bool(stripped)
@@ -57,7 +57,7 @@ def not_asked(text: str) -> bytearray:
     for line in text.split("\n"):
         if _OFFER_HEADING.match(line):
             in_offer = True
-        elif heading_text(line):
+        elif is_heading(line):
             in_offer = False
         if in_offer:
             mask[position : position + len(line)] = b"\x01" * len(line)
@@ -167,7 +167,7 @@ def preferred_lines(text: str) -> list[bool]:
     flags = []
     under_preferred = False
     for line in text.split("\n"):
-        if heading_text(line) and not re.search(r"\b(?:is|are)\b", line):
+        if is_heading(line) and not re.search(r"\b(?:is|are)\b", line):
             under_preferred = bool(_PREFERRED.search(line))
         flags.append(under_preferred)
     return flags

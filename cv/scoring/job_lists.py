@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-from cv.scoring.job_context import heading_text, shouting_lines
+from cv.scoring.job_context import is_heading, shouting_lines
 from cv.scoring.keywords import Keyword, phrase_kind
 from cv.scoring.words import (
     ACTION_VERBS,
@@ -176,7 +176,7 @@ def listed_nouns(tokens: list[Token], text: str, marks: Marks) -> list[tuple[int
     """Single nouns that no other source read and that stand as items of a list of three or more ("grading,
     specifications and estimates"). Headings are not read; a list followed by its object is a list of verbs
     ("Train, schedule and coach the team"), and a word with a generic object is a verb ("reorder priorities")."""
-    skipped_lines = {number for number, line in enumerate(text.split("\n")) if heading_text(line)}
+    skipped_lines = {number for number, line in enumerate(text.split("\n")) if is_heading(line)}
     skipped_lines |= shouting_lines(text)
     runs: list[tuple[int, int]] = []
     i = 0

@@ -201,9 +201,7 @@ def coordinated(tokens: list[Token], text: str) -> list[tuple[int, int, str, str
     return pairs
 
 
-@lru_cache(maxsize=1)
-def two_word_skills() -> dict[tuple[str, str], Term]:
-    """Two-word skills and domains by the stems of their words: ("supply", "agreement") -> Supply agreements."""
+def _two_word_terms(*, verb_first: bool) -> dict[tuple[str, str], Term]:
     pairs: dict[tuple[str, str], Term] = {}
     for term in TERMS:
         if not is_loose(term):
@@ -211,22 +209,21 @@ def two_word_skills() -> dict[tuple[str, str], Term]:
         for name in (term.name, *term.aliases):
             words = alias_words(name) if not name.startswith("=") else []
             if len(words) == 2 and all(w.isalpha() for w in words):
-                pairs.setdefault((stem(words[0]), stem(words[1])), term)
+                first, second = (words[1], words[0]) if verb_first else (words[0], words[1])
+                pairs.setdefault((stem(first), stem(second)), term)
     return pairs
+
+
+@lru_cache(maxsize=1)
+def two_word_skills() -> dict[tuple[str, str], Term]:
+    """Two-word skills and domains by the stems of their words: ("supply", "agreement") -> Supply agreements."""
+    return _two_word_terms(verb_first=False)
 
 
 @lru_cache(maxsize=1)
 def verb_first_pairs() -> dict[tuple[str, str], Term]:
     """Two-word skills by their stems in reverse order: ("control", "stock") -> Stock control."""
-    pairs: dict[tuple[str, str], Term] = {}
-    for term in TERMS:
-        if not is_loose(term):
-            continue
-        for name in (term.name, *term.aliases):
-            words = alias_words(name) if not name.startswith("=") else []
-            if len(words) == 2 and all(w.isalpha() for w in words):
-                pairs.setdefault((stem(words[1]), stem(words[0])), term)
-    return pairs
+    return _two_word_terms(verb_first=True)
 
 
 def code_kind(line: str, word: str) -> str:

@@ -17,12 +17,9 @@ from cv.scoring.vocabulary import TERMS, Term
 # "contact" and "instructions" are what cv.llm.output_guard takes out of an output before this check reads it.
 KINDS = ("organisation", "title", "date", "number", "credential", "keyword", "contact", "instructions")
 
-
 VERIFIED = "verified"
 
-
 FLAGGED = "flagged"
-
 
 CREDENTIAL_WORDS = frozenset(
     "certified certification certificate licence license licensed accredited chartered practitioner".split()
@@ -86,7 +83,6 @@ def vocabulary_of() -> tuple[dict[str, Term], dict[str, set[str]], int]:
 
 
 _ALIAS_TOKEN = re.compile(r"[\w.+#/&'-]*[\w+#]")
-
 
 _PLURAL_END = re.compile(r"(?<=\w)e?s$")
 

@@ -18,7 +18,6 @@ from cv.scoring.verdict import FLAGGED, VERIFIED
 
 MAX_VERSIONS = 100
 
-
 Source = AIResponseVersion.Source
 
 

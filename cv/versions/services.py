@@ -46,7 +46,6 @@ from cv.versions.authorship import MAX_VERSIONS, Source, annotated, check_edit, 
 
 logger = logging.getLogger(__name__)
 
-
 # The fields of a version that a list leaves out (a list shows each version's stats).
 HEAVY_FIELDS = ("improved_cv", "match_report", "verification", "person_lines")
 
