@@ -320,6 +320,14 @@ What we offer:
     assert items["BLS certification"]["kind"] == "credential"
 
 
+def test_a_line_copied_whole_from_the_job_is_read_as_its_list_of_terms():
+    line = "Working knowledge of Epic charting, arterial lines and ACLS certification preferred."
+
+    assert requirements._terms_of(line) == ["Epic charting", "arterial lines", "ACLS certification"]
+    assert requirements._terms_of("Medication administration") == ["Medication administration"]
+    assert requirements._terms_of("C++.") == ["C++"]
+
+
 def test_an_answer_cut_off_by_the_output_bound_keeps_the_lines_it_finished(llm_settings, fake_openai):
     text = "- Epic\n- arterial lines\n- ACLS certification"
     fake_openai.queue_requirements(CutOff(content=text, keep=(text.index("ACLS") + 7) / len(text)))
