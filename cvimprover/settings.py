@@ -390,9 +390,9 @@ OPENAI_REWRITE = env.str("OPENAI_REWRITE", default="sections" if _LOCAL_MODEL el
 if OPENAI_REWRITE not in ("whole", "sections"):
     raise ImproperlyConfigured("OPENAI_REWRITE must be whole or sections.")
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=4)
-# Bound on the answer of the model's reading of a job (cv.llm.requirements), in tokens: about 20 requirements with
-# their quotes. A small CPU model otherwise wrote to OPENAI_MAX_OUTPUT_TOKENS before every rewrite.
-LLM_REQUIREMENTS_MAX_TOKENS = env.int("LLM_REQUIREMENTS_MAX_TOKENS", default=1200)
+# Bound on each answer of the model's reading of a job (cv.llm.requirements: its terms, then the CV's words for
+# them), in tokens: about 40 terms, or 30 lines of evidence. A small CPU model otherwise wrote for minutes.
+LLM_REQUIREMENTS_MAX_TOKENS = env.int("LLM_REQUIREMENTS_MAX_TOKENS", default=600)
 # Bound on the answer (tokens). A rewritten CV is about as long as the CV: 4000 tokens hold about 14,000
 # characters. Sent as max_completion_tokens to OpenAI, max_tokens elsewhere (the other name if refused).
 OPENAI_MAX_OUTPUT_TOKENS = env.int("OPENAI_MAX_OUTPUT_TOKENS", default=4000)

@@ -26,12 +26,13 @@ Real servers and models differ, and each difference can be chosen per test:
   ``UnchangedCV`` (the upload as it was, the person's request appended), ``FencedCV`` (the whole CV in a
   code fence).
 - the job's requirements (cv.llm.requirements): a request whose system prompt opens with
-  ``REQUIREMENT_CALL_OPENING`` is answered from its own queue (``queue_requirements``; default
-  ``ReadsRequirements``, which reads the job's bullets as a small model does) and recorded in
+  ``REQUIREMENT_CALL_OPENING`` (its terms) or ``EVIDENCE_CALL_OPENING`` (the CV's words for them) is
+  answered from its own queue (``queue_requirements``; default ``ReadsRequirements``, which reads the job's
+  bullets as a small model does) and recorded in
   ``requirement_requests``, not in ``requests``: tests of the rewrite see only the rewrite's requests
   (``all_requests`` has both, in the order they arrived).
   ``ReadsRequirements(invent=True)`` also proposes a requirement the job does not have and a CV quote the CV
-  does not have; ``UnusableRequirements`` answers prose without JSON.
+  does not have; ``UnusableRequirements`` answers prose that names nothing of the job.
 - a small model asked for one part of a CV at a time (OPENAI_REWRITE=sections): ``RewritesParts``, with
   the flaws a real 1.5B model showed (a point dropped or added, a number invented, the job pasted in).
 - llama-cpp-python's own server: ``FakeOpenAI.like_llama_cpp_python()`` answers a ``json_schema``
@@ -298,6 +299,7 @@ class ObeysJobText(Answer):
 
 
 REQUIREMENT_CALL_OPENING = "You list the requirements of a job description"
+EVIDENCE_CALL_OPENING = "You find the CV's own words that show each requirement"
 _BULLET_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+(.+)$")
 _CUE = re.compile(
     r"^(?:\d+\+?\s+years?\s+(?:of\s+)?)?(?:(?:strong|solid|proven|good|excellent|hands-on|deep|working)\s+)?"
@@ -305,7 +307,6 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 _DUTY_VERB = re.compile(r"^(?:design|build|own|run|integrate|lead|improve(?: our)?|mentor|manage|develop)\s+", re.I)
-_PREFERRED_WORDS = re.compile(r"\b(?:a plus|preferred|desirable|nice to have|bonus)\b", re.IGNORECASE)
 
 
 def _data_block(text: str, label: str) -> str:
@@ -313,81 +314,84 @@ def _data_block(text: str, label: str) -> str:
     return match.group(1) if match else ""
 
 
-def _is_requirement_call(body: dict[str, Any]) -> bool:
+def _system_prompt(body: dict[str, Any]) -> str:
     messages = body.get("messages") or []
     first = messages[0] if messages and isinstance(messages[0], dict) else {}
-    return first.get("role") == "system" and str(first.get("content", "")).startswith(REQUIREMENT_CALL_OPENING)
+    return str(first.get("content", "")) if first.get("role") == "system" else ""
+
+
+def _is_requirement_call(body: dict[str, Any]) -> bool:
+    """One of the two calls that read a job's requirements (its terms, then the CV's evidence for them)."""
+    return _system_prompt(body).startswith((REQUIREMENT_CALL_OPENING, EVIDENCE_CALL_OPENING))
 
 
 @dataclass
 class ReadsRequirements(Answer):
-    """A small model reading a job's requirements: the items of the job's bullet lines (after "experience
-    with", "knowledge of"...; split at commas, "and", "or" and "/"), every other term in lower case, the
-    bullet as its job quote, and as CV evidence the CV's words for the term where the CV has them (every
-    other one in lower case too). A JSON object under "requirements" when a response_format asks for JSON,
-    else a bare JSON list in a code fence.
+    """A small model reading a job's requirements, in plain lines as it is asked to.
 
-    ``invent``: it also proposes a requirement the job does not name (``INVENTED_TERM``, with a quote of its
-    own) and, for the first term the CV lacks, CV words the CV does not have (``INVENTED_EVIDENCE``)."""
+    The terms call: the items of the job's bullet lines (after "experience with", "knowledge of"...; split at
+    commas, "and", "or" and "/"), one a line, every other one in lower case; like the real 1.5B model, it also
+    writes a duty as it stands in the job (its first bullet that opens with a verb) and the job's first line
+    (the position, or the employer's name).
+    The evidence call: "term => " and the CV's words for the term where the CV has them, every other one in
+    lower case, else "term => NONE".
+
+    ``invent``: it also lists a requirement the job does not name (``INVENTED_TERM``) and, for the first term
+    the CV lacks, gives CV words the CV does not have (``INVENTED_EVIDENCE``)."""
 
     invent: bool = False
 
-    def items_for(self, request_body: dict[str, Any]) -> list[dict[str, Any]]:
-        user = "\n".join(str(m.get("content", "")) for m in request_body.get("messages", []) if m.get("role") == "user")
-        job, cv = _data_block(user, "JOB"), _data_block(user, "CV")
-        items: list[dict[str, Any]] = []
+    def terms_for(self, job: str) -> list[str]:
+        terms: list[str] = []
+        duty = ""
         for line in job.splitlines():
             bullet = _BULLET_LINE.match(line)
             if not bullet:
                 continue
             quote = bullet.group(1).strip().rstrip(".")
+            if not duty and _DUTY_VERB.match(quote):
+                duty = quote
             phrase = re.split(r"\s+(?:is|are)\s+(?:a\s+)?(?:plus|preferred|desirable|bonus)", _CUE.sub("", quote))[0]
             phrase = re.split(r"[;:(]|\s-\s", phrase)[0]
             for part in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|/", phrase):
                 # A small model drops the verb a duty starts with, not always the rest of the clause.
                 term = _DUTY_VERB.sub("", part.strip(" ."))
-                if not term or len(term.split()) > 4:
-                    continue
-                at = re.search(rf"(?<!\w){re.escape(term)}(?!\w)", cv, re.IGNORECASE)
-                evidence = cv[at.start() : at.end()] if at else None
-                odd = len(items) % 2 == 1
-                items.append(
-                    {
-                        "term": term.lower() if odd else term,
-                        "kind": "tool" if any(ch.isupper() for ch in term) else "skill",
-                        "importance": "preferred" if _PREFERRED_WORDS.search(quote) else "required",
-                        "job_quote": quote,
-                        "cv_evidence": evidence.lower() if evidence and odd else evidence,
-                    }
-                )
-        if self.invent:
-            lacking = next((item for item in items if item["cv_evidence"] is None), None)
-            if lacking is not None:
-                lacking["cv_evidence"] = INVENTED_EVIDENCE
-            items.insert(0, dict(INVENTED_REQUIREMENT))
-        return items
+                if term and len(term.split()) <= 4:
+                    terms.append(term.lower() if len(terms) % 2 else term)
+        first_line = next((line.strip() for line in job.splitlines() if line.strip()), "")
+        noise = [first_line, duty] if first_line else [duty]
+        return ([INVENTED_TERM] if self.invent else []) + terms + [line for line in noise if line]
+
+    def evidence_for(self, cv: str, terms: list[str]) -> list[str]:
+        lines: list[str] = []
+        invented = False
+        for number, term in enumerate(terms):
+            at = re.search(rf"(?<!\w){re.escape(term)}(?!\w)", cv, re.IGNORECASE)
+            if at:
+                words = cv[at.start() : at.end()]
+                lines.append(f"{term} => {words.lower() if number % 2 else words}")
+            elif self.invent and not invented:
+                invented = True
+                lines.append(f"{term} => {INVENTED_EVIDENCE}")
+            else:
+                lines.append(f"{term} => NONE")
+        return lines
 
     def body_for(self, request_body: dict[str, Any]) -> str:
-        items = self.items_for(request_body)
-        if request_body.get("response_format"):
-            return json.dumps({"requirements": items})
-        return f"```json\n{json.dumps(items, indent=1)}\n```"
+        user = "\n".join(str(m.get("content", "")) for m in request_body.get("messages", []) if m.get("role") == "user")
+        if _system_prompt(request_body).startswith(EVIDENCE_CALL_OPENING):
+            terms = [line.strip() for line in _data_block(user, "REQUIREMENTS").splitlines() if line.strip()]
+            return "\n".join(self.evidence_for(_data_block(user, "CV"), terms))
+        return "\n".join(f"- {term}" for term in self.terms_for(_data_block(user, "JOB")))
 
 
 INVENTED_TERM = "Quantum annealing"
 INVENTED_EVIDENCE = "Ran it in production at Google for five years"
-INVENTED_REQUIREMENT = {
-    "term": INVENTED_TERM,
-    "kind": "skill",
-    "importance": "required",
-    "job_quote": "Quantum annealing experience",
-    "cv_evidence": "Led the quantum annealing lab",
-}
 
 
 @dataclass
 class UnusableRequirements(Answer):
-    """A model that answers the requirement call in prose, without the JSON asked for."""
+    """A model that answers the requirement call in prose: not one line of it is a requirement of the job."""
 
     content: str | None = "The job wants someone good with computers and people. I hope this helps!"
 
@@ -495,6 +499,10 @@ class RecordedRequest:
     def max_tokens(self) -> int | None:
         """The answer's bound, whichever name it was sent under."""
         return self.body.get("max_completion_tokens", self.body.get("max_tokens"))
+
+    @property
+    def system_prompt(self) -> str:
+        return _system_prompt(self.body)
 
     @property
     def prompt_text(self) -> str:

@@ -182,7 +182,12 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def preferred_near(text: str, tokens: list[Token], index: int) -> bool:
-    left, right = _sentence_bounds(text, tokens[index].start, tokens[index].end)
+    return preferred_near_span(text, tokens[index].start, tokens[index].end)
+
+
+def preferred_near_span(text: str, start: int, end: int) -> bool:
+    """The sentence (or list line) around text[start:end] calls it a plus, preferred, desirable..."""
+    left, right = _sentence_bounds(text, start, end)
     return bool(_PREFERRED.search(text, left, right))
 
 

@@ -62,7 +62,7 @@ IMPORTANCE = (REQUIRED, PREFERRED)
 
 _ESCO_PHRASES = Path(__file__).parent / "data" / "esco_phrases.txt"
 
-_CREDENTIAL_CONTEXT = re.compile(
+CREDENTIAL_CONTEXT = re.compile(
     r"\b(?:certifi\w*|qualifi\w*|licen[cs]e\w*|registration|registered|card|status|accredit\w*|diploma|"
     r"award|level \d|course|check|membership|chartered|passport)\b",
     re.IGNORECASE,
@@ -229,7 +229,7 @@ def verb_first_pairs() -> dict[tuple[str, str], Term]:
 def code_kind(line: str, word: str) -> str:
     if CAMEL.match(word):
         return "tool"
-    return "credential" if _CREDENTIAL_CONTEXT.search(line) else "skill"
+    return "credential" if CREDENTIAL_CONTEXT.search(line) else "skill"
 
 
 def phrase_kind(words: list[str]) -> str:

@@ -239,17 +239,17 @@ def test_llama_cpp_python_refusing_json_schema_with_a_500_falls_back_at_once(api
 
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == DEFAULT_IMPROVED_CV
-    # The job's reading (the analysis's first call, cv.llm.requirements) meets the refusal; the rewrite starts
-    # with the form that worked.
-    assert [(r.response_format_type, r.refused) for r in fake.all_requests] == [
+    # The job's reading (cv.llm.requirements) asks for plain lines; the rewrite meets the refusal and asks
+    # again in the next form at once.
+    assert {(r.response_format_type, r.refused) for r in fake.requirement_requests} == {(None, False)}
+    assert [(r.response_format_type, r.refused) for r in fake.requests] == [
         ("json_schema", True),
-        ("json_object", False),
         ("json_object", False),
     ]
     # The refusal was no transient error: the same attempt asked again, without a back-off.
     assert AIResponse.objects.get(pk=body["id"]).attempts == 1
     # In JSON-object mode the prompt says which keys to answer with, in words, no template.
-    system = fake.requests[0].body["messages"][0]["content"]
+    system = fake.requests[-1].body["messages"][0]["content"]
     assert '"improved_cv", a string holding the whole improved CV' in system and "<" not in system
 
 
@@ -261,10 +261,10 @@ def test_a_500_refusing_every_format_falls_back_to_the_prompt_alone(api_client, 
 
     assert body["status"] == "succeeded", body
     assert body["improved_cv"] == DEFAULT_IMPROVED_CV
-    assert [(r.response_format_type, r.refused) for r in fake.all_requests] == [
+    assert {(r.response_format_type, r.refused) for r in fake.requirement_requests} == {(None, False)}
+    assert [(r.response_format_type, r.refused) for r in fake.requests] == [
         ("json_schema", True),
         ("json_object", True),
-        (None, False),
         (None, False),
     ]
     assert AIResponse.objects.get(pk=body["id"]).attempts == 1

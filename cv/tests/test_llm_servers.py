@@ -133,9 +133,9 @@ def _forms(fake: FakeOpenAI) -> list[tuple[str | None, bool]]:
     return [(request.response_format_type, request.refused) for request in fake.requests]
 
 
-def _all_forms(fake: FakeOpenAI) -> list[tuple[str | None, bool]]:
-    """The forms of every request, the job's reading (an analysis's first call, cv.llm.requirements) included."""
-    return [(request.response_format_type, request.refused) for request in fake.all_requests]
+def _reading_forms(fake: FakeOpenAI) -> set[tuple[str | None, bool]]:
+    """The forms of the job's reading (cv.llm.requirements): plain lines whatever the server supports."""
+    return {(request.response_format_type, request.refused) for request in fake.requirement_requests}
 
 
 def test_server_refusing_json_schema_is_asked_in_json_mode_without_costing_an_attempt(api_client, user, fake, jane):
@@ -148,9 +148,9 @@ def test_server_refusing_json_schema_is_asked_in_json_mode_without_costing_an_at
     assert body["status"] == "succeeded", body
     assert (body["improved_cv"], body["changes"], body["model"]) == (IMPROVED, ["Added a summary."], "fake-model")
     assert body["verification"]["status"] == "verified"
-    # The job's reading, the analysis's first call, meets the refusal; the rewrite starts with the form that
-    # worked.
-    assert _all_forms(fake) == [("json_schema", True), ("json_object", False), ("json_object", False)]
+    # The job's reading asks for plain lines; the rewrite meets the refusal and asks again at once.
+    assert _reading_forms(fake) == {(None, False)}
+    assert _forms(fake) == [("json_schema", True), ("json_object", False)]
     assert all(request.max_tokens == MAX_OUTPUT_TOKENS for request in fake.all_requests)
     stored = AIResponse.objects.get(pk=body["id"])
     assert (stored.attempts, stored.error_code) == (1, "")
@@ -176,7 +176,8 @@ def test_server_without_structured_output_and_a_model_answering_markdown(api_cli
     assert body["verification"]["status"] == "verified"
     assert body["model"] == "llama-3.1-8b-instruct"
     assert body["match_report"]["keywords"]["found"]
-    assert _all_forms(fake) == [("json_schema", True), ("json_object", True), (None, False), (None, False)]
+    assert _reading_forms(fake) == {(None, False)}
+    assert _forms(fake) == [("json_schema", True), ("json_object", True), (None, False)]
     assert fake.all_requests[-1] is fake.requests[-1]
     assert "Moved background jobs from cron to Celery" in fake.requests[-1].prompt_text
     assert AIResponse.objects.get(pk=body["id"]).attempts == 1

@@ -153,13 +153,17 @@ def test_metrics_add_up_an_analysis_a_pdf_and_a_webhook_across_processes(stack):
     assert _value(samples, "cvimprover_truthfulness_verdicts_total", kind="analysis", verdict="verified") == 1
 
     # Every request the fake model answered, with the tokens it reported.
-    answered = [request for request in model.all_requests if not request.refused]  # the reading of the job too
+    answered = [request for request in model.requests if not request.refused]
     assert answered, "the model was never called"
     assert _value(samples, "cvimprover_model_calls_total", mode="json_schema", outcome="ok") == len(answered)
     assert _value(samples, "cvimprover_model_call_duration_seconds_count", mode="json_schema", outcome="ok") == len(
         answered
     )
     assert _value(samples, "cvimprover_model_tokens_total", mode="json_schema", side="prompt") == 120 * len(answered)
+    # The reading of the job asks for plain lines (the prompt form).
+    read = [request for request in model.requirement_requests if not request.refused]
+    assert read, "the job was never read"
+    assert _value(samples, "cvimprover_model_calls_total", mode="prompt", outcome="ok") == len(read)
     assert _value(samples, "cvimprover_model_tokens_total", side="completion", mode="json_schema") > 0
 
     # Requests by route template (never the raw path), summed over both gunicorn workers.

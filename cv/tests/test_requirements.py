@@ -3,7 +3,6 @@ job and the CV hold it, it reads once per job text, and an unusable answer leave
 to serve. The analyses here run through the service the task calls, against the local fake model; the
 real-worker test is in test_worker_integration."""
 
-import json
 import logging
 
 import pytest
@@ -197,6 +196,12 @@ def _analyse(questionnaire, django_capture_on_commit_callbacks):
     return response
 
 
+def _readings(fake_openai):
+    """The calls that read a job's terms (each reading may add one call for the CV's evidence)."""
+    opening = requirements.TERMS_PROMPT.split(",")[0]
+    return [request for request in fake_openai.requirement_requests if request.system_prompt.startswith(opening)]
+
+
 @pytest.mark.django_db
 def test_the_job_is_read_once_per_job_text(
     nurse, nurse_model, fake_openai, enqueued, django_capture_on_commit_callbacks
@@ -204,7 +209,7 @@ def test_the_job_is_read_once_per_job_text(
     first = _analyse(nurse, django_capture_on_commit_callbacks)
     second = _analyse(CVQuestionnaire.objects.get(pk=nurse.pk), django_capture_on_commit_callbacks)
 
-    assert len(fake_openai.requirement_requests) == 1
+    assert len(_readings(fake_openai)) == 1
     assert len(fake_openai.requests) == 2  # the two rewrites
     assert first.match_report["keywords"] == second.match_report["keywords"]
     stored = CVQuestionnaire.objects.get(pk=nurse.pk).job_requirements
@@ -215,23 +220,22 @@ def test_the_job_is_read_once_per_job_text(
     services.questionnaire_update(questionnaire=questionnaire, data={"job_description": NURSE_JOB + "- Wound care\n"})
     third = _analyse(CVQuestionnaire.objects.get(pk=nurse.pk), django_capture_on_commit_callbacks)
 
-    assert len(fake_openai.requirement_requests) == 2
+    assert len(_readings(fake_openai)) == 2
     assert "Wound care" in third.match_report["keywords"]["missing"]
-    # Only the job and the CV went to the reading, in data blocks; nothing about the person.
-    reading = fake_openai.requirement_requests[1].prompt_text
-    assert "BEGIN JOB (data)" in reading and "BEGIN CV (data)" in reading
-    assert "sam@example.com" not in reading and nurse.user.email not in reading
+    # Only the job went to the terms call and only the CV and the terms to the evidence call, in data blocks;
+    # nothing about the person.
+    terms, evidence = fake_openai.requirement_requests[-2:]
+    assert "BEGIN JOB (data)" in terms.prompt_text and "BEGIN CV (data)" not in terms.prompt_text
+    assert "BEGIN CV (data)" in evidence.prompt_text and "BEGIN REQUIREMENTS (data)" in evidence.prompt_text
+    for request in (terms, evidence):
+        assert "sam@example.com" not in request.prompt_text and nurse.user.email not in request.prompt_text
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "answer",
-    [
-        UnusableRequirements(),
-        Status(500),
-        Answer(content=json.dumps({"requirements": [_item("Zumba", "Zumba", None)]})),
-    ],
-    ids=["prose", "server-error", "nothing-in-the-job"],
+    [UnusableRequirements(), Status(500), Answer(content="- Zumba\n- Northgate Hospital\n- Requirements")],
+    ids=["prose", "server-error", "nothing-of-the-job"],
 )
 def test_an_unusable_reading_falls_back_to_the_extractor(
     nurse, nurse_model, fake_openai, enqueued, django_capture_on_commit_callbacks, caplog, answer
@@ -248,7 +252,7 @@ def test_an_unusable_reading_falls_back_to_the_extractor(
     assert "job requirements not read" in caplog.text and "deterministic extractor alone" in caplog.text
     # Nothing was charged for it beyond the analysis's own unit; the next analysis reads again.
     _analyse(CVQuestionnaire.objects.get(pk=nurse.pk), django_capture_on_commit_callbacks)
-    assert len(fake_openai.requirement_requests) == 2
+    assert len(_readings(fake_openai)) == 2
 
 
 @pytest.mark.django_db
@@ -256,60 +260,94 @@ def test_the_rewrite_prompt_names_the_requirements_the_cv_shows(
     nurse, nurse_model, fake_openai, enqueued, django_capture_on_commit_callbacks
 ):
     fake_openai.queue_requirements(
-        Answer(
-            content=json.dumps(
-                {
-                    "requirements": [
-                        _item("Medication administration", "Medication administration", "gave medication"),
-                        _item("arterial lines", "arterial lines", None),
-                        _item("Epic", "Knowledge of Epic charting", "Epic", kind="tool"),
-                    ]
-                }
-            )
-        )
+        Answer(content="Medication administration\narterial lines\nEpic"),
+        Answer(content="Medication administration => gave medication\narterial lines => NONE"),
     )
 
     _analyse(nurse, django_capture_on_commit_callbacks)
 
+    # Epic is in the CV as it is: only the other two were asked about.
+    evidence = fake_openai.requirement_requests[1].prompt_text
+    asked = evidence.split("BEGIN REQUIREMENTS (data)\n", 1)[1].split("\nEND REQUIREMENTS (data)", 1)[0]
+    assert asked.splitlines() == ["Medication administration", "arterial lines"]
     prompt = fake_openai.requests[0].prompt_text
     block = prompt.split("BEGIN SHOWN REQUIREMENTS (data)\n", 1)[1].split("\nEND SHOWN REQUIREMENTS (data)", 1)[0]
     assert block == '- Medication administration: the CV says "Gave medication"'
     assert "name no other requirement of the job that the CV does not show" in prompt
 
 
-def test_an_answer_cut_off_by_the_output_bound_keeps_its_whole_requirements(llm_settings, fake_openai):
-    items = [
-        _item("Epic", "Knowledge of Epic charting", "Epic", kind="tool"),
-        _item("arterial lines", "Medication administration and arterial lines", None),
-        _item("ACLS certification", "ACLS certification is a plus", None, kind="credential"),
+def test_what_the_job_says_of_a_term_is_read_from_the_job_not_the_model():
+    job = """Ward Nurse
+Northgate Hospital
+
+Requirements:
+- Medication administration and arterial lines
+- Care for ventilated patients
+- BLS certification; ACLS is a plus
+
+Preferred:
+- Epic charting
+
+What we offer:
+- Free parking and a pension scheme
+"""
+    items = {
+        item["term"]: item
+        for item in (
+            requirements._proposed(term, requirements._JobText.of(job))
+            for term in [
+                "arterial lines",
+                "ACLS",
+                "Epic charting",
+                "BLS certification",
+                "Care for ventilated patients",  # a duty: it opens with a verb
+                "Northgate Hospital",  # the employer
+                "Requirements",  # a heading
+                "pension scheme",  # what the job offers
+                "it",
+            ]
+        )
+        if item is not None
+    }
+
+    assert set(items) == {"arterial lines", "ACLS", "Epic charting", "BLS certification"}
+    assert items["arterial lines"]["job_quote"] == "Medication administration and arterial lines"
+    assert [items[term]["importance"] for term in ("arterial lines", "ACLS", "Epic charting")] == [
+        "required",
+        "preferred",
+        "preferred",
     ]
-    text = json.dumps(items)
-    fake_openai.queue_requirements(CutOff(content=text, keep=(text.index("ACLS") + 10) / len(text)))
+    assert items["BLS certification"]["kind"] == "credential"
+
+
+def test_a_line_copied_whole_from_the_job_is_read_as_its_list_of_terms():
+    line = "Working knowledge of Epic charting, arterial lines and ACLS certification preferred."
+
+    assert requirements._terms_of(line) == ["Epic charting", "arterial lines", "ACLS certification"]
+    assert requirements._terms_of("Medication administration") == ["Medication administration"]
+    assert requirements._terms_of("C++.") == ["C++"]
+
+
+def test_an_answer_cut_off_by_the_output_bound_keeps_the_lines_it_finished(llm_settings, fake_openai):
+    text = "- Epic\n- arterial lines\n- ACLS certification"
+    fake_openai.queue_requirements(CutOff(content=text, keep=(text.index("ACLS") + 7) / len(text)))
 
     reading = requirements.read_with_model(job_text=NURSE_JOB, cv_text=NURSE_CV)
 
     assert [item.term for item in reading.requirements] == ["Epic", "arterial lines"]
 
 
-def test_the_reading_has_its_own_bound_on_the_answer(llm_settings, fake_openai):
+def test_the_reading_has_its_own_bound_and_asks_for_plain_lines_whatever_the_server_supports(llm_settings, fake_openai):
     llm_settings.LLM_REQUIREMENTS_MAX_TOKENS = 700
-
-    requirements.read_with_model(job_text=NURSE_JOB, cv_text=NURSE_CV)
-
-    [request] = fake_openai.requirement_requests
-    assert request.max_tokens == 700
-
-
-def test_a_server_answering_in_prose_mode_gets_a_json_list_asked_for_in_words(llm_settings, fake_openai):
-    llm_settings.OPENAI_ANSWER_FORM = "prompt"
 
     reading = requirements.read_with_model(job_text=NURSE_JOB, cv_text=NURSE_CV)
 
-    [request] = fake_openai.requirement_requests
-    assert request.response_format_type is None
-    system = request.body["messages"][0]["content"]
-    assert system.endswith(requirements.PROMPT_FORMAT) and "<" not in system
-    # The fake answers a bare list in a code fence, some terms in lower case: read all the same.
+    terms, evidence = fake_openai.requirement_requests
+    for request in (terms, evidence):
+        assert request.max_tokens == 700
+        assert request.response_format_type is None
+        assert "<" not in request.system_prompt
+    # The fake answers some terms in lower case: read all the same, as the job writes them.
     assert {"Epic charting", "ACLS certification"} <= {item.term for item in reading.requirements}
 
 
@@ -321,23 +359,36 @@ def test_without_a_model_nothing_is_read(nurse, enqueued, django_capture_on_comm
     assert CVQuestionnaire.objects.get(pk=nurse.pk).job_requirements is None
 
 
-def test_the_fake_answers_like_a_small_model():
-    """Some terms in another case, a bare JSON list without a response format, and with ``invent`` a term
-    and a quote that are in neither text: the checks have something real to refuse."""
-    body = {
-        "messages": [
-            {"role": "system", "content": requirements.SYSTEM_PROMPT},
-            {"role": "user", "content": requirements.user_message(job_text=NURSE_JOB, cv_text=NURSE_CV)},
-        ]
-    }
-    text = ReadsRequirements(invent=True).body_for(body)
+def _body(system, user):
+    return {"messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
 
-    assert text.startswith("```json\n[")
-    items = json.loads(text.removeprefix("```json\n").removesuffix("\n```"))
-    assert any(item["term"] != item["term"].lower() for item in items)
-    assert any(item["term"] == item["term"].lower() and item["term"].upper() in NURSE_JOB.upper() for item in items)
-    kept = requirements.checked(items, job_text=NURSE_JOB, cv_text=NURSE_CV)
-    assert len(kept) < len(items)
-    assert not any(
-        item.term == "Quantum annealing" or (item.cv_evidence and "Google" in item.cv_evidence) for item in kept
+
+def test_the_fake_answers_like_a_small_model():
+    """Plain lines, some terms in another case, the job's first line and a duty among them, and with
+    ``invent`` a term and a quote that are in neither text: the checks have something real to refuse."""
+    model = ReadsRequirements(invent=True)
+    lines = model.body_for(_body(requirements.TERMS_PROMPT, requirements.terms_message(NURSE_JOB))).splitlines()
+
+    assert all(line.startswith("- ") for line in lines)
+    terms = [line[2:] for line in lines]
+    assert "Quantum annealing" in terms and "ICU Staff Nurse, Northgate Hospital" in terms
+    assert any(term == term.lower() and term.upper() in NURSE_JOB.upper() for term in terms)
+    job = requirements._JobText.of(NURSE_JOB)
+    kept = [term for term in terms if requirements._proposed(term, job) is not None]
+    assert "Quantum annealing" not in kept and "ICU Staff Nurse, Northgate Hospital" not in kept
+    assert {"medication administration", "arterial lines", "acls certification"} <= {term.casefold() for term in kept}
+
+    answer = model.body_for(
+        _body(requirements.EVIDENCE_PROMPT, requirements.evidence_message(NURSE_CV, ["arterial lines", "Epic"]))
     )
+    assert answer.splitlines() == ["arterial lines => Ran it in production at Google for five years", "Epic => epic"]
+    assert requirements._quotes(answer, ["arterial lines", "Epic"]) == {
+        "arterial lines": "Ran it in production at Google for five years",
+        "Epic": "epic",
+    }
+    [arterial] = requirements.checked(
+        [_item("arterial lines", "", "Ran it in production at Google for five years")],
+        job_text=NURSE_JOB,
+        cv_text=NURSE_CV,
+    )
+    assert arterial.cv_evidence is None
