@@ -20,7 +20,7 @@ from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume
 from core.text import clean_text
-from cv import claims, gates, limits, llm, matching, versions
+from cv import claims, gates, limits, llm, matching, progress, versions
 from cv.exports import improved_markdown
 from cv.jobs import LETTER_JOB, llm_job, set_stage, withdraw
 from cv.letter_offline import write_offline as write_offline
@@ -110,13 +110,14 @@ def write_with_llm(
     *, questionnaire: CVQuestionnaire, cv_markdown: str, tone: str, words: int, correction: str = ""
 ) -> WrittenLetter:
     user = _user_message(questionnaire=questionnaire, cv_markdown=cv_markdown)
-    answer = llm.complete_json(
-        system=_SYSTEM_PROMPT.format(tone=_TONE_GUIDE.get(tone, _TONE_GUIDE["formal"]), words=words),
-        user=f"{user}\n\nCorrection: {correction}" if correction else user,
-        schema=_LETTER_SCHEMA,
-        schema_name="cover_letter",
-        prompt_format=_PROMPT_FORMAT,
-    )
+    with progress.expecting(progress.letter_chars(words)):
+        answer = llm.complete_json(
+            system=_SYSTEM_PROMPT.format(tone=_TONE_GUIDE.get(tone, _TONE_GUIDE["formal"]), words=words),
+            user=f"{user}\n\nCorrection: {correction}" if correction else user,
+            schema=_LETTER_SCHEMA,
+            schema_name="cover_letter",
+            prompt_format=_PROMPT_FORMAT,
+        )
     letter = answer.data.get("letter") if answer.data else None
     if not isinstance(letter, str):
         # A model that ignores the format still wrote a letter: take its text as the Markdown.

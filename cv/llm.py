@@ -36,7 +36,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from core import costs, metrics, request_context
-from cv import patterns
+from cv import patterns, progress
 from cv.llm_answers import MAX_CHANGES, find_json_object, read_cv_answer, strip_reasoning
 from cv.llm_errors import LLMError, LLMPermanentError, LLMTransientError, LLMTruncatedError
 
@@ -111,9 +111,9 @@ _TOKEN_PARAMS = ("max_completion_tokens", "max_tokens")
 # Long enough to save a refused request on almost every call, short enough that a server upgraded to
 # support structured output gets asked for it again the same day.
 MODE_MEMORY_SECONDS = 6 * 3600
-# Each refusal changes one thing (the answer's form or the name of the length bound): a handful of
-# requests covers every combination.
-_MAX_REQUESTS_PER_CALL = 6
+# Each refusal changes one thing (the answer's form, the name of the length bound, or streaming): a handful
+# of requests covers every combination.
+_MAX_REQUESTS_PER_CALL = 8
 # How many characters of CV an answer of OPENAI_MAX_OUTPUT_TOKENS tokens can hold: a bit under the usual
 # ~4 characters per token, for the Markdown, the JSON escaping and the list of changes.
 _CHARS_PER_OUTPUT_TOKEN = 3.5
@@ -294,7 +294,8 @@ def analyse(
         questionnaire_fields=questionnaire_fields, cv_text=cv_text, prompt=prompt, surface=surface
     )
     try:
-        result = complete_cv(messages=messages)
+        with progress.expecting(len(capped.text)):  # the improved CV is about as long as the CV
+            result = complete_cv(messages=messages)
     except LLMTruncatedError as exc:
         holds = int(settings.OPENAI_MAX_OUTPUT_TOKENS * _CHARS_PER_OUTPUT_TOKEN)
         if capped.capped or len(capped.text) > holds:
@@ -526,6 +527,7 @@ def _complete(
     mode = MODE_PROMPT if text_only else remembered_mode
     tried = {(mode, tokens)}
     client = _client()
+    streaming = progress.stream_form(_server_url())  # cv.progress: the share written, shown while it streams
     for _ in range(_MAX_REQUESTS_PER_CALL):
         kwargs: dict[str, Any] = {
             "model": settings.OPENAI_MODEL,
@@ -539,10 +541,20 @@ def _complete(
         if request_id:
             # The model server's own logs can then be joined to ours.
             kwargs["extra_headers"] = {"X-Request-ID": request_id}
+        kwargs.update(progress.stream_kwargs(streaming))
         started = time.perf_counter()
         try:
             completion = client.chat.completions.create(**kwargs)
+            if streaming != progress.STREAM_OFF:
+                completion = progress.read_stream(
+                    completion, messages=messages, timeout=settings.OPENAI_TIMEOUT, timed_out=openai.APITimeoutError
+                )
         except openai.APIStatusError as exc:
+            stream_step = progress.after_refusal(exc, form=streaming, server=_server_url())
+            if stream_step is not None:
+                _observe(mode, "refused", started)
+                streaming = stream_step
+                continue
             step = _after_refusal(exc, mode=mode, tokens=tokens, tried=tried) if _may_be_refusal(exc) else None
             if step is None:
                 error = map_error(exc)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cv import completeness, gates, keywords, llm, matching, outline
+from cv import completeness, gates, keywords, llm, matching, outline, progress
 from cv.claims import verify_rewrite
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class _Tally:
             self.completion_tokens = (self.completion_tokens or 0) + answer.completion_tokens
 
 
+@progress.planned
 def analyse(
     *,
     questionnaire_fields: Mapping[str, object],
@@ -117,6 +118,9 @@ def analyse(
 
     new_summary = None
     summary_text = " ".join(summary.lines).strip() if summary else ""
+    # The share written (cv.progress): of all the parts' characters, each part weighted by its size.
+    summary_chars = len(summary_text) if len(summary_text) <= _MAX_SUMMARY_CHARS else 0
+    progress.plan(summary_chars + sum(len("\n".join(role.points)) for role in roles))
     if summary_text and len(summary_text) <= _MAX_SUMMARY_CHARS:
         titles = "; ".join(role.header[0] for role in roles)
         shown = _shown(job_terms, summary_text)
@@ -298,6 +302,7 @@ def _terms_line(shown: tuple[keywords.Keyword, ...]) -> str:
 def _rewrite(part: _Part, context: gates.Context, tally: _Tally, renew: Callable[[], object]) -> tuple[str, ...]:
     """The part rewritten (points, or the summary as one item), or () when the model's answers failed."""
     messages = [{"role": "system", "content": part.system}, {"role": "user", "content": part.user}]
+    progress.part(len(part.text))
     for attempt in range(2):
         renew()
         answer = llm.complete_text(
