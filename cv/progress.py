@@ -101,7 +101,7 @@ class _Reporter:
         now = time.monotonic()
         if now - self.last_write < WRITE_INTERVAL_SECONDS:
             return
-        if self.written is not None and share - self.written < _MIN_STEP:
+        if self.written is not None and abs(share - self.written) < _MIN_STEP:
             return
         self.last_write = now
         kind = self.kind

@@ -260,3 +260,20 @@ def test_part_by_part_the_share_is_of_all_parts_and_never_goes_back(settings, he
     assert shares == sorted(shares) and len(set(shares)) == len(shares)
     # From the first pieces of the first part to the last of the last, each part weighted by its size.
     assert 0 < shares[0] < 0.1 and shares[-1] > 0.9 and max(shares) <= progress.MAX_SHARE
+
+
+@pytest.mark.django_db
+def test_a_corrective_retry_shows_its_own_share_from_the_start(llm_settings, fake_openai, held, monkeypatch):
+    monkeypatch.setattr(progress, "WRITE_INTERVAL_SECONDS", 0)
+    first = [{"role": "user", "content": "Rewrite my CV."}]
+
+    with CaptureQueriesContext(connection) as queries, progress.reporting(ANALYSIS_JOB, held):
+        with progress.expecting(200):  # far shorter than the answer: the first answer reaches the cap
+            answer = llm.complete_cv(messages=first)
+        retry = [*first, {"role": "assistant", "content": answer.improved_cv}, {"role": "user", "content": "Again."}]
+        llm.complete_cv(messages=retry)  # expected: as long as the answer it rewrites
+
+    shares = _written(queries.captured_queries)
+    cap = shares.index(progress.MAX_SHARE)
+    assert shares[cap + 1] < 0.1, shares  # the retry's share starts again from its first pieces
+    assert shares[cap + 1 :] == sorted(shares[cap + 1 :])
