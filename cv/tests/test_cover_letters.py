@@ -16,6 +16,7 @@ LETTER_FIELDS = {
     "id",
     "error_code",
     "stage",
+    "progress",
     "ai_response",
     "version",
     "tone",
