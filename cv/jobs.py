@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core import jobs
 from core.quotas import quota_release
+from cv.llm import progress
 from cv.models import AIResponse, CoverLetter, Stage
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def llm_job(
         kind=kind,
         name=name,
         task=task,
-        work=work,
+        work=progress.reported(kind, work),  # the share written shows on the row; 1.0 once succeeded
         fetch=fetch,
         crashed=jobs.Failure("internal_error", crashed),
         interrupted=jobs.Failure("interrupted", interrupted),
@@ -100,8 +101,12 @@ def llm_job(
         max_attempts=lambda: settings.OPENAI_MAX_ATTEMPTS,
         retry_delay=lambda attempt, retry_after: retry_delay(attempt=attempt, retry_after=retry_after),
         resend_after=lambda: timedelta(seconds=settings.CV_PENDING_REQUEUE_AFTER_SECONDS),
-        claim_fields=lambda: {"started_at": Coalesce("started_at", Value(timezone.now())), "stage": Stage.READING_JOB},
-        waiting_fields=lambda: {"stage": Stage.QUEUED},
+        claim_fields=lambda: {
+            "started_at": Coalesce("started_at", Value(timezone.now())),
+            "stage": Stage.READING_JOB,
+            "progress": None,
+        },
+        waiting_fields=lambda: {"stage": Stage.QUEUED, "progress": None},
         done_fields=lambda: {"stage": Stage.DONE},
         refund=_give_back_unit,
         stored=stored,

@@ -113,6 +113,9 @@ class AIResponse(models.Model):
     stage = models.CharField(
         max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
     )
+    progress = models.FloatField(
+        null=True, blank=True, editable=False, help_text="Share of the answer written so far (cv.llm.progress)."
+    )
     improved_cv = models.TextField(blank=True, help_text="Markdown.")
     changes = models.JSONField(default=list, blank=True)
     match_report = models.JSONField(null=True, blank=True)
@@ -224,6 +227,9 @@ class CoverLetter(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     stage = models.CharField(
         max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
+    )
+    progress = models.FloatField(
+        null=True, blank=True, editable=False, help_text="Share of the answer written so far (cv.llm.progress)."
     )
     letter = models.TextField(blank=True, help_text="Markdown.")
     verification = models.JSONField(

@@ -210,6 +210,7 @@ class AIResponseSerializer(ModelSerializer):
             "error",
             "error_code",
             "stage",
+            "progress",
             "created_at",
             "started_at",
             "finished_at",

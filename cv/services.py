@@ -72,6 +72,7 @@ def ai_response_run_again(*, response: AIResponse) -> AIResponse:
     AIResponse.objects.filter(pk=response.pk).update(
         status=AIResponse.Status.PENDING,
         stage=Stage.QUEUED,
+        progress=None,
         attempts=0,
         error="",
         error_code="",

@@ -38,6 +38,11 @@ Real servers and models differ, and each difference can be chosen per test:
 - llama-cpp-python's own server: ``FakeOpenAI.like_llama_cpp_python()`` answers a ``json_schema``
   response_format with HTTP 500 (its validation error as the message) and silently ignores
   ``max_completion_tokens``.
+- streaming: a request with ``"stream": true`` is answered as llama.cpp's server streams, as server-sent
+  events: ``data: {...}`` chunks of ``stream_piece_chars`` characters in ``choices[0].delta.content``, a last
+  chunk with the ``finish_reason``, a usage chunk only when ``stream_options.include_usage`` asks for it (and
+  ``stream_usage`` is on), then ``data: [DONE]``. ``Slow(seconds, then)`` waits that long before each piece.
+  A server that does not stream: ``refuse_params={"stream"}`` (or ``{"stream_options"}``).
 """
 
 from __future__ import annotations
@@ -479,7 +484,16 @@ class Delay:
     then: Answer | Status = field(default_factory=Answer)
 
 
-Behaviour = Answer | Status | Delay
+@dataclass
+class Slow:
+    """Behave as ``then``, a streamed answer waiting ``seconds`` before each of its pieces (a model writing
+    slowly); a request that does not stream gets the whole answer at once."""
+
+    seconds: float
+    then: Answer = field(default_factory=Answer)
+
+
+Behaviour = Answer | Status | Delay | Slow
 
 
 @dataclass
@@ -531,6 +545,9 @@ class FakeOpenAI:
         self.refuse_formats: set[str] = set(refuse_formats or ())
         self.refuse_params: set[str] = set(refuse_params or ())
         self.refusal_style = refusal_style
+        # How a streamed answer is cut, and whether a usage chunk is sent when the request asks for one.
+        self.stream_piece_chars = 24
+        self.stream_usage = True
         self._queue: list[Behaviour] = []
         self._lock = threading.Condition()
         self._stopping = threading.Event()
@@ -585,6 +602,8 @@ class FakeOpenAI:
             self.refuse_formats = set()
             self.refuse_params = set()
             self.refusal_style = "vllm"
+            self.stream_piece_chars = 24
+            self.stream_usage = True
 
     @property
     def all_requests(self) -> list[RecordedRequest]:
@@ -662,9 +681,15 @@ class FakeOpenAI:
                 if isinstance(behaviour, Delay):
                     fake._stopping.wait(behaviour.seconds)
                     behaviour = behaviour.then
+                pace = 0.0
+                if isinstance(behaviour, Slow):
+                    pace, behaviour = behaviour.seconds, behaviour.then
                 if isinstance(behaviour, ObeysJobText):
                     behaviour = behaviour.for_request(body)
                 try:
+                    if body.get("stream") is True and isinstance(behaviour, Answer):
+                        self._stream(behaviour, body, pace)
+                        return
                     self._respond(behaviour, body)
                 except (BrokenPipeError, ConnectionResetError):
                     # The client gave up (timeout) or its process was killed: nothing left to answer.
@@ -696,6 +721,42 @@ class FakeOpenAI:
                         },
                     },
                 )
+
+            def _stream(self, behaviour: Answer, request_body: dict[str, Any], pace: float) -> None:
+                """The answer as llama.cpp's server streams it: server-sent events, then [DONE]."""
+                text = behaviour.body_for(request_body)
+                size = max(1, fake.stream_piece_chars)
+                base = {
+                    "id": f"chatcmpl-fake-{len(fake.requests)}",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": behaviour.model,
+                }
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("cache-control", "no-cache")
+                self.end_headers()
+
+                def event(choices: list[dict[str, Any]], **extra: Any) -> None:
+                    self.wfile.write(b"data: " + json.dumps({**base, "choices": choices, **extra}).encode() + b"\n\n")
+                    self.wfile.flush()
+
+                event([{"index": 0, "delta": {"role": "assistant", "content": None}, "finish_reason": None}])
+                for start in range(0, len(text), size):
+                    if pace and fake._stopping.wait(pace):
+                        return
+                    event([{"index": 0, "delta": {"content": text[start : start + size]}, "finish_reason": None}])
+                event([{"index": 0, "delta": {}, "finish_reason": behaviour.finish_reason}])
+                options = request_body.get("stream_options")
+                if fake.stream_usage and isinstance(options, dict) and options.get("include_usage"):
+                    usage = {
+                        "prompt_tokens": behaviour.prompt_tokens,
+                        "completion_tokens": behaviour.completion_tokens,
+                        "total_tokens": behaviour.prompt_tokens + behaviour.completion_tokens,
+                    }
+                    event([], usage=usage)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
             def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()

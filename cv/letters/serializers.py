@@ -40,6 +40,7 @@ class CoverLetterSerializer(ModelSerializer):
             "error",
             "error_code",
             "stage",
+            "progress",
             "created_at",
             "started_at",
             "finished_at",

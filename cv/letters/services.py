@@ -23,7 +23,7 @@ from core.text import clean_text
 from cv.jobs import LETTER_JOB, llm_job, set_stage, withdraw
 from cv.letters.offline import write_offline as write_offline
 from cv.llm import client as llm
-from cv.llm import gates
+from cv.llm import gates, progress
 from cv.llm.answers import check_answer, strip_reasoning
 from cv.llm.errors import LLMError, LLMPermanentError
 from cv.llm.output_guard import OutputGuard, reported
@@ -116,13 +116,14 @@ def write_with_llm(
     *, questionnaire: CVQuestionnaire, cv_markdown: str, tone: str, words: int, correction: str = ""
 ) -> WrittenLetter:
     user = _user_message(questionnaire=questionnaire, cv_markdown=cv_markdown)
-    answer = llm.complete_json(
-        system=_SYSTEM_PROMPT.format(tone=_TONE_GUIDE.get(tone, _TONE_GUIDE["formal"]), words=words),
-        user=f"{user}\n\nCorrection: {correction}" if correction else user,
-        schema=_LETTER_SCHEMA,
-        schema_name="cover_letter",
-        prompt_format=_PROMPT_FORMAT,
-    )
+    with progress.expecting(progress.letter_chars(words)):
+        answer = llm.complete_json(
+            system=_SYSTEM_PROMPT.format(tone=_TONE_GUIDE.get(tone, _TONE_GUIDE["formal"]), words=words),
+            user=f"{user}\n\nCorrection: {correction}" if correction else user,
+            schema=_LETTER_SCHEMA,
+            schema_name="cover_letter",
+            prompt_format=_PROMPT_FORMAT,
+        )
     letter = answer.data.get("letter") if answer.data else None
     if not isinstance(letter, str):
         # A model that ignores the format still wrote a letter: take its text as the Markdown.

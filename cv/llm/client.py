@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
+from cv.llm import progress
 from cv.llm.answers import MAX_CHANGES, find_json_object, read_cv_answer
 from cv.llm.errors import LLMPermanentError, LLMTruncatedError
 from cv.llm.prompt import CV_FORMAT, CV_SCHEMA, CV_SCHEMA_NAME, Redactions, build_messages, cap_cv_text
@@ -101,7 +102,8 @@ def analyse(
     capped = cap_cv_text(cv_text)
     messages = build_messages(job=job, cv_text=cv_text, prompt=prompt, surface=surface)
     try:
-        result = complete_cv(messages=messages)
+        with progress.expecting(len(capped.text)):  # the improved CV is about as long as the CV
+            result = complete_cv(messages=messages)
     except LLMTruncatedError as exc:
         holds = int(settings.OPENAI_MAX_OUTPUT_TOKENS * _CHARS_PER_OUTPUT_TOKEN)
         if capped.capped or len(capped.text) > holds:

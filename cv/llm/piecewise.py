@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cv.llm import client as llm
-from cv.llm import gates, outline
+from cv.llm import gates, outline, progress
 from cv.llm.errors import LLMPermanentError
 from cv.llm.prompt import build_messages, cap_cv_text
 from cv.scoring import completeness, job_reader, keywords, term_index
@@ -96,6 +96,7 @@ class _Tally:
             self.completion_tokens = (self.completion_tokens or 0) + answer.completion_tokens
 
 
+@progress.planned
 def analyse(
     *,
     job: Job,
@@ -122,6 +123,9 @@ def analyse(
 
     new_summary = None
     summary_text = " ".join(summary.lines).strip() if summary else ""
+    # The share written (cv.llm.progress): of all the parts' characters, each part weighted by its size.
+    summary_chars = len(summary_text) if len(summary_text) <= _MAX_SUMMARY_CHARS else 0
+    progress.plan(summary_chars + sum(len("\n".join(role.points)) for role in roles))
     if summary_text and len(summary_text) <= _MAX_SUMMARY_CHARS:
         titles = "; ".join(role.header[0] for role in roles)
         shown = _shown(job_terms, summary_text)
@@ -303,6 +307,7 @@ def _terms_line(shown: tuple[keywords.Keyword, ...]) -> str:
 def _rewrite(part: _Part, context: gates.Context, tally: _Tally, renew: Callable[[], object]) -> tuple[str, ...]:
     """The part rewritten (points, or the summary as one item), or () when the model's answers failed."""
     messages = [{"role": "system", "content": part.system}, {"role": "user", "content": part.user}]
+    progress.part(len(part.text))
     for attempt in range(2):
         renew()
         answer = llm.complete_text(

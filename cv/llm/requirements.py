@@ -242,7 +242,7 @@ class _JobText:
         section's title) and not in what it says of the employer or its offer."""
         pattern = _phrase_pattern(term)
         for match in pattern.finditer(self.text) if pattern else ():
-            if not self.offer[match.start()] and not job_context.heading_text(self.line_at(match.start())[1]):
+            if not self.offer[match.start()] and not job_context.is_heading(self.line_at(match.start())[1]):
                 return match.span()
         return None
 

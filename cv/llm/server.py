@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from core import costs, metrics, request_context
+from cv.llm import progress
 from cv.llm.answers import strip_reasoning
 from cv.llm.errors import LLMError, LLMPermanentError
 from cv.llm.sdk_errors import error_text, map_error
@@ -37,9 +38,9 @@ _TOKEN_PARAMS = ("max_completion_tokens", "max_tokens")
 # support structured output gets asked for it again the same day.
 MODE_MEMORY_SECONDS = 6 * 3600
 
-# Each refusal changes one thing (the answer's form or the name of the length bound): a handful of
-# requests covers every combination.
-_MAX_REQUESTS_PER_CALL = 6
+# Each refusal changes one thing (the answer's form, the name of the length bound, or streaming): a handful
+# of requests covers every combination.
+_MAX_REQUESTS_PER_CALL = 8
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def complete(
     mode = MODE_PROMPT if text_only else remembered_mode
     tried = {(mode, tokens)}
     client = _client()
+    streaming = progress.stream_form(_server_url())  # cv.llm.progress: the share written, shown while it streams
     for _ in range(_MAX_REQUESTS_PER_CALL):
         kwargs: dict[str, Any] = {
             "model": settings.OPENAI_MODEL,
@@ -137,10 +139,20 @@ def complete(
         if request_id:
             # The model server's own logs can then be joined to ours.
             kwargs["extra_headers"] = {"X-Request-ID": request_id}
+        kwargs.update(progress.stream_kwargs(streaming))
         started = time.perf_counter()
         try:
             completion = client.chat.completions.create(**kwargs)
+            if streaming != progress.STREAM_OFF:
+                completion = progress.read_stream(
+                    completion, messages=messages, timeout=settings.OPENAI_TIMEOUT, timed_out=openai.APITimeoutError
+                )
         except openai.APIStatusError as exc:
+            stream_step = progress.after_refusal(exc, form=streaming, server=_server_url())
+            if stream_step is not None:
+                _observe(mode, "refused", started)
+                streaming = stream_step
+                continue
             step = _after_refusal(exc, mode=mode, tokens=tokens, tried=tried) if _may_be_refusal(exc) else None
             if step is None:
                 error = map_error(exc)

@@ -8,7 +8,7 @@ from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 URL = "/cv/ai-responses/"
 RESPONSE_KEYS = {
     "id", "questionnaire", "prompt", "status", "improved_cv", "changes", "match_report", "verification", "version",
-    "model", "error", "error_code", "stage", "created_at", "started_at", "finished_at",
+    "model", "error", "error_code", "stage", "progress", "created_at", "started_at", "finished_at",
 }  # fmt: skip
 
 

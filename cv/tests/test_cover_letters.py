@@ -18,6 +18,7 @@ LETTER_FIELDS = {
     "id",
     "error_code",
     "stage",
+    "progress",
     "ai_response",
     "version",
     "tone",
