@@ -30,11 +30,11 @@ _MAIL_RETRY = {
 }
 
 
-@shared_task(name="core.tasks.send_password_reset_mail", queue="default", **_MAIL_RETRY)
+@shared_task(name=services.PASSWORD_RESET_MAIL_TASK, queue="default", **_MAIL_RETRY)
 def send_password_reset_mail(*, email: str) -> None:
     services.password_reset_mail_send(email=email)
 
 
-@shared_task(name="core.tasks.send_email_confirmation", queue="default", **_MAIL_RETRY)
+@shared_task(name=services.EMAIL_CONFIRMATION_TASK, queue="default", **_MAIL_RETRY)
 def send_email_confirmation(*, email: str) -> None:
     services.email_confirmation_send(email=email)
