@@ -283,6 +283,11 @@ PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default
 # The queue of the account mails (reset, confirmation: core.tasks), sent by a worker so that a request does the
 # same work whether or not the address has an account; tests give their own worker one.
 ACCOUNT_MAIL_QUEUE = "default"
+# A mail server that is down or hangs up: the account mail is tried again after 1, 2, 4 ... minutes (from the
+# base, doubling up to the maximum, with jitter), at most this many times; then the task fails with its error.
+ACCOUNT_MAIL_MAX_RETRIES = 5
+ACCOUNT_MAIL_RETRY_BASE_SECONDS = 60.0
+ACCOUNT_MAIL_RETRY_MAX_SECONDS = 600.0
 
 # dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see docs/stack.md).
 REST_AUTH = {
