@@ -20,6 +20,9 @@ numbers depend on the machine. It prints:
   not in the default run),
 - the enqueue beside stripped versions of itself, the most its ratio could reach (`--only floor`, not in
   the default run; bench/enqueue_floor.py),
+- each hot-path piece weighed on its endpoints: the application against the same application with that
+  piece replaced by plain Django or DRF, alternated round by round (`--only hotpath`, not in the default
+  run; bench/hotpath.py),
 - cost against size of every operation that depends on the CV, from one page to the largest text accepted,
   in one process (`--only sizes`, not in the default run; bench/sizes.py; each cell stopped at `--cap`
   seconds). With only in-process sections (`render`, `sizes`), no server, database or Redis is started.
@@ -132,26 +135,25 @@ class Stack:
     def serve(self, app: str = "cvimprover.wsgi:application", **env: str) -> None:
         """Start gunicorn (procs[0]) serving `app`, replacing the one running, and wait for it to answer."""
         if self.procs:
-            self.procs[0].terminate()
-            try:
-                self.procs[0].wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.procs[0].kill()
-                self.procs[0].wait()
+            _stop(self.procs[0])
+        self.procs[:1] = [self.gunicorn(app, self.port, **env)]
+
+    def gunicorn(self, app: str, port: int, **env: str) -> subprocess.Popen:
+        """A gunicorn serving `app` on `port`, once it answers (the caller stops it)."""
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", app, "-c", "cvimprover/gunicorn.py",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers)],
+             "--bind", f"127.0.0.1:{port}", "--workers", str(self.web_workers)],
             cwd=ROOT, env={**self.env, **env}, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        self.procs[:1] = [web]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.base_url}/core/health/", timeout=2).status_code == 200:
-                    return
+                if httpx.get(f"http://127.0.0.1:{port}/core/health/", timeout=2).status_code == 200:
+                    return web
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
+        _stop(web)
         raise SystemExit(f"the server did not start; see {self.workdir / 'stack.log'}")
 
     def start_worker(self) -> None:
@@ -176,6 +178,15 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.model.stop()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wrk_figure(pattern: str, out: str) -> str:
@@ -218,17 +229,17 @@ class Bench:
 
     def load(
         self, label: str, path: str, *, headers: dict[str, str] | None = None, post: str | None = None,
-        new_query: bool = False,
+        new_query: bool = False, base_url: str | None = None,
     ) -> dict:  # fmt: skip
         if self.wrk:
-            row = self._wrk(path, headers or {}, post, new_query)
+            row = self._wrk(path, headers or {}, post, new_query, base_url or self.stack.base_url)
         else:
-            row = self._threads(path, headers or {}, post, new_query)
+            row = self._threads(path, headers or {}, post, new_query, base_url or self.stack.base_url)
         row["label"] = label
         self.rows.append(row)
         return row
 
-    def _wrk(self, path: str, headers: dict[str, str], post: str | None, new_query: bool) -> dict:
+    def _wrk(self, path: str, headers: dict[str, str], post: str | None, new_query: bool, base_url: str) -> dict:
         args = [
             self.wrk or "wrk",
             "-t2",
@@ -247,7 +258,7 @@ class Bench:
             script.close()
             args += ["-s", script.name]
         out = subprocess.run(
-            [*args, self.stack.base_url + path], capture_output=True, text=True, timeout=self.duration + 30
+            [*args, base_url + path], capture_output=True, text=True, timeout=self.duration + 30
         ).stdout
         if script is not None:
             os.unlink(script.name)
@@ -266,16 +277,16 @@ class Bench:
         errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
         return {"rps": rps, "p50": latency(50), "p99": latency(99), "errors": errors, "requests": total}
 
-    def _threads(self, path: str, headers: dict[str, str], post: str | None, new_query: bool) -> dict:
+    def _threads(self, path: str, headers: dict[str, str], post: str | None, new_query: bool, base_url: str) -> dict:
         def call(client: httpx.Client) -> int:
             if post is None:
                 url = f"{path}?rebuilt={uuid.uuid4().hex}" if new_query else path
                 return client.get(url, headers=headers).status_code
             return client.post(path, content=post, headers={**headers, "Content-Type": "application/json"}).status_code
 
-        return self.threads(call)
+        return self.threads(call, base_url)
 
-    def threads(self, call) -> dict:
+    def threads(self, call, base_url: str | None = None) -> dict:
         """Run `call(client)` from a thread pool for the duration; the Python client's view of the server."""
         latencies: list[float] = []
         errors = 0
@@ -283,7 +294,7 @@ class Bench:
 
         def worker(_):
             nonlocal errors
-            with httpx.Client(base_url=self.stack.base_url, timeout=30) as client:
+            with httpx.Client(base_url=base_url or self.stack.base_url, timeout=30) as client:
                 while time.monotonic() < end:
                     started = time.perf_counter()
                     status = call(client)
@@ -326,12 +337,13 @@ def print_table(title: str, rows: list[dict], base: dict) -> None:
 
 
 def questionnaire_rows(user_id: int, count: int) -> None:
+    from django.conf import settings
     from django.db import connection
 
-    from core.list_pages import lists_changed
+    from core.hot_path.list_pages import lists_changed
     from cv.models import CVQuestionnaire
 
-    job = SAMPLE_JOB.read_text()[:5000]
+    job = SAMPLE_JOB.read_text()[: settings.CV_JOB_DESCRIPTION_MAX_CHARS]
     CVQuestionnaire.objects.bulk_create(
         [
             CVQuestionnaire(
@@ -452,6 +464,74 @@ def floor_figures(bench: Bench, auth: dict[str, str], questionnaire_id: int) -> 
         print(f"| {label} | {base['rps']:.0f} | {row['rps']:.0f} | {row['p99']:.1f} | "
               f"{row['errors']}/{row['requests']} | {row['rps'] / base['rps']:.2f} |")  # fmt: skip
     bench.stack.serve()
+
+
+def hotpath_figures(bench: Bench, auth: dict[str, str], questionnaire_id: int) -> None:
+    """Each hot-path piece weighed on its endpoints: the application as it is (on the stack's server) against
+    the same application with that piece replaced by plain Django or DRF (bench/hotpath.py, one server per
+    piece, all running at once). Every round measures each endpoint on both servers back to back, in
+    alternating order, so drift and other work on the machine fall on both sides alike."""
+    from bench.hotpath import PIECES
+
+    enqueue = json.dumps({"questionnaire": questionnaire_id, "prompt": "Tailor my CV."})
+    endpoints: dict[str, tuple[str, str, dict[str, str] | None, str | None]] = {
+        "user": ("`GET /auth/user/`", "/auth/user/", auth, None),
+        "status": ("`GET /core/rate-limits/status/`", "/core/rate-limits/status/", auth, None),
+        "plans": ("`GET /core/plans/` (anonymous)", "/core/plans/", None, None),
+        "list": ("`GET /cv/questionnaire/` (50 rows)", "/cv/questionnaire/", auth, None),
+        "enqueue": ("`POST /cv/ai-responses/`", "/cv/ai-responses/", auth, enqueue),
+    }
+    weighed = {
+        "compiled_lookup": ("user", "enqueue"),
+        "serializers": ("user", "status", "enqueue"),
+        "list_pages": ("list",),
+        "plan_catalogue": ("plans", "status"),
+    }
+    assert set(weighed) == set(PIECES)
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
+    try:
+        for piece in PIECES:
+            port = _free_port()
+            servers[piece] = (bench.stack.gunicorn("bench.hotpath:application", port, BENCH_HOTPATH_OFF=piece),
+                              f"http://127.0.0.1:{port}")  # fmt: skip
+        JSON = "application/json"
+        for base_url in [bench.stack.base_url] + [url for _proc, url in servers.values()]:
+            with httpx.Client(base_url=base_url, timeout=30) as client:  # warm both workers of every server
+                for _ in range(40):
+                    for _label, path, headers, post in endpoints.values():
+                        if post is None:
+                            client.get(path, headers=headers)
+                        else:
+                            client.post(path, content=post, headers={**(headers or {}), "Content-Type": JSON})
+        rows: dict[tuple[str, str], dict[str, list[dict]]] = {}
+        for round_number in range(bench.rounds):
+            for piece, names in weighed.items():
+                for name in names:
+                    _label, path, headers, post = endpoints[name]
+                    sides = {"with": bench.stack.base_url, "without": servers[piece][1]}
+                    order = ["with", "without"] if round_number % 2 == 0 else ["without", "with"]
+                    cell = rows.setdefault((piece, name), {"with": [], "without": []})
+                    for side in order:
+                        cell[side].append(bench.load(name, path, headers=headers, post=post, base_url=sides[side]))
+    finally:
+        for proc, _url in servers.values():
+            _stop(proc)
+    print(f"\nThe hot-path pieces (bench/hotpath.py; {bench.rounds} rounds, with and without each piece, "
+          "alternated; req/s with over req/s without)\n")  # fmt: skip
+    # The ratio is the median of the rounds' own ratios: each compares two loads a few seconds apart.
+    print("| piece | endpoint | with req/s | without req/s | with / without | rounds' range | p99 with / without ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for (piece, name), cell in rows.items():
+        on, off = _merged(name, cell["with"]), _merged(name, cell["without"])
+        per_round = [a["rps"] / b["rps"] for a, b in zip(cell["with"], cell["without"], strict=True)]
+        print(f"| {piece} | {endpoints[name][0]} | {on['rps']:.0f} | {off['rps']:.0f} | "
+              f"{statistics.median(per_round):.2f} | {min(per_round):.2f}-{max(per_round):.2f} | "
+              f"{on['p99']:.1f} / {off['p99']:.1f} |")  # fmt: skip
+    enqueue_p99 = [row["p99"] for (_piece, name), cell in rows.items() if name == "enqueue" for row in cell["with"]]
+    print(
+        f"\n- the enqueue as it is: worst p99 of its {len(enqueue_p99)} runs {max(enqueue_p99):.1f} ms, "
+        f"median {statistics.median(enqueue_p99):.1f} ms"
+    )
 
 
 def webhook_figures(bench: Bench) -> None:
@@ -617,6 +697,8 @@ def main() -> None:
             cpu_figures(bench, auth, questionnaire_id)
         if "floor" in sections:
             floor_figures(bench, auth, questionnaire_id)
+        if "hotpath" in sections:
+            hotpath_figures(bench, auth, questionnaire_id)
         if "webhook" in sections:
             webhook_figures(bench)
         if "pipeline" in sections:

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from core.exceptions import QuotaExceeded
+from core.hot_path.plan_catalogue import current_limit, current_plan_and_upgrade
 from core.models import LIMIT_FIELD_BY_SCOPE, Plan, QuotaUsage, User
-from core.plan_catalogue import current_limit, current_plan_and_upgrade
 from core.plans import plan_for, upgrade_for
 from core.redis_safety import fail_open
 

@@ -29,6 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import kombu.exceptions
 import redis
+from celery import current_app
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django_redis.cache import RedisCache
@@ -159,11 +160,15 @@ def exclusive(key: str, *, ttl_seconds: float, busy: Callable[[], Exception], wh
 
 
 def send_task(task, args: tuple, **options: Any) -> None:
-    """Queue a Celery task, or raise RedisUnavailable (503) if the broker cannot take it.
+    """Queue a Celery task (the task, or the name it is registered under), or raise RedisUnavailable (503)
+    if the broker cannot take it. By its name, the code that queues a task need not import the task's
+    module, which imports that code to do the work.
 
     Celery retries the publish briefly (CELERY_TASK_PUBLISH_RETRY_POLICY) and reconnects its producer pool
     by itself once the broker is back.
     """
+    if isinstance(task, str):
+        task = current_app.tasks[task]
     try:
         task.apply_async(args, **options)
     except REDIS_ERRORS as exc:

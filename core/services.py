@@ -17,6 +17,10 @@ from core.models import User
 
 logger = logging.getLogger(__name__)
 
+# The mails are queued by the names of their tasks (core.tasks), which run the `*_send` functions below.
+EMAIL_CONFIRMATION_TASK = "core.tasks.send_email_confirmation"
+PASSWORD_RESET_MAIL_TASK = "core.tasks.send_password_reset_mail"
+
 # Confirmation mails sent for one address at most (several accounts may be waiting to change to it).
 _CONFIRMATIONS_PER_ADDRESS = 3
 
@@ -56,13 +60,11 @@ def _email_change_request(*, user: User, email: str) -> None:
 
 
 def _email_confirmation_send_on_commit(*, email: str) -> None:
-    from core.tasks import send_email_confirmation
-
     # After the commit, so the worker sees the address. Should the broker be down, the change is kept and
     # POST /auth/registration/resend-email/ sends the mail later.
     transaction.on_commit(
         lambda: redis_safety.send_task(
-            send_email_confirmation, (), kwargs={"email": email}, queue=settings.ACCOUNT_MAIL_QUEUE
+            EMAIL_CONFIRMATION_TASK, (), kwargs={"email": email}, queue=settings.ACCOUNT_MAIL_QUEUE
         ),
         robust=True,
     )
@@ -83,19 +85,15 @@ def email_confirmation_resend(*, request: HttpRequest, email: str) -> None:
     """At most one mail per address per ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN (allauth's limit). The request does
     the same work whether or not an account waits for this address (count, queue); the worker looks it up, so
     neither the answer nor its time tells."""
-    from core.tasks import send_email_confirmation
-
     if ratelimit.consume(request, action="confirm_email", key=email.lower()):
-        redis_safety.send_task(send_email_confirmation, (), kwargs={"email": email}, queue=settings.ACCOUNT_MAIL_QUEUE)
+        redis_safety.send_task(EMAIL_CONFIRMATION_TASK, (), kwargs={"email": email}, queue=settings.ACCOUNT_MAIL_QUEUE)
 
 
 def password_reset_request(*, email: str) -> None:
     """Count the request against the address's hourly bound and, within it, queue the mail. The same work for
     a known and an unknown address: the account is looked up by the worker (password_reset_mail_send)."""
-    from core.tasks import send_password_reset_mail
-
     if password_reset_mail_allowed(email=email):
-        redis_safety.send_task(send_password_reset_mail, (), kwargs={"email": email}, queue=settings.ACCOUNT_MAIL_QUEUE)
+        redis_safety.send_task(PASSWORD_RESET_MAIL_TASK, (), kwargs={"email": email}, queue=settings.ACCOUNT_MAIL_QUEUE)
 
 
 def password_reset_url(*, user: User, token: str) -> str:

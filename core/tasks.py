@@ -7,9 +7,10 @@ task log line (cvimprover.celery) shows positional arguments only."""
 
 import smtplib
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 
-from core import services
+from core import jobs, services
 from core.billing.tasks import billing_grace_sweep, process_stripe_event, retry_failed_stripe_events
 
 __all__ = [
@@ -20,21 +21,35 @@ __all__ = [
     "send_password_reset_mail",
 ]
 
-
-# A mail server that is down or refuses for a while: tried again after 1, 2, 4 ... minutes.
-_MAIL_RETRY = {
-    "autoretry_for": (smtplib.SMTPException, OSError),
-    "retry_backoff": 60,
-    "retry_backoff_max": 600,
-    "max_retries": 5,
-}
+# A mail server that is down or refuses for a while.
+_MAIL_SERVER_DOWN = (smtplib.SMTPException, OSError)
 
 
-@shared_task(name="core.tasks.send_password_reset_mail", queue="default", **_MAIL_RETRY)
-def send_password_reset_mail(*, email: str) -> None:
-    services.password_reset_mail_send(email=email)
+def _mail_again_later(task: Task, exc: Exception) -> None:
+    """Send the mail again after ACCOUNT_MAIL_RETRY_BASE_SECONDS, doubling up to ACCOUNT_MAIL_RETRY_MAX_SECONDS,
+    at most ACCOUNT_MAIL_MAX_RETRIES times; then the task fails with the mail server's error."""
+    if task.request.retries >= settings.ACCOUNT_MAIL_MAX_RETRIES:
+        raise exc
+    countdown = jobs.backoff_seconds(
+        task.request.retries + 1,
+        base=settings.ACCOUNT_MAIL_RETRY_BASE_SECONDS,
+        cap=settings.ACCOUNT_MAIL_RETRY_MAX_SECONDS,
+        jitter=True,
+    )
+    raise task.retry(exc=exc, countdown=countdown)
 
 
-@shared_task(name="core.tasks.send_email_confirmation", queue="default", **_MAIL_RETRY)
-def send_email_confirmation(*, email: str) -> None:
-    services.email_confirmation_send(email=email)
+@shared_task(bind=True, name=services.PASSWORD_RESET_MAIL_TASK, queue="default", max_retries=None)
+def send_password_reset_mail(self: Task, *, email: str) -> None:
+    try:
+        services.password_reset_mail_send(email=email)
+    except _MAIL_SERVER_DOWN as exc:
+        _mail_again_later(self, exc)
+
+
+@shared_task(bind=True, name=services.EMAIL_CONFIRMATION_TASK, queue="default", max_retries=None)
+def send_email_confirmation(self: Task, *, email: str) -> None:
+    try:
+        services.email_confirmation_send(email=email)
+    except _MAIL_SERVER_DOWN as exc:
+        _mail_again_later(self, exc)

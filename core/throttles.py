@@ -1,6 +1,6 @@
 """Rate limits: the anonymous per-address rate, a signed-in person's burst rate and the plan's API calls per
 hour, all counted in one Redis round trip per request, which also reads the plan catalogue's generation
-(core.plan_catalogue), so the catalogue costs the request no call of its own. A plan's hourly limit taken
+(core.hot_path.plan_catalogue), so the catalogue costs the request no call of its own. A plan's hourly limit taken
 from this process's copy of the catalogue is counted against only while the generation is still the copy's.
 
 Each app says which of its views are work (`throttle_scope = WORK` on the view): those count against the
@@ -27,7 +27,7 @@ from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
 from core import metrics
-from core.plan_catalogue import GENERATION_KEY, UNREAD, generation_read, generation_unknown, limit_before_token
+from core.hot_path.plan_catalogue import GENERATION_KEY, UNREAD, generation_read, generation_unknown, limit_before_token
 from core.quotas import api_calls_exceeded, api_calls_key
 from core.redis_safety import fail_open
 

@@ -25,14 +25,14 @@ from core import login_limits, services, sessions
 from core.adapters import GoogleAdapter
 from core.exceptions import DomainError, ServiceUnavailable
 from core.health import health_report
+from core.hot_path.plan_catalogue import current_plan_id, plans_catalogue
 from core.pagination import single_page, single_page_schema
-from core.plan_catalogue import current_plan_id, plans_catalogue
+from core.plan_serializers import PlanSerializer
 from core.quotas import quota_status_for
 from core.serializers import (
     CsrfTokenSerializer,
     GoogleLoginSerializer,
     HealthSerializer,
-    PlanSerializer,
     RateLimitStatusSerializer,
     ScopeStatusSerializer,
     TokenRefreshSerializer,

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from rest_framework import serializers
 
-from core.compiled_lookup import CompiledLookup
-from core.model_serializer import ModelSerializer, Serializer
+from core.hot_path.compiled_lookup import CompiledLookup
+from core.hot_path.serializers import ModelSerializer, Serializer
 from core.text import clean_text
 from cv.models import JOB_FIELDS, AIResponse, AIResponseVersion, CVQuestionnaire
 from cv.scoring import keywords

@@ -1,7 +1,7 @@
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from core.list_pages import lists_changed
+from core.hot_path.list_pages import lists_changed
 from core.models import User
 from cv.intake.questionnaires import resume_file_release_on_commit
 from cv.models import CVQuestionnaire

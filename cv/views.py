@@ -6,7 +6,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.authentication import signed_in_user
-from core.list_pages import cached_page
+from core.hot_path.list_pages import cached_page
 from core.parsers import JSONParser
 from core.throttles import WORK
 from cv import selectors, services

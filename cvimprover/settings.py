@@ -114,10 +114,6 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://127.0.0.1:5432/cvimprover")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The same backend, with a health check that skips its round trip while the socket shows the
-    # connection is fine (cvimprover/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "cvimprover.postgresql"
 if env.bool("DB_PREPARED_STATEMENTS", default=True):
     # Parameters sent apart from the SQL, so psycopg prepares a statement once it ran five times on a
     # connection and PostgreSQL stops planning it for every request (0.85 -> 0.26 ms of its CPU for a
@@ -287,6 +283,11 @@ PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default
 # The queue of the account mails (reset, confirmation: core.tasks), sent by a worker so that a request does the
 # same work whether or not the address has an account; tests give their own worker one.
 ACCOUNT_MAIL_QUEUE = "default"
+# A mail server that is down or hangs up: the account mail is tried again after 1, 2, 4 ... minutes (from the
+# base, doubling up to the maximum, with jitter), at most this many times; then the task fails with its error.
+ACCOUNT_MAIL_MAX_RETRIES = 5
+ACCOUNT_MAIL_RETRY_BASE_SECONDS = 60.0
+ACCOUNT_MAIL_RETRY_MAX_SECONDS = 600.0
 
 # dj-rest-auth 7 reads REST_AUTH (the older names are silently ignored, see docs/stack.md).
 REST_AUTH = {
@@ -438,8 +439,8 @@ CV_JOB_DESCRIPTION_MAX_CHARS = 5000
 # cut: generous for 600 words of Markdown (about 4,000 characters), within CV_MAX_TEXT_CHARS.
 CV_MAX_LETTER_CHARS = 12_000
 
-# PDF renders (core.jobs): a render takes about a second; the task's time limits (pdf.tasks: soft at 3/4 of
-# the lease, hard at 11/12, so 45 s and 55 s) stay below the lease, so a document still running after it
+# PDF renders (core.jobs): a render takes about a second; the task's time limits (pdf.services.render_time_limits,
+# sent with each message: soft at 3/4 of the lease, hard at 11/12, so 45 s and 55 s) stay below the lease, so a document still running after it
 # belongs to a worker that died. A pending one queued longer than the lease ago is sent again. Storage
 # failures are retried with back-off from the base, up to the maximum attempts.
 PDF_RENDER_LEASE_SECONDS = 60

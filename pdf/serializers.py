@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from core.model_serializer import ModelSerializer, Serializer
+from core.hot_path.serializers import ModelSerializer, Serializer
 from core.schema import ErrorSerializer
 from pdf.models import Document
 from pdf.rendering import TEMPLATES

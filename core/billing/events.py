@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -39,6 +40,9 @@ from core.models import Plan, StripeEvent, Subscription, User
 from core.text import clean_text
 
 logger = logging.getLogger(__name__)
+
+# The task that applies a stored event (core.billing.tasks; the name queued messages and the beat carry).
+PROCESS_TASK = "core.tasks.process_stripe_event"
 
 # Claimed under a row lock that skips a row another worker holds while it applies the event.
 EVENT_JOB = jobs.JobKind(
@@ -72,9 +76,8 @@ def backoff_delay(attempts: int) -> timedelta:
 
 
 def _enqueue(event_pk: int) -> None:
-    from core.billing.tasks import process_stripe_event
-
-    process_stripe_event.delay(event_pk)
+    # By the task's name: the task (core.billing.tasks) imports this module to apply the event.
+    current_app.tasks[PROCESS_TASK].delay(event_pk)
 
 
 @transaction.atomic

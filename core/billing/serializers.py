@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.billing.currencies import amount_display
-from core.model_serializer import ModelSerializer, Serializer
+from core.hot_path.serializers import ModelSerializer, Serializer
 from core.models import Invoice, Plan, Subscription
 
 

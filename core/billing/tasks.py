@@ -9,7 +9,7 @@ from core.billing import events, sync
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="core.tasks.process_stripe_event", acks_late=True)
+@shared_task(name=events.PROCESS_TASK, acks_late=True)
 def process_stripe_event(event_pk: int) -> str | None:
     """Apply one stored webhook event. Failures are recorded on the row and retried by the beat task, not
     by Celery, so the row stays the single truth about an event."""

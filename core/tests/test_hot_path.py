@@ -7,9 +7,9 @@ from django.db.models import Count
 
 from core.authentication import signed_in_users
 from core.billing.selectors import users_with_subscription_summary
-from core.compiled_lookup import CompiledLookup
+from core.hot_path.compiled_lookup import CompiledLookup
+from core.hot_path.plan_catalogue import current_limit
 from core.models import Plan, Subscription, User
-from core.plan_catalogue import current_limit
 from core.plans import free_plan
 from core.serializers import UserDetailsSerializer
 from core.tests.factories import UserFactory
@@ -107,7 +107,7 @@ def test_each_serializer_gets_its_own_fields():
 def test_fields_with_children_get_children_of_their_own():
     from rest_framework import serializers
 
-    from core.model_serializer import ModelSerializer
+    from core.hot_path.serializers import ModelSerializer
 
     class WithChildren(ModelSerializer):
         tags = serializers.ListField(child=serializers.CharField(), required=False)
@@ -149,7 +149,7 @@ def test_a_verified_access_token_is_refused_once_it_expires():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get("/auth/user/").status_code == 200
-    assert client.get("/auth/user/").status_code == 200  # the kept verification
+    assert client.get("/auth/user/").status_code == 200
     time.sleep(max(0.0, token["exp"] - time.time()) + 0.1)
     refused = client.get("/auth/user/")
     assert refused.status_code == 401
@@ -199,3 +199,111 @@ def test_plain_serializers_give_each_instance_fields_of_its_own():
     assert not theirs.is_valid()
     assert theirs.errors["questionnaire"][0].code == "does_not_exist"
     assert mine.fields["questionnaire"].parent is mine and theirs.fields["questionnaire"].parent is theirs
+
+
+# What each piece of core/hot_path depends on in Django, DRF and simplejwt, and none of them promises. An
+# upgrade that changes one of these fails here, before the piece gives a wrong answer or quietly stops paying.
+
+
+def test_pin_django_compiler_internals_the_compiled_lookup_uses():
+    import inspect
+
+    from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+    from django.db.models.sql.compiler import SQLCompiler
+
+    assert list(inspect.signature(get_related_populators).parameters) == ["klass_info", "select", "db"]
+    assert list(inspect.signature(SQLCompiler.get_converters).parameters) == ["self", "expressions"]
+    assert list(inspect.signature(SQLCompiler.apply_converters).parameters) == ["self", "rows", "converters"]
+    assert list(inspect.signature(SQLCompiler.has_composite_fields).parameters) == ["self", "expressions"]
+    assert list(inspect.signature(User.from_db).parameters) == ["db", "field_names", "values"]
+    # as_sql() fills what the lookup reads: the selected columns, the model's span in them, and where each
+    # annotation is.
+    queryset = users_with_subscription_summary(User.objects.all()).filter(pk=1)[:1]
+    compiler = queryset.query.get_compiler(using="default")
+    _sql, params = compiler.as_sql()
+    assert 1 in params
+    info = compiler.klass_info
+    assert info["model"] is User
+    assert info["select_fields"] == list(range(info["select_fields"][0], info["select_fields"][-1] + 1))
+    assert [related["model"] for related in info["related_klass_infos"]] == [Plan]
+    assert set(compiler.annotation_col_map) == {"subscription_summary_json"}
+    assert compiler.col_count == len(compiler.select)
+
+
+def test_pin_drf_builds_fields_per_instance_and_binding_only_sets_attributes():
+    import copy
+
+    from rest_framework import serializers
+
+    calls = []
+
+    class Plain(serializers.Serializer):
+        name = serializers.CharField()
+
+        def get_fields(self):
+            calls.append(self)
+            return super().get_fields()
+
+    first = Plain()
+    assert first.fields is first.fields and calls == [first]  # once per instance, when `fields` is first read
+    assert "name" in Plain().fields
+    assert len(calls) == 2
+    # A plain field has no __copy__, so copy.copy() is a shallow copy of its attributes, and binding the copy
+    # sets only these on it: nothing is shared with the kept field but what binding leaves alone.
+    assert not hasattr(serializers.Field, "__copy__") and hasattr(serializers.Field, "__deepcopy__")
+    kept = serializers.CharField(max_length=5)
+    kept_before = dict(vars(kept))
+    bound = copy.copy(kept)
+    before = dict(vars(bound))
+    bound.bind("name", first)
+    changed = {key for key in vars(bound) if vars(bound)[key] is not before.get(key, object())}
+    assert changed <= {"field_name", "parent", "label", "source", "source_attrs"}
+    assert vars(kept) == kept_before
+    assert bound.validators is kept.validators  # validators are built once and shared: they hold no binding
+    # Fields with children bind them at construction: such a field must be deep-copied (ours does).
+    listed = serializers.ListField(child=serializers.CharField())
+    assert listed.child.parent is listed
+    assert copy.deepcopy(listed).child is not listed.child
+
+
+def test_pin_drf_pagination_links_come_from_the_whole_url():
+    """A kept list page is keyed by the whole URL, because DRF builds its next/previous links from it."""
+    from rest_framework.pagination import PageNumberPagination
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    request = Request(APIRequestFactory().get("/cv/questionnaire/?page=1"))
+    paginator = PageNumberPagination()
+    paginator.page_size = 1
+    for _ in range(3):
+        UserFactory.create()
+    paginator.paginate_queryset(User.objects.order_by("pk"), request)
+    assert paginator.get_next_link() == request.build_absolute_uri("/cv/questionnaire/?page=2")
+    assert (paginator.get_next_link() or "").startswith("http://testserver/")
+
+
+def test_pin_every_orm_change_to_a_plan_is_announced_to_the_catalogue():
+    """The catalogue's copy is replaced on `post_save`, `post_delete` and `plans_updated` (PlanQuerySet.update).
+    Django's bulk_update goes through QuerySet.update, so it is announced too; bulk_create sends nothing (no
+    plan is made that way outside seed_plans, which saves each one)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from core.models import plans_updated
+
+    heard: list[str] = []
+
+    def hear(signal, **kwargs):
+        heard.append({post_save: "saved", post_delete: "deleted", plans_updated: "updated"}[signal])
+
+    for signal in (post_save, post_delete, plans_updated):
+        signal.connect(hear, sender=Plan, dispatch_uid="pin")
+    try:
+        basic = _basic()
+        Plan.objects.filter(pk=basic.pk).update(order=2)
+        basic.order = 3
+        Plan.objects.bulk_update([basic], ["order"])
+        basic.delete()
+    finally:
+        for signal in (post_save, post_delete, plans_updated):
+            signal.disconnect(sender=Plan, dispatch_uid="pin")
+    assert heard == ["saved", "updated", "updated", "deleted"]

@@ -1,4 +1,4 @@
-"""Each process keeps the plan catalogue under the shared generation token (core.plan_catalogue): no extra
+"""Each process keeps the plan catalogue under the shared generation token (core.hot_path.plan_catalogue): no extra
 Redis call for it, and no process serves a plan after a committed change."""
 
 from concurrent.futures import ThreadPoolExecutor
@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from core.hot_path.plan_catalogue import GENERATION_KEY
 from core.models import Plan
-from core.plan_catalogue import GENERATION_KEY
 from testing.servers import gunicorn_server
 
 
@@ -84,7 +84,7 @@ def test_a_plan_changed_elsewhere_is_served_by_every_web_process_at_once(tmp_pat
 def test_a_change_read_inside_a_transaction_that_rolls_back_is_never_served():
     from django.db import transaction
 
-    from core.plan_catalogue import plans_catalogue
+    from core.hot_path.plan_catalogue import plans_catalogue
 
     _seed()
 
@@ -154,7 +154,7 @@ def test_a_copy_assumed_before_redis_turned_out_unreachable_is_not_used(user):
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from core import plan_catalogue
+    from core.hot_path import plan_catalogue
 
     _seed()
     plan_catalogue.plans_catalogue()  # this process's copy: Free has 3 analyses a day

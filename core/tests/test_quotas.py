@@ -113,7 +113,7 @@ def test_rate_limit_status_with_the_free_plan_hidden_from_the_catalogue(user, ap
 
 @pytest.mark.django_db
 def test_rate_limit_status_of_a_plan_the_catalogue_does_not_have_yet(user, api_client, monkeypatch):
-    from core import plan_catalogue
+    from core.hot_path import plan_catalogue
 
     pro = PlanFactory.create(slug="pro", order=2, ai_responses_per_day=40)
     user.plan = pro

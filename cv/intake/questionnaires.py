@@ -14,7 +14,7 @@ from django.db import transaction
 
 from core import redis_safety
 from core.exceptions import DomainError
-from core.list_pages import lists_changed
+from core.hot_path.list_pages import lists_changed
 from core.models import User
 from core.quotas import quota_consume, quota_release
 from core.text import clean_text

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.model_serializer import ModelSerializer, Serializer
+from core.hot_path.serializers import ModelSerializer, Serializer
 from cv.letters import services as letters
 from cv.models import CoverLetter
 from cv.serializers import VerificationSerializer

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from core.model_serializer import Serializer
+from core.hot_path.serializers import Serializer
 from cv.outputs.exports import FORMATS
 
 

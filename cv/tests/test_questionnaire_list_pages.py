@@ -93,7 +93,7 @@ def test_deleting_an_account_with_questionnaires(api_client, user):
 def test_a_kept_page_is_the_answer_a_fresh_build_gives(api_client, user, settings):
     from django.core.cache import cache
 
-    from core.list_pages import recent_pages
+    from core.hot_path.list_pages import recent_pages
 
     QuestionnaireFactory.create_batch(3, user=user, position="Engineer \u2028 of \u00e9l\u00e8ves")
     built = api_client.get(URL)
@@ -121,7 +121,7 @@ def test_an_indented_answer_is_built_for_the_asker(api_client, user):
 
 
 def test_the_pages_kept_in_a_process_stay_within_their_byte_limit():
-    from core.list_pages import _RecentPages
+    from core.hot_path.list_pages import _RecentPages
 
     pages = _RecentPages(limit=1600)
     for n in range(20):
@@ -135,7 +135,7 @@ def test_the_pages_kept_in_a_process_stay_within_their_byte_limit():
 def test_a_page_kept_in_the_process_is_not_kept_longer_than_in_redis():
     import time
 
-    from core.list_pages import _RecentPages
+    from core.hot_path.list_pages import _RecentPages
 
     pages = _RecentPages(limit=1600, seconds=0.05)
     pages.keep("page", b"{}")

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from core.model_serializer import ModelSerializer, Serializer
+from core.hot_path.serializers import ModelSerializer, Serializer
 from core.schema import ErrorSerializer
 from cv.models import AIResponseVersion
 from cv.serializers import MatchReportSerializer, VerificationSerializer

@@ -29,6 +29,7 @@ from django.dispatch import receiver
 from django_redis import get_redis_connection
 
 from core.models import LIMIT_FIELD_BY_SCOPE, Plan, plans_updated
+from core.plan_serializers import PlanSerializer
 from core.redis_safety import fail_open
 
 GENERATION_KEY = "cvimprover:plans:generation"
@@ -42,8 +43,6 @@ UNREAD = object()
 
 
 def _build() -> list[dict[str, Any]]:
-    from core.serializers import PlanSerializer
-
     plans = Plan.objects.filter(is_active=True).order_by("order", "id")
     entries = []
     for plan, data in zip(plans, PlanSerializer(plans, many=True).data, strict=True):
