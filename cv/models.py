@@ -114,7 +114,13 @@ class AIResponse(models.Model):
         max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
     )
     progress = models.FloatField(
-        null=True, blank=True, editable=False, help_text="Share of the answer written so far (cv.llm.progress)."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "While a streaming model writes: the share of the answer written so far (0 to 0.99); 1.0 once "
+            "succeeded; null before the first piece or with a server that does not stream."
+        ),
     )
     improved_cv = models.TextField(blank=True, help_text="Markdown.")
     changes = models.JSONField(default=list, blank=True)
@@ -229,7 +235,13 @@ class CoverLetter(models.Model):
         max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
     )
     progress = models.FloatField(
-        null=True, blank=True, editable=False, help_text="Share of the answer written so far (cv.llm.progress)."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "While a streaming model writes: the share of the answer written so far (0 to 0.99); 1.0 once "
+            "succeeded; null before the first piece or with a server that does not stream."
+        ),
     )
     letter = models.TextField(blank=True, help_text="Markdown.")
     verification = models.JSONField(

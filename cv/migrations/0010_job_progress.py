@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='airesponse',
             name='progress',
-            field=models.FloatField(blank=True, editable=False, help_text='Share of the answer written so far (cv.llm.progress).', null=True),
+            field=models.FloatField(blank=True, editable=False, help_text='While a streaming model writes: the share of the answer written so far (0 to 0.99); 1.0 once succeeded; null before the first piece or with a server that does not stream.', null=True),
         ),
         migrations.AddField(
             model_name='coverletter',
             name='progress',
-            field=models.FloatField(blank=True, editable=False, help_text='Share of the answer written so far (cv.llm.progress).', null=True),
+            field=models.FloatField(blank=True, editable=False, help_text='While a streaming model writes: the share of the answer written so far (0 to 0.99); 1.0 once succeeded; null before the first piece or with a server that does not stream.', null=True),
         ),
     ]

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from cv import services
-from cv.llm import requirements
+from cv.llm import proposals, requirements
 from cv.models import CVQuestionnaire
 from cv.scoring import matching
 from cv.scoring.job import Job
@@ -61,7 +61,7 @@ def _item(term, quote, evidence, kind="skill", importance="required"):
 
 
 def _checked(*items):
-    return requirements.checked(items, job_text=NURSE_JOB, cv_text=NURSE_CV)
+    return proposals.checked(items, job_text=NURSE_JOB, cv_text=NURSE_CV)
 
 
 def test_a_term_the_job_does_not_have_is_dropped():
@@ -83,7 +83,7 @@ def test_a_term_copied_in_another_case_is_kept_as_the_job_writes_it():
 
 
 def test_quotation_marks_around_a_quote_are_not_part_of_it_and_a_leading_dot_is():
-    [dotnet, epic] = requirements.checked(
+    [dotnet, epic] = proposals.checked(
         [_item(".NET", '"C# and .NET."', None, kind="tool"), _item('"Epic"', "…Knowledge of Epic…", '"Epic."')],
         job_text="Requirements:\n- C# and .NET\n- Knowledge of Epic\n",
         cv_text=NURSE_CV,
@@ -125,8 +125,8 @@ def test_the_answer_is_bounded_and_generic_words_or_sentences_are_not_terms():
     assert (kept[1].kind, kept[1].importance) == ("skill", "required")
     many_words = "\n".join(f"- Skill{n}" for n in range(60))
     assert len(
-        requirements.checked([_item(f"Skill{n}", "", None) for n in range(60)], job_text=many_words, cv_text="")
-    ) == (requirements.MAX_REQUIREMENTS)
+        proposals.checked([_item(f"Skill{n}", "", None) for n in range(60)], job_text=many_words, cv_text="")
+    ) == (proposals.MAX_REQUIREMENTS)
 
 
 def test_the_report_scores_against_the_merged_requirements():
@@ -294,7 +294,7 @@ What we offer:
     items = {
         item["term"]: item
         for item in (
-            requirements._proposed(term, requirements._JobText.of(job))
+            proposals.proposed(term, proposals.JobText.of(job))
             for term in [
                 "arterial lines",
                 "ACLS",
@@ -323,9 +323,9 @@ What we offer:
 def test_a_line_copied_whole_from_the_job_is_read_as_its_list_of_terms():
     line = "Working knowledge of Epic charting, arterial lines and ACLS certification preferred."
 
-    assert requirements._terms_of(line) == ["Epic charting", "arterial lines", "ACLS certification"]
-    assert requirements._terms_of("Medication administration") == ["Medication administration"]
-    assert requirements._terms_of("C++.") == ["C++"]
+    assert proposals.terms_of(line) == ["Epic charting", "arterial lines", "ACLS certification"]
+    assert proposals.terms_of("Medication administration") == ["Medication administration"]
+    assert proposals.terms_of("C++.") == ["C++"]
 
 
 def test_an_answer_cut_off_by_the_output_bound_keeps_the_lines_it_finished(llm_settings, fake_openai):
@@ -373,8 +373,8 @@ def test_the_fake_answers_like_a_small_model():
     terms = [line[2:] for line in lines]
     assert "Quantum annealing" in terms and "ICU Staff Nurse, Northgate Hospital" in terms
     assert any(term == term.lower() and term.upper() in NURSE_JOB.upper() for term in terms)
-    job = requirements._JobText.of(NURSE_JOB)
-    kept = [term for term in terms if requirements._proposed(term, job) is not None]
+    job = proposals.JobText.of(NURSE_JOB)
+    kept = [term for term in terms if proposals.proposed(term, job) is not None]
     assert "Quantum annealing" not in kept and "ICU Staff Nurse, Northgate Hospital" not in kept
     assert {"medication administration", "arterial lines", "acls certification"} <= {term.casefold() for term in kept}
 
@@ -382,11 +382,11 @@ def test_the_fake_answers_like_a_small_model():
         _body(requirements.EVIDENCE_PROMPT, requirements.evidence_message(NURSE_CV, ["arterial lines", "Epic"]))
     )
     assert answer.splitlines() == ["arterial lines => Ran it in production at Google for five years", "Epic => epic"]
-    assert requirements._quotes(answer, ["arterial lines", "Epic"]) == {
+    assert proposals.quotes_of(answer, ["arterial lines", "Epic"]) == {
         "arterial lines": "Ran it in production at Google for five years",
         "Epic": "epic",
     }
-    [arterial] = requirements.checked(
+    [arterial] = proposals.checked(
         [_item("arterial lines", "", "Ran it in production at Google for five years")],
         job_text=NURSE_JOB,
         cv_text=NURSE_CV,

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from core.models import QuotaUsage
-from cv.llm.requirements import find
+from cv.llm.proposals import find
 from cv.models import AIResponse, CVQuestionnaire
 from cv.tasks import requeue_stuck_responses
 from testing.fake_openai import (
