@@ -429,7 +429,7 @@ CV_EXTRACT_TIMEOUT = env.float("CV_EXTRACT_TIMEOUT", default=5.0)
 CV_ANALYSIS_QUEUE: str | None = None
 # First back-off step for transient LLM errors; doubles per attempt, with jitter, up to the maximum.
 CV_RETRY_BASE_SECONDS = env.float("CV_RETRY_BASE_SECONDS", default=5.0)
-CV_RETRY_MAX_SECONDS = 300.0
+CV_RETRY_MAX_SECONDS = env.float("CV_RETRY_MAX_SECONDS", default=300.0)
 # An analysis or letter still pending this long after it was last queued may have lost its message (a broker
 # restart): the sweep sends it again (a duplicate is harmless, the claim decides).
 CV_PENDING_REQUEUE_AFTER_SECONDS = 300

@@ -7,7 +7,7 @@ language. Each case is one row of ``GATES`` (a closed table: adding a case is on
 names its ``error_code``, the message the person reads when the answer still fails after the corrective
 retry, and the instruction that retry sends to the model.
 
-Pure and offline, bounded by the size of its inputs: the texts compared are capped at ``MAX_COMPARED_CHARS``
+Pure and offline, bounded by the size of its inputs: the texts compared are capped at CV_MAX_TEXT_CHARS
 and the edit distance is computed only up to the small bound that decides the gate.
 """
 
@@ -19,13 +19,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
+
 CV = "cv"
 LETTER = "letter"
 # A part of a CV rewritten on its own (cv.llm.piecewise): judged like a CV, except that it may come back unchanged
 # and its length is checked by the caller against the part's.
 PART = "part"
-# What a gate compares is cut to this many characters (the CV text is bounded on upload; so is the answer).
-MAX_COMPARED_CHARS = 60_000
 # An answer whose word edit distance to the upload (insertions plus deletions) is within this share of the two
 # texts' words together is the upload unchanged: a word similarity of 0.9 or more, the evaluation's own line
 # between a rewrite and no rewrite (cv/evaluation/judge.py). At 6 % of the upload's words, a 1.5B model's
@@ -137,7 +137,8 @@ class Gate:
 
 
 def _cap(text: str) -> str:
-    return (text or "")[:MAX_COMPARED_CHARS]
+    # What a gate compares is cut at the one bound of a CV's text and of the model's answer.
+    return (text or "")[: settings.CV_MAX_TEXT_CHARS]
 
 
 def _fold(text: str) -> str:

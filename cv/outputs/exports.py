@@ -29,7 +29,7 @@ from lxml import etree
 from core.exceptions import Conflict, DomainError
 from cv.models import AIResponse
 from cv.outputs import jsonresume
-from cv.text.cv_document import MAX_MARKDOWN_CHARS, Block, Run, parse, to_plain_text, xml_safe
+from cv.text.cv_document import Block, Run, max_markdown_chars, parse, to_plain_text, xml_safe
 from cv.versions.services import cv_markdown_of
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -78,7 +78,7 @@ def improved_markdown(response: AIResponse, version: int | None = None) -> str:
     markdown = cv_markdown_of(response, version) if response.status == AIResponse.Status.SUCCEEDED else ""
     if not (markdown or "").strip():
         raise AIResponseNotReady(status=response.status)
-    if len(markdown) > MAX_MARKDOWN_CHARS:
+    if len(markdown) > max_markdown_chars():
         raise CVTooLarge()
     return markdown
 

@@ -288,9 +288,9 @@ def test_export_and_diff_are_in_the_openapi_schema(anon_client):
 
 
 def test_the_longest_exportable_cv_exports_quickly_and_a_longer_one_is_refused(api_client, user):
-    from cv.text.cv_document import MAX_MARKDOWN_CHARS
+    from cv.text.cv_document import max_markdown_chars
 
-    longest = "\n\n".join([JANE_MARKDOWN] * 40)[:MAX_MARKDOWN_CHARS]
+    longest = "\n\n".join([JANE_MARKDOWN] * 40)[: max_markdown_chars()]
     response = AIResponseFactory.create(
         questionnaire=QuestionnaireFactory.create(user=user), status="succeeded", improved_cv=longest
     )

@@ -12,12 +12,15 @@ import re
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from django.conf import settings
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-# A CV is a few pages (the model's answer is bounded too); anything far beyond that is not a CV, and the
-# time to parse and export grows with the length.
-MAX_MARKDOWN_CHARS = 60_000
+
+def max_markdown_chars() -> int:
+    """A CV is a few pages, and the time to parse and export grows with the length: what is parsed is cut at
+    the one bound of a CV's text, of the model's answer and of an edit (CV_MAX_TEXT_CHARS)."""
+    return settings.CV_MAX_TEXT_CHARS
 
 
 def markdown_parser() -> MarkdownIt:
@@ -122,8 +125,8 @@ def _plain(token: Token) -> str:
 
 
 def parse(markdown: str) -> list[Block]:
-    """The blocks of ``markdown`` in reading order. Input past MAX_MARKDOWN_CHARS is cut off."""
-    tokens = _PARSER.parse((markdown or "")[:MAX_MARKDOWN_CHARS])
+    """The blocks of ``markdown`` in reading order. Input past max_markdown_chars() is cut off."""
+    tokens = _PARSER.parse((markdown or "")[: max_markdown_chars()])
     blocks: list[Block] = []
     # One entry per open list: (ordered, next number); and per open item: whether its first paragraph was read.
     lists: list[list] = []
