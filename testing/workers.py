@@ -4,12 +4,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
 from cvimprover.celery import app
+from testing.fake_openai import Behaviour, FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,3 +87,53 @@ def stop_worker(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def llm_worker_fixtures(
+    *,
+    name: str,
+    queue: str,
+    server: str = "server",
+    worker: str = "worker",
+    default: Callable[[], Behaviour] | None = None,
+    tmp_media: bool = True,
+    **env: str,
+) -> tuple[Any, Any, Any]:
+    """The fixtures of a test module whose analyses run on a real worker against the local fake model, to be
+    assigned at module level: the fake server and the worker, once per module (named ``server`` and
+    ``worker``), and ``fake``, the server reset for each test (then answering ``default()``) with the
+    analyses routed to ``queue``. ``env``: the worker's CV_TEST_* overrides; ``tmp_media``: False where a
+    test needs the session's media folder (a worker that renders PDFs writes there)."""
+
+    @pytest.fixture(scope="module", name=server)
+    def model_server() -> Iterator[FakeOpenAI]:
+        with FakeOpenAI(default=default() if default else None) as fake:
+            yield fake
+
+    @pytest.fixture(scope="module", name=worker)
+    def model_worker(django_db_setup, django_db_blocker, request, tmp_path_factory) -> Iterator[subprocess.Popen]:
+        model = request.getfixturevalue(server)
+        with django_db_blocker.unblock():
+            proc = start_llm_worker(
+                model_url=model.base_url,
+                queue=queue,
+                name=name,
+                log_path=tmp_path_factory.mktemp(name) / "worker.log",
+                **env,
+            )
+        yield proc
+        stop_worker(proc)
+
+    @pytest.fixture(name="fake")
+    def reset_model(request, settings) -> FakeOpenAI:
+        model = request.getfixturevalue(server)
+        request.getfixturevalue(worker)
+        if tmp_media:
+            request.getfixturevalue("tmp_media")
+        model.reset()
+        if default:
+            model.default = default()
+        settings.CV_ANALYSIS_QUEUE = queue
+        return model
+
+    return model_server, model_worker, reset_model

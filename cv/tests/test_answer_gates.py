@@ -23,12 +23,11 @@ from testing.fake_openai import (
     CopiedPlaceholder,
     Delay,
     EchoedPrompt,
-    FakeOpenAI,
     FencedCV,
     MarkdownCV,
     UnchangedCV,
 )
-from testing.workers import start_llm_worker, stop_worker
+from testing.workers import llm_worker_fixtures
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUEUE = f"cv-test-gates-{os.getpid()}"
@@ -81,32 +80,12 @@ GATE_CASES = {
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, server, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=server.base_url,
-            queue=QUEUE,
-            name="cv-gates",
-            log_path=tmp_path_factory.mktemp("cv-gates") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="10",
-            CV_TEST_RETRY_BASE_SECONDS="0.2",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(server, worker, settings, tmp_media):
-    server.reset()
-    settings.CV_ANALYSIS_QUEUE = QUEUE
-    return server
+server, worker, fake = llm_worker_fixtures(
+    name="cv-gates",
+    queue=QUEUE,
+    CV_TEST_OPENAI_TIMEOUT="10",
+    CV_TEST_RETRY_BASE_SECONDS="0.2",
+)
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from core.models import QuotaUsage
 from cv.models import AIResponse, CoverLetter
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
-from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
-from testing.workers import start_llm_worker, stop_worker
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, MarkdownCV
+from testing.workers import llm_worker_fixtures
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 QUEUE = f"cv-test-answer-text-{os.getpid()}"
@@ -56,33 +56,15 @@ Yours sincerely,
 Jane Doe"""
 
 
-@pytest.fixture(scope="module")
-def text_fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def text_worker(django_db_setup, django_db_blocker, text_fake, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=text_fake.base_url,
-            queue=QUEUE,
-            name="cv-answer-text",
-            log_path=tmp_path_factory.mktemp("cv-answer-text-worker") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="2",
-            CV_TEST_OPENAI_MAX_ATTEMPTS="3",
-            CV_TEST_RETRY_BASE_SECONDS="0.2",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(text_fake, text_worker, settings, tmp_media):
-    text_fake.reset()
-    settings.CV_ANALYSIS_QUEUE = QUEUE
-    return text_fake
+text_fake, text_worker, fake = llm_worker_fixtures(
+    name="cv-answer-text",
+    queue=QUEUE,
+    server="text_fake",
+    worker="text_worker",
+    CV_TEST_OPENAI_TIMEOUT="2",
+    CV_TEST_OPENAI_MAX_ATTEMPTS="3",
+    CV_TEST_RETRY_BASE_SECONDS="0.2",
+)
 
 
 def _finished(client, url: str) -> dict:

@@ -19,8 +19,8 @@ from cv.intake.limits import CVTextOutOfBounds
 from cv.models import AIResponse, CoverLetter, CVQuestionnaire
 from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
-from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI, MarkdownCV
-from testing.workers import start_llm_worker, stop_worker
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, MarkdownCV
+from testing.workers import llm_worker_fixtures
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BOUNDS_QUEUE = f"cv-test-bounds-{os.getpid()}"
@@ -422,33 +422,15 @@ def test_diff_of_a_cv_of_1000_repeated_lines_is_whole_and_difflib_only_sees_smal
     }
 
 
-@pytest.fixture(scope="module")
-def bounds_fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def bounds_worker(django_db_setup, django_db_blocker, bounds_fake, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=bounds_fake.base_url,
-            queue=BOUNDS_QUEUE,
-            name="cv-bounds",
-            log_path=tmp_path_factory.mktemp("cv-bounds-worker") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="2",
-            CV_TEST_OPENAI_MAX_ATTEMPTS="3",
-            CV_TEST_RETRY_BASE_SECONDS="0.2",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(bounds_fake, bounds_worker, settings, tmp_media):
-    bounds_fake.reset()
-    settings.CV_ANALYSIS_QUEUE = BOUNDS_QUEUE
-    return bounds_fake
+bounds_fake, bounds_worker, fake = llm_worker_fixtures(
+    name="cv-bounds",
+    queue=BOUNDS_QUEUE,
+    server="bounds_fake",
+    worker="bounds_worker",
+    CV_TEST_OPENAI_TIMEOUT="2",
+    CV_TEST_OPENAI_MAX_ATTEMPTS="3",
+    CV_TEST_RETRY_BASE_SECONDS="0.2",
+)
 
 
 def _wait(client, url: str) -> dict:

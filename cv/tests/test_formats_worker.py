@@ -18,8 +18,8 @@ from cv.models import CoverLetter
 from cv.outputs.jsonresume import schema
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from cv.tests.test_docx_upload import word_cv
-from testing.fake_openai import Answer, FakeOpenAI, Status
-from testing.workers import start_llm_worker, stop_worker
+from testing.fake_openai import Answer, Status
+from testing.workers import llm_worker_fixtures
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 45
@@ -138,33 +138,15 @@ def test_offline_letter_is_written_on_a_worker_and_rendered_as_an_ats_readable_p
     assert again.json()["id"] == document["id"]
 
 
-@pytest.fixture(scope="module")
-def letter_fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def letter_worker(django_db_setup, django_db_blocker, letter_fake, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=letter_fake.base_url,
-            queue=LETTER_QUEUE,
-            name="cv-letters",
-            log_path=tmp_path_factory.mktemp("cv-letter-worker") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="2",
-            CV_TEST_OPENAI_MAX_ATTEMPTS="3",
-            CV_TEST_RETRY_BASE_SECONDS="0.2",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(letter_fake, letter_worker, settings, tmp_media):
-    letter_fake.reset()
-    settings.CV_ANALYSIS_QUEUE = LETTER_QUEUE
-    return letter_fake
+letter_fake, letter_worker, fake = llm_worker_fixtures(
+    name="cv-letters",
+    queue=LETTER_QUEUE,
+    server="letter_fake",
+    worker="letter_worker",
+    CV_TEST_OPENAI_TIMEOUT="2",
+    CV_TEST_OPENAI_MAX_ATTEMPTS="3",
+    CV_TEST_RETRY_BASE_SECONDS="0.2",
+)
 
 
 @pytest.fixture

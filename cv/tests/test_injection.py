@@ -19,8 +19,8 @@ from pypdf import PdfReader
 
 from cv.models import CVQuestionnaire
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
-from testing.fake_openai import Answer, FakeOpenAI, ObeysJobText
-from testing.workers import start_llm_worker, stop_worker
+from testing.fake_openai import Answer, ObeysJobText
+from testing.workers import llm_worker_fixtures
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 45
@@ -87,33 +87,16 @@ def _flagged(body: dict) -> set[tuple[str, str]]:
     return {(claim["kind"], claim["text"]) for claim in body["verification"]["unsupported"]}
 
 
-@pytest.fixture(scope="module")
-def model():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def model_worker(django_db_setup, django_db_blocker, model, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=model.base_url,
-            queue=QUEUE,
-            name="cv-injection",
-            log_path=tmp_path_factory.mktemp("cv-injection-worker") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="5",
-            CV_TEST_OPENAI_MAX_ATTEMPTS="2",
-            CV_TEST_RETRY_BASE_SECONDS="0.2",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(model, model_worker, settings):
-    model.reset()
-    settings.CV_ANALYSIS_QUEUE = QUEUE
-    return model
+model, model_worker, fake = llm_worker_fixtures(
+    name="cv-injection",
+    queue=QUEUE,
+    server="model",
+    worker="model_worker",
+    tmp_media=False,
+    CV_TEST_OPENAI_TIMEOUT="5",
+    CV_TEST_OPENAI_MAX_ATTEMPTS="2",
+    CV_TEST_RETRY_BASE_SECONDS="0.2",
+)
 
 
 @pytest.fixture

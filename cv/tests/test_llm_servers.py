@@ -26,7 +26,7 @@ from testing.fake_openai import (
     Prose,
     Reasoning,
 )
-from testing.workers import start_llm_worker, stop_worker
+from testing.workers import llm_worker_fixtures
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUEUE = f"cv-test-llm-servers-{os.getpid()}"
@@ -47,34 +47,14 @@ LONG_CV_LAST_LINE = "Final role: shipped the last release of project 24."
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, server, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=server.base_url,
-            queue=QUEUE,
-            name="cv-llm-servers",
-            log_path=tmp_path_factory.mktemp("cv-llm-servers") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="5",
-            CV_TEST_RETRY_BASE_SECONDS="0.2",
-            LLM_MAX_INPUT_CHARS=str(MAX_INPUT_CHARS),
-            OPENAI_MAX_OUTPUT_TOKENS=str(MAX_OUTPUT_TOKENS),
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(server, worker, settings, tmp_media):
-    server.reset()
-    settings.CV_ANALYSIS_QUEUE = QUEUE
-    return server
+server, worker, fake = llm_worker_fixtures(
+    name="cv-llm-servers",
+    queue=QUEUE,
+    CV_TEST_OPENAI_TIMEOUT="5",
+    CV_TEST_RETRY_BASE_SECONDS="0.2",
+    LLM_MAX_INPUT_CHARS=str(MAX_INPUT_CHARS),
+    OPENAI_MAX_OUTPUT_TOKENS=str(MAX_OUTPUT_TOKENS),
+)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from cv.scoring import claims
 from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from testing.fake_openai import FakeOpenAI, RewritesParts
-from testing.workers import start_llm_worker, stop_worker
+from testing.workers import llm_worker_fixtures
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUEUE = f"cv-test-piecewise-{os.getpid()}"
@@ -180,33 +180,13 @@ def test_a_cv_whose_roles_cannot_be_found_is_rewritten_whole(model):
 # Through a real worker
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAI(default=RewritesParts()) as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, server, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=server.base_url,
-            queue=QUEUE,
-            name="cv-piecewise",
-            log_path=tmp_path_factory.mktemp("cv-piecewise") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="10",
-            CV_TEST_OPENAI_REWRITE="sections",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(server, worker, settings, tmp_media):
-    server.reset()
-    server.default = RewritesParts()
-    settings.CV_ANALYSIS_QUEUE = QUEUE
-    return server
+server, worker, fake = llm_worker_fixtures(
+    name="cv-piecewise",
+    queue=QUEUE,
+    default=RewritesParts,
+    CV_TEST_OPENAI_TIMEOUT="10",
+    CV_TEST_OPENAI_REWRITE="sections",
+)
 
 
 @pytest.fixture

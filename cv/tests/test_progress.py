@@ -23,7 +23,7 @@ from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
 from cv.tests.test_piecewise import NURSE_CV, NURSE_JOB
 from testing.fake_openai import Answer, FakeOpenAI, RewritesParts, Slow
-from testing.workers import start_llm_worker, stop_worker
+from testing.workers import llm_worker_fixtures
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUEUE = f"cv-test-progress-{os.getpid()}"
@@ -42,33 +42,13 @@ _PROGRESS_WRITE = re.compile(r'UPDATE "cv_airesponse" SET "progress" = ([0-9.]+)
 # Through a real worker: what a person polling the row sees.
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, server, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=server.base_url,
-            queue=QUEUE,
-            name="cv-progress",
-            log_path=tmp_path_factory.mktemp("cv-progress") / "worker.log",
-            CV_TEST_OPENAI_TIMEOUT="20",
-            CV_TEST_OPENAI_MAX_ATTEMPTS="1",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(server, worker, settings, tmp_media):
-    server.reset()
-    server.default = Answer()
-    settings.CV_ANALYSIS_QUEUE = QUEUE
-    return server
+server, worker, fake = llm_worker_fixtures(
+    name="cv-progress",
+    queue=QUEUE,
+    default=Answer,
+    CV_TEST_OPENAI_TIMEOUT="20",
+    CV_TEST_OPENAI_MAX_ATTEMPTS="1",
+)
 
 
 @pytest.fixture

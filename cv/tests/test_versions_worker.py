@@ -18,8 +18,8 @@ from pypdf import PdfReader
 
 from core.models import QuotaUsage
 from cv.models import AIResponseVersion, CVQuestionnaire
-from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer, FakeOpenAI
-from testing.workers import start_llm_worker, stop_worker
+from testing.fake_openai import DEFAULT_IMPROVED_CV, Answer
+from testing.workers import llm_worker_fixtures
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -33,31 +33,14 @@ INVENTED = DEFAULT_IMPROVED_CV.replace(
 OWN_FACT = "- Ran the on-call rota for the Kubernetes platform of Ledgerly Ltd, 3 million requests a day."
 
 
-@pytest.fixture(scope="module")
-def versions_fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def versions_worker(django_db_setup, django_db_blocker, versions_fake, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = start_llm_worker(
-            model_url=versions_fake.base_url,
-            queue=QUEUE,
-            name="cv-versions",
-            log_path=tmp_path_factory.mktemp("cv-versions-worker") / "worker.log",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(versions_fake, versions_worker, settings):
-    # No temporary media folder: the session worker renders PDFs into the test settings' one.
-    versions_fake.reset()
-    settings.CV_ANALYSIS_QUEUE = QUEUE
-    return versions_fake
+# No temporary media folder: the session worker renders PDFs into the test settings' one.
+versions_fake, versions_worker, fake = llm_worker_fixtures(
+    name="cv-versions",
+    queue=QUEUE,
+    server="versions_fake",
+    worker="versions_worker",
+    tmp_media=False,
+)
 
 
 def _wait(client, url: str) -> dict:

@@ -28,7 +28,7 @@ from testing.fake_openai import (
     ReadsRequirements,
     Status,
 )
-from testing.workers import start_llm_worker, stop_worker
+from testing.workers import llm_worker_fixtures, start_llm_worker, stop_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LLM_QUEUE = f"cv-test-llm-{os.getpid()}"
@@ -42,33 +42,15 @@ def _worker(name: str, queue: str, fake: FakeOpenAI, log_dir: Path, **env: str):
     return start_llm_worker(model_url=fake.base_url, queue=queue, name=name, log_path=log_dir / f"{name}.log", **env)
 
 
-@pytest.fixture(scope="module")
-def llm_fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def llm_worker(django_db_setup, django_db_blocker, llm_fake, tmp_path_factory):
-    with django_db_blocker.unblock():
-        proc = _worker(
-            "cv-llm",
-            LLM_QUEUE,
-            llm_fake,
-            tmp_path_factory.mktemp("cv-llm-worker"),
-            CV_TEST_OPENAI_TIMEOUT="1",
-            CV_TEST_OPENAI_MAX_ATTEMPTS="3",
-            CV_TEST_RETRY_BASE_SECONDS="0.2",
-        )
-    yield proc
-    stop_worker(proc)
-
-
-@pytest.fixture
-def fake(llm_fake, llm_worker, settings, tmp_media):
-    llm_fake.reset()
-    settings.CV_ANALYSIS_QUEUE = LLM_QUEUE
-    return llm_fake
+llm_fake, llm_worker, fake = llm_worker_fixtures(
+    name="cv-llm",
+    queue=LLM_QUEUE,
+    server="llm_fake",
+    worker="llm_worker",
+    CV_TEST_OPENAI_TIMEOUT="1",
+    CV_TEST_OPENAI_MAX_ATTEMPTS="3",
+    CV_TEST_RETRY_BASE_SECONDS="0.2",
+)
 
 
 @pytest.fixture
