@@ -55,7 +55,7 @@ def a_day_of_analyses(
     priced, fake_openai, jane_cv_text, backend_job, enqueued, django_capture_on_commit_callbacks, user
 ):
     """Today: a Basic user's two analyses (one with a repair round), a Free user's one, each first reading its
-    job (one call each); yesterday: one call."""
+    job (two calls each: its terms, then the CV's words for them); yesterday: one call."""
     basic = UserFactory.create(username="basic-person", plan=PlanFactory.create(slug="basic"))
     free = UserFactory.create(username="free-person")
     fake_openai.queue(Answer(improved_cv=INVENTED), Answer(improved_cv=REPAIRED))
@@ -80,35 +80,39 @@ def a_day_of_analyses(
 def test_each_call_is_stored_against_its_analysis_repair_rounds_included(a_day_of_analyses):
     basic, _, repaired, plain = a_day_of_analyses
     calls = ModelCall.objects.filter(job_kind="analysis", job_id=repaired.pk)
-    assert calls.count() == 3  # the reading of the job, the answer and its repair round
-    assert {(c.user_id, c.plan, c.model, c.mode) for c in calls} == {(basic.pk, "basic", "fake-model", "json_schema")}
-    assert sum(c.prompt_tokens for c in calls) == 360
-    assert sum(c.completion_tokens for c in calls) == 240
+    assert calls.count() == 4  # the reading of the job (two plain calls), the answer and its repair round
+    assert {(c.user_id, c.plan, c.model, c.mode) for c in calls} == {
+        (basic.pk, "basic", "fake-model", "prompt"),
+        (basic.pk, "basic", "fake-model", "json_schema"),
+    }
+    assert calls.filter(mode="prompt").count() == 2
+    assert sum(c.prompt_tokens for c in calls) == 480
+    assert sum(c.completion_tokens for c in calls) == 320
     # The analysis row counts its answer and repair round; the reading of the job is counted with the calls.
     assert (repaired.prompt_tokens, repaired.completion_tokens) == (240, 160)
     assert all(c.cost == PER_CALL for c in calls)
-    assert ModelCall.objects.filter(job_kind="analysis", job_id=plain.pk).count() == 2
+    assert ModelCall.objects.filter(job_kind="analysis", job_id=plain.pk).count() == 3
 
 
 def test_the_cost_report_of_a_day_of_fake_model_analyses(a_day_of_analyses):
     by_day = _cells(_report("--days", "1"))
     today = timezone.now().date().isoformat()
     assert list(by_day) == ["day", today, "total"]
-    assert by_day[today] == ["7", "840", "560", f"${7 * PER_CALL:.4f}", "0"]
+    assert by_day[today] == ["10", "1200", "800", f"${10 * PER_CALL:.4f}", "0"]
 
     by_user = _cells(_report("--days", "1", "--by", "user"))
     basic_row = next(key for key in by_user if key.startswith("basic-person"))
     free_row = next(key for key in by_user if key.startswith("free-person"))
-    assert by_user[basic_row][:3] == ["5", "600", "400"]
-    assert by_user[free_row][:3] == ["2", "240", "160"]
+    assert by_user[basic_row][:3] == ["7", "840", "560"]
+    assert by_user[free_row][:3] == ["3", "360", "240"]
 
     by_plan = _cells(_report("--days", "1", "--by", "plan"))
-    assert by_plan["basic"][:3] == ["5", "600", "400"]
-    assert by_plan["free"][:3] == ["2", "240", "160"]
+    assert by_plan["basic"][:3] == ["7", "840", "560"]
+    assert by_plan["free"][:3] == ["3", "360", "240"]
 
     # Two days: yesterday's call too.
     two_days = _cells(_report("--days", "2", "--by", "model"))
-    assert two_days["fake-model"] == ["8", "1840", "1560", f"${7 * PER_CALL + Decimal('0.00075'):.4f}", "0"]
+    assert two_days["fake-model"] == ["11", "2200", "1800", f"${10 * PER_CALL + Decimal('0.00075'):.4f}", "0"]
 
 
 def test_a_model_without_a_price_is_counted_as_unpriced(a_day_of_analyses, settings):
@@ -131,8 +135,8 @@ def test_the_admin_shows_the_calls_and_their_totals(a_day_of_analyses, admin_cli
     totals = admin_client.get("/admin/core/modelcall/totals/", {"by": "plan", "days": "1"})
     assert totals.status_code == 200
     page = totals.content.decode()
-    assert "<td>basic</td><td>5</td><td>600</td><td>400</td>" in page
-    assert f"<th>${7 * PER_CALL:.4f}</th>" in page
+    assert "<td>basic</td><td>7</td><td>840</td><td>560</td>" in page
+    assert f"<th>${10 * PER_CALL:.4f}</th>" in page
     # A period or grouping it does not know falls back to the defaults instead of failing.
     assert admin_client.get("/admin/core/modelcall/totals/", {"by": "nope", "days": "x"}).status_code == 200
 
