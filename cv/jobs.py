@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core import jobs
 from core.quotas import quota_release
-from cv.llm import progress
+from cv import progress
 from cv.models import AIResponse, CoverLetter, Stage
 
 logger = logging.getLogger(__name__)

@@ -377,7 +377,7 @@ _LOCAL_MODEL = bool(
 )
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=600.0 if _LOCAL_MODEL else 60.0)
 # Ask the server to stream its answer (llama.cpp's server, vLLM, Ollama and OpenAI all can), so a running job
-# reports the share written so far (cv.llm.progress). A server that refuses the parameter is asked without it.
+# reports the share written so far (cv.progress). A server that refuses the parameter is asked without it.
 # OPENAI_TIMEOUT still bounds the whole streamed answer, not only the wait between its pieces.
 OPENAI_STREAM = env.bool("OPENAI_STREAM", default=True)
 # How the answer's shape is asked for first: `json_schema` (strict structured output), `json_object` or `prompt`

@@ -20,10 +20,11 @@ from core.exceptions import NotFound
 from core.models import User
 from core.quotas import quota_consume
 from core.text import clean_text
+from cv import progress
 from cv.jobs import LETTER_JOB, llm_job, set_stage, withdraw
 from cv.letters.offline import write_offline as write_offline
 from cv.llm import client as llm
-from cv.llm import gates, progress
+from cv.llm import gates
 from cv.llm.answers import check_answer, strip_reasoning
 from cv.llm.errors import LLMError, LLMPermanentError
 from cv.llm.output_guard import OutputGuard, reported

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
-from cv.llm import progress
+from cv import progress
 from cv.llm.answers import MAX_CHANGES, find_json_object, read_cv_answer
 from cv.llm.errors import LLMPermanentError, LLMTruncatedError
 from cv.llm.prompt import CV_FORMAT, CV_SCHEMA, CV_SCHEMA_NAME, Redactions, build_messages, cap_cv_text

@@ -20,8 +20,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cv import progress
 from cv.llm import client as llm
-from cv.llm import gates, outline, progress
+from cv.llm import gates, outline
 from cv.llm.errors import LLMPermanentError
 from cv.llm.prompt import build_messages, cap_cv_text
 from cv.scoring import completeness, job_reader, keywords, term_index
@@ -123,7 +124,7 @@ def analyse(
 
     new_summary = None
     summary_text = " ".join(summary.lines).strip() if summary else ""
-    # The share written (cv.llm.progress): of all the parts' characters, each part weighted by its size.
+    # The share written (cv.progress): of all the parts' characters, each part weighted by its size.
     summary_chars = len(summary_text) if len(summary_text) <= _MAX_SUMMARY_CHARS else 0
     progress.plan(summary_chars + sum(len("\n".join(role.points)) for role in roles))
     if summary_text and len(summary_text) <= _MAX_SUMMARY_CHARS:

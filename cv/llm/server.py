@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from core import costs, metrics, request_context
-from cv.llm import progress
+from cv import progress
 from cv.llm.answers import strip_reasoning
 from cv.llm.errors import LLMError, LLMPermanentError
 from cv.llm.sdk_errors import error_text, map_error
@@ -125,7 +125,7 @@ def complete(
     mode = MODE_PROMPT if text_only else remembered_mode
     tried = {(mode, tokens)}
     client = _client()
-    streaming = progress.stream_form(_server_url())  # cv.llm.progress: the share written, shown while it streams
+    streaming = progress.stream_form(_server_url())  # cv.progress: the share written, shown while it streams
     for _ in range(_MAX_REQUESTS_PER_CALL):
         kwargs: dict[str, Any] = {
             "model": settings.OPENAI_MODEL,

@@ -13,13 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from core import jobs
 from core.text import clean_text
+from cv.jobs import ANALYSIS_JOB, set_stage
 from cv.llm import client as llm
 from cv.llm import gates, offline
 from cv.llm.client import AnalysisResult
 from cv.llm.errors import LLMError
 from cv.llm.output_guard import OutputGuard, reported
 from cv.llm.prompt import cap_cv_text
+from cv.models import Stage
 from cv.scoring import completeness
 from cv.scoring.claims import verify_rewrite
 from cv.scoring.job import Job
@@ -253,10 +256,5 @@ def _add(first: int | None, second: int | None) -> int | None:
 def _extend_lease(response: AIResponse) -> None:
     # The repair is a second model call: the run keeps its job for another lease, or the sweep would hand it
     # to another worker while this one is still working.
-
-    from core import jobs
-    from cv.jobs import ANALYSIS_JOB, set_stage
-    from cv.models import Stage
-
     jobs.renew(ANALYSIS_JOB, response)
     set_stage(ANALYSIS_JOB, response, Stage.REPAIRING)

@@ -15,9 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from cv import progress
 from cv.jobs import ANALYSIS_JOB
 from cv.llm import client as llm
-from cv.llm import piecewise, progress
+from cv.llm import piecewise
 from cv.models import AIResponse
 from cv.scoring.job import Job
 from cv.tests.factories import AIResponseFactory, QuestionnaireFactory
