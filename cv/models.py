@@ -17,6 +17,19 @@ JOB_FIELDS = (
 )
 
 
+def progress_field() -> models.FloatField:
+    """The share of a running job's answer written so far (cv.progress), on analyses and cover letters alike."""
+    return models.FloatField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "While a streaming model writes: the share of the answer written so far (0 to 0.99); 1.0 once "
+            "succeeded; null before the first piece or with a server that does not stream."
+        ),
+    )
+
+
 class Stage(models.TextChoices):
     """What a running analysis or letter is doing now, shown to the person while they wait."""
 
@@ -113,15 +126,7 @@ class AIResponse(models.Model):
     stage = models.CharField(
         max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
     )
-    progress = models.FloatField(
-        null=True,
-        blank=True,
-        editable=False,
-        help_text=(
-            "While a streaming model writes: the share of the answer written so far (0 to 0.99); 1.0 once "
-            "succeeded; null before the first piece or with a server that does not stream."
-        ),
-    )
+    progress = progress_field()
     improved_cv = models.TextField(blank=True, help_text="Markdown.")
     changes = models.JSONField(default=list, blank=True)
     match_report = models.JSONField(null=True, blank=True)
@@ -234,15 +239,7 @@ class CoverLetter(models.Model):
     stage = models.CharField(
         max_length=20, choices=Stage.choices, default=Stage.QUEUED, help_text="What the job is doing now."
     )
-    progress = models.FloatField(
-        null=True,
-        blank=True,
-        editable=False,
-        help_text=(
-            "While a streaming model writes: the share of the answer written so far (0 to 0.99); 1.0 once "
-            "succeeded; null before the first piece or with a server that does not stream."
-        ),
-    )
+    progress = progress_field()
     letter = models.TextField(blank=True, help_text="Markdown.")
     verification = models.JSONField(
         null=True, blank=True, help_text="The truthfulness check of the letter against the person's CV."

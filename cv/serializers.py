@@ -33,6 +33,10 @@ def strip_html(value: str) -> str:
     return re.sub(r"[ \t]+\n", "\n", clean_text(value)).strip()
 
 
+# What a client reads of a model job's row, analysis or cover letter, in this order.
+JOB_STATE_FIELDS = ("model", "error", "error_code", "stage", "progress", "created_at", "started_at", "finished_at")
+
+
 class PlainTextField(serializers.CharField):
     """A CharField whose HTML is stripped before its length is checked."""
 
@@ -206,14 +210,7 @@ class AIResponseSerializer(ModelSerializer):
             "match_report",
             "verification",
             "version",
-            "model",
-            "error",
-            "error_code",
-            "stage",
-            "progress",
-            "created_at",
-            "started_at",
-            "finished_at",
+            *JOB_STATE_FIELDS,
         ]
         read_only_fields = fields
         extra_kwargs = {"version": {"help_text": "The number of the version shown (the latest); null until succeeded."}}

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from core.hot_path.serializers import ModelSerializer, Serializer
 from cv.letters import services as letters
 from cv.models import CoverLetter
-from cv.serializers import VerificationSerializer
+from cv.serializers import JOB_STATE_FIELDS, VerificationSerializer
 
 
 class CoverLetterCreateSerializer(Serializer):
@@ -36,14 +36,7 @@ class CoverLetterSerializer(ModelSerializer):
             "status",
             "letter",
             "verification",
-            "model",
-            "error",
-            "error_code",
-            "stage",
-            "progress",
-            "created_at",
-            "started_at",
-            "finished_at",
+            *JOB_STATE_FIELDS,
         ]
         read_only_fields = fields
 
