@@ -143,6 +143,8 @@ class PairScore:
     listed_right: int  # of those, naming a label and in the list its evidence says
     unrecalled: tuple[str, ...]  # labels the report does not name on their side
     not_keywords: tuple[str, ...]  # listed terms that name no label
+    not_in_job: int = 0  # listed terms whose words the job text does not hold
+    quote_not_in_cv: int = 0  # evidence quotes that are not the CV's own words
 
 
 def job_text_for(pair: Pair) -> str:
@@ -193,10 +195,57 @@ def score_pair(pair: Pair, labels: Sequence[KeywordLabel], report: matching.Matc
         listed_right=len(right),
         unrecalled=tuple(label.term for label in labels if label.term not in recalled),
         not_keywords=tuple(t for t in found + missing if t not in keywords),
+        not_in_job=sum(not in_text(term, job_text_for(pair)) for term in found + missing),
+        quote_not_in_cv=sum(
+            detail["cv_evidence"] is not None and not quoted(detail["cv_evidence"], pair.cv_text)
+            for detail in report["keywords"].get("details", [])
+        ),
     )
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _plain_words(text: str) -> list[str]:
+    words = re.findall(r"[\w+#]+", unicodedata.normalize("NFKC", text).casefold())
+    return [word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word for word in words]
+
+
+def in_text(term: str, text: str) -> bool:
+    """Whether a listed term stands in a text, both normalised: case, punctuation and hyphens as spaces, a
+    plural "s" ("KPIs" is in "KPI performance", "PLC" in "PLC-controlled"), and, for a term the job says as a
+    duty, its words in any order and inflection within a few words on one line ("Discharge planning" is in
+    "Plan discharges", "Account management" in "manage the accounts")."""
+    words = _plain_words(term)
+    if not words:
+        return False
+    size = len(words)
+    for line in text.splitlines() or [text]:
+        held = _plain_words(line)
+        if any(held[i : i + size] == words for i in range(len(held) - size + 1)):
+            return True
+        window = size + 2
+        for i in range(len(held)):
+            near = held[i : i + window]
+            if all(any(_same_stem(word, other) for other in near) for word in words):
+                return True
+    return False
+
+
+def _same_stem(a: str, b: str) -> bool:
+    size = min(len(a), len(b), 5)
+    return size >= 4 and a[:size] == b[:size]
+
+
+def quoted(quote: str, text: str) -> bool:
+    """Whether a quote is an exact substring of a text once whitespace and case are normalised."""
+    return _flat(quote) in _flat(text)
+
+
 COUNTS = (
+    "not_in_job",
+    "quote_not_in_cv",
     "present",
     "present_found",
     "absent",

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from cv.evaluation.keyword_labels import same_term
+from cv.evaluation.dataset import Pair
+from cv.evaluation.keyword_labels import same_term, score_pair
+from cv.scoring.matching import match_report
 from testing.fake_openai import UnusableRequirements
 
 BACKEND_JOB = """Backend Developer
@@ -122,8 +124,9 @@ def test_the_table_prints_a_row_per_field_and_a_pooled_row_per_half(pairs):
     assert rows[0][:3] == ["tuning", "software", "1"]
     assert rows[1][:3] == ["tuning", "pooled", "1"]
     assert rows[2][:4] == ["held", "out", "nursing", "1"]
-    # pairs, present, recall, absent, recall, recall, listed, precision, keywords, wrong side
-    assert rows[3][2:] == ["pooled", "1", "1", "1.00", "2", "1.00", "1.00", "3", "1.00", "1.00", "0"]
+    # pairs, present, recall, absent, recall, recall, listed, precision, keywords, wrong side, not in job,
+    # quote not in CV
+    assert rows[3][2:] == ["pooled", "1", "1", "1.00", "2", "1.00", "1.00", "3", "1.00", "1.00", "0", "0", "0"]
 
 
 def test_split_scores_one_half_only(pairs):
@@ -219,3 +222,26 @@ def test_the_labelled_set_loads():
     assert document["unlabelled"] == []
     assert len(document["pairs"]) >= 22
     assert len({row["field"] for row in document["pairs"]}) >= 13
+
+
+def test_a_listed_term_the_job_does_not_hold_and_a_quote_the_cv_does_not_have_are_counted():
+    pair = Pair(
+        name="p",
+        field="f",
+        split="tuning",
+        position="",
+        industry="",
+        request="",
+        cv_text="Ran Postgres clusters.",
+        job_text="You know PostgreSQL well.",
+        facts=(),
+    )
+    report = match_report(job_text=pair.job_text, cv_text=pair.cv_text, improved_text=None)
+    report["keywords"]["missing"].append("Oracle")
+    report["keywords"]["details"] += [
+        {"term": "Oracle", "kind": "tool", "importance": "required", "job_quote": "", "cv_evidence": "Oracle DBA"}
+    ]
+
+    score = score_pair(pair, (), report)
+
+    assert (score.not_in_job, score.quote_not_in_cv) == (1, 1)

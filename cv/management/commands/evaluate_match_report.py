@@ -33,12 +33,15 @@ COLUMNS = (
     ("precision", 9),
     ("keywords", 8),
     ("wrong side", 10),
+    ("not in job", 10),
+    ("quote not in CV", 15),
 )
 HEAD_NOTE = (
     "present/absent: labelled keywords the CV shows / lacks, each followed by the share the report names in "
     "found / missing; then recall of both; listed: terms in found + missing; precision: listed terms naming "
     "a label in the right list; keywords: listed terms naming any label; wrong side: labels named only in the "
-    "other list."
+    "other list; not in job: listed terms whose words the job text does not hold; quote not in CV: evidence "
+    "quotes that are not the CV's own words (both must be 0)."
 )
 NO_MODEL = (
     "--with-model needs a model: set OPENAI_API_KEY (and OPENAI_BASE_URL and OPENAI_MODEL for a local server). "
@@ -69,6 +72,8 @@ def _line(part: str, field: str, total: dict) -> str:
             _figure(total["precision"]),
             _figure(total["keyword_share"]),
             total["wrong_side"],
+            total["not_in_job"],
+            total["quote_not_in_cv"],
         )
     )
 
