@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cv.scoring.words import ACTION_VERBS, GENERIC_WORDS, STOPWORDS
 
-OUTPUT = Path(__file__).resolve().parent.parent / "cv" / "data" / "esco_phrases.txt"
+OUTPUT = Path(__file__).resolve().parent.parent / "cv" / "scoring" / "data" / "esco_phrases.txt"
 MIN_COUNT = 2
 HEADER = """\
 # Two- and three-word phrases of ESCO skill labels, one a line (built by scripts/build_esco_phrases.py).

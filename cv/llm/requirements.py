@@ -35,7 +35,7 @@ from cv.llm import proposals
 from cv.llm.errors import LLMError
 from cv.llm.prompt import cap_cv_text, data_block
 from cv.models import CVQuestionnaire
-from cv.scoring import keywords
+from cv.scoring import job_reader, keywords
 from cv.scoring.job import Job, JobRequirement
 from cv.scoring.term_index import TermIndex
 from cv.scoring.words import normalise
@@ -149,9 +149,31 @@ def read_with_model(*, job_text: str, cv_text: str) -> Reading:
     kept = proposals.checked(items, job_text=job_text, cv_text=cv_text)
     if not kept:
         raise UnusableAnswer(f"none of the {len(lines)} lines of the answer is a requirement of the job")
+    # The deterministic extractor's terms that the model did not list join the reading after the model's, so
+    # that the CV's evidence for them is asked for too ("complex joins" shown by "window functions over
+    # joins"): the report lists them either way (cv.scoring.matching.merged_requirements).
+    deterministic = job_reader.job_requirements(job_text)
+    extracted = {requirement.keyword.term: requirement.keyword for requirement in deterministic}
+    listed = {_key(requirement.term) for requirement in kept}
+    kept = proposals.checked(
+        [
+            *(asdict(requirement) for requirement in kept),
+            *(
+                {"term": requirement.keyword.term, "kind": requirement.keyword.kind}
+                | {"importance": requirement.importance, "job_quote": requirement.job_quote}
+                for requirement in deterministic
+                if _key(requirement.keyword.term) not in listed
+            ),
+        ],
+        job_text=job_text,
+        cv_text=cv_text,
+    )
     # Evidence the CV's own words give for a term (its name, or an alias the vocabulary knows) needs no model.
     index = TermIndex(cv_text)
-    shown = {requirement.term: index.evidence(keywords.keyword_for(requirement.term)) for requirement in kept}
+    shown = {
+        requirement.term: index.evidence(extracted.get(requirement.term) or keywords.keyword_for(requirement.term))
+        for requirement in kept
+    }
     unshown = [term for term, quote in shown.items() if quote is None]
     quotes = {}
     if unshown:
@@ -166,6 +188,10 @@ def read_with_model(*, job_text: str, cv_text: str) -> Reading:
         model=answer.model,
         proposed=len(lines),
     )
+
+
+def _key(term: str) -> str:
+    return " ".join(normalise(term).casefold().split())
 
 
 def _keys(questionnaire: CVQuestionnaire) -> tuple[str, str, str]:

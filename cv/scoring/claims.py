@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from cv.scoring import matching
+from cv.scoring import job_reader, matching
 from cv.scoring.claim_figures import dated_claims, number_claims, read_dates
 from cv.scoring.claim_names import CONNECTORS, TOKEN, name_claims, pairing_claims
 from cv.scoring.verdict import Claim, Verification, alias_spans, blank_out, fold, vocabulary_of
@@ -83,8 +83,14 @@ def _stated_directly(text: str) -> set[str]:
 
 @lru_cache(maxsize=64)
 def _job_extra_keywords(job_text: str) -> tuple[str, ...]:
+    """The job's keywords the vocabulary does not hold (its own are candidates by name, whatever words the job
+    used for them)."""
     by_name = vocabulary_of()[0]
-    return tuple(keyword for keyword in matching.job_keywords(job_text) if keyword not in by_name)
+    return tuple(
+        keyword.term
+        for keyword in job_reader.job_keywords(job_text)
+        if keyword.vocabulary_name not in by_name and keyword.term not in by_name
+    )
 
 
 def _is_credential_term(term: object) -> bool:

@@ -1,5 +1,6 @@
 """Keywords a job names in lists, read by their structure: the items after a cue ("experience with",
-"knowledge of", "such as"), short items of lists in prose, and single nouns of lists of three or more.
+"knowledge of", "degree in", "such as"), of a bullet that is only a list, or after a colon inside a line, and
+single nouns of lists of three or more.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from bisect import bisect_left
 
 from cv.scoring.job_context import is_heading, shouting_lines
 from cv.scoring.keywords import Keyword, phrase_kind
+from cv.scoring.parse import common_words
 from cv.scoring.words import (
     ACTION_VERBS,
     GENERIC_STEMS,
@@ -25,62 +27,14 @@ from cv.scoring.words import (
     looks_like_code,
 )
 
-
-def enumerated(tokens: list[Token], text: str, marks: Marks) -> list[tuple[int, int, list[str]]]:
-    """Items of lists of three or more ("goods in, picking, replenishment and despatch"): a job lists the
-    things it asks for. Items of one or two content words not read by an earlier source are kept."""
-    lists: list[list[list[int]]] = []
-    items: list[list[int]] = [[]]
-    for i, token in enumerate(tokens):
-        if i and (tokens[i - 1].line != token.line or _ends_list(text[tokens[i - 1].end : token.start])):
-            lists.append(items)
-            items = [[]]
-        elif i and "," in text[tokens[i - 1].end : token.start]:
-            items.append([])
-        items[-1].append(i)
-    lists.append(items)
-    kept: list[tuple[int, int, list[str]]] = []
-    for candidate in lists:
-        if len(candidate) < 2:
-            continue
-        # "A, B, C and D": only the last comma-separated part is split at its "and".
-        last = candidate[-1]
-        joints = [k for k, i in enumerate(last) if tokens[i].plain in ("and", "or")]
-        if not joints:
-            continue
-        candidate = [*candidate[:-1], last[: joints[-1]], last[joints[-1] + 1 :]]
-        # The first item carries the sentence before the list: "Perform clinical skills such as venepuncture".
-        first = candidate[0]
-        run = len(first)
-        while run > 0 and is_content(tokens[first[run - 1]]):
-            run -= 1
-        introduced = run == 0 or tokens[first[run - 1]].plain in ("as", "including", "like", "eg", "e.g")
-        items = [first[run:] if introduced else []] + [_strip_leading(tokens, item) for item in candidate[1:]]
-        sizes = [len(item) for item in items if item]
-        # "lighting, power and three-phase circuits" share a head; a long item means prose, not a list.
-        if not sizes or max(sizes) > 2 or (sizes[-1] > 1 and all(size == 1 for size in sizes[:-1])):
-            continue
-        acceptable = [
-            item
-            for item in items
-            if item
-            and all(is_content(tokens[k]) or marks[k] is Mark.TAKEN for k in item)
-            and tokens[item[-1]].text.lower() not in ROLE_WORDS
-        ]
-        if len(acceptable) < 3:
-            continue
-        for item in acceptable:
-            if all(marks.free(k) and tokens[k].text[:1].islower() for k in item):
-                kept.append((item[0], item[-1] + 1, [tokens[k].text for k in item]))
-    return kept
-
-
 # Words that open a requirement: what follows is the thing asked for ("experience with HEC-RAS and GIS").
 _CUE = re.compile(
     r"\b(?:experience (?:with|in|of|using)|experienced (?:with|in)|knowledge (?:of|in)|knowledgeable (?:of|about|in)|"
     r"proficiency (?:in|with)|proficient (?:in|with)|familiarity with|familiar with|skilled in|skills in|"
     r"expertise in|expert in|understanding of|competence in|competent in|trained in|training in|"
-    r"background in|qualified in|certified in|fluency in|fluent in|such as|including|e\.g\.)\s+",
+    r"background in|qualified in|certified in|fluency in|fluent in|such as|including|e\.g\.|"
+    r"(?:degree|diploma|qualification|certificate|apprenticeship|major|bachelor'?s|master'?s|associate'?s) in|"
+    r"years in|years of experience (?:in|with))\s+",
     re.IGNORECASE,
 )
 
@@ -98,30 +52,47 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022\u00b7]|\d{1,2}[.)])\s+")
 _MAX_ITEM_WORDS = 4
 
 
+# What opens a list: a cue names what follows; a bullet's items must all be noun phrases; after a colon in a
+# line ("Strong SQL: joins, window functions and CTEs") two noun phrases at least make a list.
+_AFTER_CUE, _BULLET_LIST, _AFTER_COLON = "cue", "bullet", "colon"
+
+# "Location: Remote" is a field of the advert, not a list.
+_COLON_LIST = re.compile(r":[ \t]+(?=\S)")
+
+
 def cued_keywords(tokens: list[Token], text: str, marks: Marks) -> list[tuple[int, int, Keyword]]:
-    """Items named after a cue ("knowledge of A, B and C") or a bullet that is only a list ("- HEC-RAS, GIS
-    and AutoCAD"): each item is a noun phrase of up to four words, split at commas, "and", "or" and "/", kept
-    whole. A list ends at a full stop, a semicolon, a colon, a bracket or a line's end, and at an item that
-    reads as prose."""
+    """Items named after a cue ("knowledge of A, B and C"), a bullet that is only a list ("- HEC-RAS, GIS
+    and AutoCAD") or a colon inside a line ("statistics: hypothesis testing and regression"): each item is a
+    noun phrase of up to four words, split at commas, "and", "or" and "/", kept whole. A list ends at a full
+    stop, a semicolon, a colon, a bracket or a line's end, and at an item that reads as prose."""
     token_starts = [t.start for t in tokens]
-    starts = {bisect_left(token_starts, match.end()): False for match in _CUE.finditer(text)}
+    starts = {bisect_left(token_starts, match.end()): _AFTER_CUE for match in _CUE.finditer(text)}
     offset = 0
     for line in text.split("\n"):
         bullet = _BULLET.match(line)
         if bullet:
-            starts.setdefault(bisect_left(token_starts, offset + bullet.end()), True)
+            starts.setdefault(bisect_left(token_starts, offset + bullet.end()), _BULLET_LIST)
         offset += len(line) + 1
+    for match in _COLON_LIST.finditer(text):
+        starts.setdefault(bisect_left(token_starts, match.end()), _AFTER_COLON)
     kept: list[tuple[int, int, Keyword]] = []
     for first in sorted(starts):
-        kept.extend(_cued_items(tokens, text, marks, first, whole_list=starts[first]))
+        if first < len(tokens):
+            kept.extend(_cued_items(tokens, text, marks, first, opener=starts[first]))
     return kept
 
 
+# After the first item, one that opens with one of these goes on with the sentence: "analytics, with business
+# impact you can show".
+_PROSE_OPENERS = frozenset("with for to in on by from at as that which who where when while so because".split())
+
+
 def _cued_items(
-    tokens: list[Token], text: str, marks: Marks, first: int, *, whole_list: bool
+    tokens: list[Token], text: str, marks: Marks, first: int, *, opener: str
 ) -> list[tuple[int, int, Keyword]]:
-    """The items of the list that starts at token ``first``. With ``whole_list`` (a bullet) every item must be
-    a noun phrase and nothing else, or none is kept: "- Review grading and stormwater plans" is a duty."""
+    """The items of the list that starts at token ``first``. After a bullet every item must be a noun phrase
+    and nothing else, or none is kept: "- Review grading and stormwater plans" is a duty."""
+    whole_list = opener == _BULLET_LIST
     items: list[list[int]] = [[]]
     i = first
     while i < len(tokens) and len(items) <= 12:
@@ -137,7 +108,9 @@ def _cued_items(
         i += 1
     items = [item for item in items if item]
     phrases: list[tuple[int, int]] = []
-    for item in items:
+    for number, item in enumerate(items):
+        if number and tokens[item[0]].plain in _PROSE_OPENERS:
+            break
         phrase = _noun_phrase(tokens, item)
         if phrase is None:
             break
@@ -148,16 +121,23 @@ def _cued_items(
             break
     if whole_list and (len(phrases) < 2 or len(phrases) < len(items) or phrases[-1][1] != items[-1][-1] + 1):
         return []
+    if opener == _AFTER_COLON and len(phrases) < 2:
+        return []
     kept = []
     for start, end in phrases:
         if not marks.free(start, end):
             continue
         window = tokens[start:end]
-        # Names and codes keep their case ("AP style", "Civil 3D"); a capital that opens the item is dropped.
+        # Names and codes keep their case ("AP style", "Civil 3D", "Civil Engineering"); a capital that only
+        # opens the item is dropped ("Good knowledge of Project planning").
+        named = len(window) > 1 and all(t.text[:1].isupper() for t in window)
         words = [
-            t.text if looks_like_code(t) or (k and t.text[:1].isupper()) else t.text.lower()
+            t.text if named or looks_like_code(t) or (k and t.text[:1].isupper()) else t.text.lower()
             for k, t in enumerate(window)
         ]
+        # "clean, readable queries", "the basics": an everyday word alone names nothing.
+        if len(window) == 1 and window[0].text.islower() and window[0].text in common_words():
+            continue
         if len(window) == 1 and window[0].text[:1].isupper() and not looks_like_code(window[0]):
             kind = "tool"
         else:

@@ -4,6 +4,9 @@ their order); a span of the text taken by one source is not read again by the ne
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from cv.scoring.job_chunks import noun_phrases
 from cv.scoring.job_context import (
     employer_words,
     not_asked,
@@ -13,7 +16,8 @@ from cv.scoring.job_context import (
     quote_span,
     shouting_lines,
 )
-from cv.scoring.job_lists import cued_keywords, enumerated, listed_nouns
+from cv.scoring.job_lists import cued_keywords, listed_nouns
+from cv.scoring.job_names import credential_phrases, defined_abbreviations
 from cv.scoring.keywords import (
     PREFERRED,
     REQUIRED,
@@ -29,6 +33,7 @@ from cv.scoring.keywords import (
     vocabulary_keyword,
     vocabulary_spans,
 )
+from cv.scoring.parse import Parsed, parse
 from cv.scoring.words import (
     AUXILIARY,
     CODE_HEADS,
@@ -80,7 +85,7 @@ class _Found:
         self._by_term: dict[str, tuple[int, int, Keyword]] = {}
 
     def add(self, start: int, end: int, keyword: Keyword) -> None:
-        key = keyword.term.lower()
+        key = keyword.vocabulary_name.lower()
         words = [plain_word(w) for w in alias_words(keyword.term)]
         if key not in self._by_term and not (words and all(w in self._employer for w in words)):
             self._by_term[key] = (start, end, keyword)
@@ -95,19 +100,53 @@ def _extract(text: str, tokens: list[Token]) -> list[tuple[int, int, Keyword]]:
     The sources run in the order of the module docstring of cv.scoring.keywords; each marks the tokens it
     takes, and a later source reads only free tokens."""
     marks = Marks(len(tokens))
+    parsed = parse(text, tokens)
     employer = employer_words(tokens, text)
     _mark_not_asked(text, tokens, marks, employer)
     found = _Found(employer)
+    for start, end, keyword in credential_phrases(tokens, marks):
+        found.add(start, end, keyword)
     _read_vocabulary(tokens, text, marks, found)
+    for start, end, keyword in defined_abbreviations(tokens, text, marks):
+        found.add(start, end, keyword)
     _read_codes(tokens, text, marks, found)
     for start, end, keyword in cued_keywords(tokens, text, marks):
         found.add(start, end, keyword)
-    _read_phrases(tokens, marks, found)
-    for position, end, words in enumerated(tokens, text, marks):
-        found.add(position, end, Keyword(term=" ".join(words), kind="skill", source="phrase"))
+    for start, end, keyword in noun_phrases(parsed, text, marks):
+        found.add(start, end, keyword)
+    _read_phrases(tokens, marks, found, parsed)
     for start, end, keyword in listed_nouns(tokens, text, marks):
         found.add(start, end, keyword)
-    return found.in_job_order()
+    return [
+        (start, end, _joined_as_written(keyword, text, tokens, start, end))
+        for start, end, keyword in found.in_job_order()
+        if keyword.source == "vocabulary" or not _cuts_a_word(text, tokens, start, end)
+    ]
+
+
+def _cuts_a_word(text: str, tokens: list[Token], start: int, end: int) -> bool:
+    """Whether a span starts or ends inside a hyphenated word ("critical construction projects" out of
+    "mission-critical construction projects", "hec" out of "HEC-RAS")."""
+    before = start > 0 and text[tokens[start - 1].end : tokens[start].start] == "-"
+    after = end < len(tokens) and text[tokens[end - 1].end : tokens[end].start] == "-"
+    return before or after
+
+
+def _joined_as_written(keyword: Keyword, text: str, tokens: list[Token], start: int, end: int) -> Keyword:
+    """The keyword with its words joined as the job joins them ("zero-downtime", "A/B tests"), when its words
+    are the span's."""
+    words = keyword.term.split(" ")
+    if len(words) != end - start or len(words) < 2:
+        return keyword
+    if [plain_word(w) for w in words] != [token.plain for token in tokens[start:end]]:
+        return keyword
+    joints = [text[tokens[k - 1].end : tokens[k].start] for k in range(start + 1, end)]
+    if all(joint.isspace() for joint in joints):
+        return keyword
+    joined = words[0] + "".join(
+        (joint if joint in ("", "-") else " ") + word for joint, word in zip(joints, words[1:], strict=True)
+    )
+    return replace(keyword, term=joined)
 
 
 def _mark_not_asked(text: str, tokens: list[Token], marks: Marks, employer: frozenset[str]) -> None:
@@ -128,7 +167,7 @@ def _read_vocabulary(tokens: list[Token], text: str, marks: Marks, found: _Found
         # "Our team is recruiting a solicitor" is about the employer, not a skill.
         if end - start == 1 and tokens[start].text.endswith("ing") and start and tokens[start - 1].plain in AUXILIARY:
             continue
-        found.add(start, end, vocabulary_keyword(term))
+        found.add(start, end, vocabulary_keyword(term, _words(tokens, start, end)))
     pairs = verb_first_pairs()
     for i in range(len(tokens) - 1):
         pair = (tokens[i].stem, tokens[i + 1].stem)
@@ -140,6 +179,14 @@ def _read_vocabulary(tokens: list[Token], text: str, marks: Marks, found: _Found
         if marks.free(position) and (modifier, head) in two_word:
             marks.set(position, position + 1, Mark.TAKEN)
             found.add(position, position + 1, vocabulary_keyword(two_word[(modifier, head)]))
+
+
+def _noun_phrase_at(parsed: Parsed, start: int, end: int) -> bool:
+    return parsed.pos_at(end - 1) in ("NOUN", "PROPN") and parsed.pos_at(start) not in ("VERB", "AUX", "ADV")
+
+
+def _words(tokens: list[Token], start: int, end: int) -> list[str]:
+    return [token.text for token in tokens[start:end]]
 
 
 def _read_codes(tokens: list[Token], text: str, marks: Marks, found: _Found) -> None:
@@ -170,9 +217,11 @@ def _read_codes(tokens: list[Token], text: str, marks: Marks, found: _Found) -> 
         )
 
 
-def _read_phrases(tokens: list[Token], marks: Marks, found: _Found) -> None:
+def _read_phrases(tokens: list[Token], marks: Marks, found: _Found, parsed: Parsed | None) -> None:
     """Source 4: runs of two or three free content words in one clause that name an ESCO skill or end in a
-    word that heads skill phrases; a window of capitalised words (a name) or ending in a role word is not one."""
+    word that heads skill phrases; a window of capitalised words (a name) or ending in a role word is not one,
+    nor, where the parser tagged the text, one that opens with a verb or does not end in a noun ("follows
+    safety", "action taken")."""
     phrases = esco_phrases()
     i = 0
     while i < len(tokens):
@@ -196,7 +245,7 @@ def _read_phrases(tokens: list[Token], marks: Marks, found: _Found) -> None:
                 stems = tuple(t.stem for t in window)
                 if all(t.text[:1].isupper() for t in window) or window[-1].text.lower() in ROLE_WORDS:
                     continue
-                if not is_content(window[-1]):
+                if not is_content(window[-1]) or (parsed is not None and not _noun_phrase_at(parsed, j, j + size)):
                     continue
                 if stems in phrases or (stems[-1] in HEAD_STEMS and stems[0] not in HEAD_STEMS | VERB_STEMS):
                     words = [t.text for t in window]

@@ -6,20 +6,28 @@ text covers a keyword).
 
 Sources, tried in this order on the job text; a span taken by one is not read again by the next:
 
-1. The curated vocabulary (``cv.scoring.vocabulary``): canonical names, the other ways people write them, and the
-   broader terms a specific one implies.
-2. Codes and abbreviations the vocabulary does not know: capitals with the symbols and numbers that belong
-   to them ("HACCP", "P&L", "FP&A", "NEWS2", "IFRS 16", "BS 7671"), product names written in CamelCase
+1. Credentials named by their head word ("Journeyman electrician license", "a valid food hygiene
+   certificate"), unless the vocabulary names the whole credential (``cv.scoring.job_names``).
+2. The curated vocabulary (``cv.scoring.vocabulary``): canonical names, the other ways people write them, and the
+   broader terms a specific one implies. The keyword is shown as the job writes it ("experimentation",
+   "Postgres"); ``Keyword.name`` keeps the vocabulary's term, whose aliases find it in a CV.
+3. Terms defined with their abbreviation, either way round: "variable frequency drive (VFD)", "SRP (scaling and
+   root planing)" (``cv.scoring.job_names``).
+4. Codes and abbreviations the vocabulary does not know: capitals with the symbols and numbers that belong
+   to them ("HACCP", "P&L", "FP&A", "NEWS2", "IFRS 16", "NFPA 70E"), product names written in CamelCase
    ("SystmOne"). "BLS/ACLS" is two keywords; "CI/CD" is one because the vocabulary says so.
-3. Requirement lists read by their structure: the items after a cue ("experience with", "knowledge of",
-   "proficiency in", "such as") and of a bullet that is only a list, split at commas, "and", "or" and "/",
-   each a noun phrase of up to four words kept whole.
-4. Domain phrases: runs of two or three content words that either name a skill in ESCO (the European
+5. Requirement lists read by their structure: the items after a cue ("experience with", "knowledge of",
+   "proficiency in", "degree in", "such as"), of a bullet that is only a list, and after a colon inside a line
+   ("statistics: hypothesis testing and regression"), split at commas, "and", "or" and "/", each a noun
+   phrase of up to four words kept whole (``cv.scoring.job_lists``).
+6. Noun phrases as a parser groups them (``cv.scoring.job_chunks`` over ``cv.scoring.parse``): any multi-word
+   term of any trade ("window functions", "trial balance"), stripped of determiners, generic modifiers and a
+   duty's verb; alone, an uncommon noun in a list or a name.
+7. Domain phrases: runs of two or three content words that either name a skill in ESCO (the European
    skills taxonomy, shipped as ``cv/scoring/data/esco_phrases.txt``) or end in a word that heads skill phrases
    ("... care", "... analysis", "... law"). Generic words ("team", "experience", "role") never make or end
    a keyword.
-5. Items of lists: short items of lists in prose ("goods in, picking and despatch"), and single nouns of
-   lists of three or more that are not lists of verbs ("Train, schedule and coach the team").
+8. Single nouns of lists of three or more that are not lists of verbs ("Train, schedule and coach the team").
 
 The employer's name, which the questionnaire does not hold, is inferred from the job and never listed; what
 the employer offers or says about itself is not read. ``job_requirements`` adds to each keyword whether the
@@ -34,7 +42,7 @@ lenient about inflection and word order, so "negotiated" covers "negotiation", "
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +50,7 @@ from pathlib import Path
 from cv.scoring.vocabulary import KIND_OF_CATEGORY, TERMS, Term
 from cv.scoring.words import (
     ACRONYM,
+    ACTION_VERBS,
     CAMEL,
     CODE,
     NUMBER,
@@ -74,13 +83,20 @@ class Keyword:
     """A term of the job: shown as ``term``, of one of ``KINDS``, also recognised in a CV by its ``aliases``.
 
     ``source`` says which reader found it: "vocabulary", "code" (an abbreviation or product name) or
-    "phrase" (a domain phrase or a list item).
+    "phrase" (a domain phrase or a list item). A vocabulary keyword is shown as the job writes it
+    ("experimentation", "Postgres") and ``name`` is the vocabulary term it stands for ("A/B testing",
+    "PostgreSQL"), through which a CV's synonyms and abbreviations cover it.
     """
 
     term: str
     kind: str
     aliases: tuple[str, ...] = ()
     source: str = "vocabulary"
+    name: str = ""
+
+    @property
+    def vocabulary_name(self) -> str:
+        return self.name or self.term
 
 
 @dataclass(frozen=True)
@@ -236,13 +252,35 @@ def phrase_kind(words: list[str]) -> str:
     return "domain" if words[-1].lower() in _DOMAIN_HEADS else "skill"
 
 
-def vocabulary_keyword(term: Term) -> Keyword:
+def vocabulary_keyword(term: Term, written: Sequence[str] = ()) -> Keyword:
+    """The keyword of a vocabulary term, shown as ``written`` (the words of the text that named it) when those
+    are not simply the term's own name in another case."""
+    shown = as_written(written, term.name)
+    aliases = tuple(a.lstrip("=") for a in term.aliases)
     return Keyword(
-        term=term.name,
+        term=shown,
         kind=KIND_OF_CATEGORY[term.category],
-        aliases=tuple(a.lstrip("=") for a in term.aliases),
+        aliases=aliases if shown == term.name else (term.name, *aliases),
         source="vocabulary",
+        name=term.name,
     )
+
+
+def as_written(written: Sequence[str], name: str) -> str:
+    """How to show a vocabulary term a text named with ``written``: the term's name when the words are its own
+    in another case or number ("python", "CTEs"); else the words as written, for the report lists only what
+    the job says ("Postgres", "k8s", "experimentation" rather than "A/B testing", "cycle counts" rather than
+    "Stock control"), lower-cased unless a name or a code."""
+    if not written or [plain_word(w) for w in written] == [plain_word(w) for w in alias_words(name)]:
+        return name
+    # "run the pass", "train and develop", "control stock": a duty the vocabulary knows; its name says the skill.
+    if written[0].lower() in ACTION_VERBS or any(w.lower() in STOPWORDS for w in written[1:-1]):
+        return name
+    first, rest = written[0], list(written[1:])
+    # A capital that only opens the sentence goes ("Data pipelines"); a capitalised name stays ("Level 3 Food").
+    if rest and first[:1].isupper() and first[1:].islower() and all(not w[:1].isupper() for w in rest):
+        first = first.lower()
+    return " ".join([first, *rest])
 
 
 @dataclass(frozen=True)
@@ -264,10 +302,15 @@ def terms_by_name() -> dict[str, Term]:
 
 
 def keyword_for_name(name: str) -> Keyword:
-    """The keyword a display string stands for (a vocabulary name, a code, or a phrase)."""
+    """The keyword a display string stands for: a vocabulary name, the job's words for a vocabulary term, a
+    code, or a phrase."""
     term = terms_by_name().get(name)
     if term:
         return vocabulary_keyword(term)
+    return keyword_for(name)
+
+
+def _unlisted_keyword(name: str) -> Keyword:
     words = alias_words(name)
     is_code = len(words) >= 1 and all(
         ACRONYM.match(w) or CAMEL.match(w) or CODE.match(w) or NUMBER.match(w) for w in words
@@ -282,7 +325,7 @@ def keyword_for(term: str, *, kind: str | None = None) -> Keyword:
     tokens = tokenise(normalise(term))
     spans = vocabulary_spans(tokens, by_stem=False)
     whole = [found for start, end, found in spans if (start, end) == (0, len(tokens))]
-    keyword = vocabulary_keyword(whole[0]) if whole else keyword_for_name(term.strip())
+    keyword = vocabulary_keyword(whole[0], [t.text for t in tokens]) if whole else _unlisted_keyword(term.strip())
     return replace(keyword, kind=kind) if kind in KINDS else keyword
 
 

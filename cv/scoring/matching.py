@@ -238,17 +238,17 @@ def merged_requirements(
     deterministic = job_reader.job_requirements(job_text)
     if read is None:
         return [(requirement, index.evidence(requirement.keyword)) for requirement in deterministic]
-    by_key = {_term_key(requirement.keyword.term): requirement for requirement in deterministic}
+    by_key = {_term_key(requirement.keyword.vocabulary_name): requirement for requirement in deterministic}
     merged: dict[tuple[str, ...], tuple[keywords.Requirement, str | None]] = {}
     for item in read:
         keyword = keywords.keyword_for(item.term, kind=item.kind)
-        key = _term_key(keyword.term)
+        key = _term_key(keyword.vocabulary_name)
         if key in merged:
             continue
         known = by_key.get(key) or by_key.get(_term_key(item.term))
         if known is not None:
             keyword = replace(known.keyword, kind=item.kind)
-            key = _term_key(keyword.term)
+            key = _term_key(keyword.vocabulary_name)
         requirement = keywords.Requirement(keyword=keyword, importance=item.importance, job_quote=item.job_quote)
         merged[key] = (requirement, item.cv_evidence or index.evidence(keyword))
         merged.setdefault(_term_key(item.term), merged[key])

@@ -20,6 +20,11 @@ from cv.scoring.keywords import (
 )
 from cv.scoring.words import NUMBER, STOPWORDS, normalise, plain_word, stem, tokenise
 
+# Words that end a phrase without being what it asks for ("computerised accounting systems").
+_CONTAINERS = frozenset(
+    "system systems software tools techniques methods principles skills knowledge programs programmes".split()
+)
+
 # How far apart (in words) the words of a multi-word keyword may sit in a CV line and still cover it.
 _WINDOW_SLACK = 2
 
@@ -102,9 +107,9 @@ class TermIndex:
         if isinstance(keyword, str):
             keyword = keyword_for_name(keyword)
         if keyword.source == "vocabulary":
-            if keyword.term in self._term_spans:
-                return self._term_spans[keyword.term]
-            term = terms_by_name().get(keyword.term)
+            if keyword.vocabulary_name in self._term_spans:
+                return self._term_spans[keyword.vocabulary_name]
+            term = terms_by_name().get(keyword.vocabulary_name)
             if term is None or not is_loose(term):
                 return None
             names = [n for n in (term.name, *term.aliases) if not n.startswith("=")]
@@ -125,11 +130,15 @@ class TermIndex:
                 return self._code_with_number(words)
             return None
         content = [stem(w) for w in words if w.lower() not in STOPWORDS]
-        return (
+        found = (
             self._sequence(words)
             or self._words_near(words)
             or (self._coordinated.get((content[0], content[1])) if len(content) == 2 else None)
         )
+        # "the fixed asset system" is shown by "fixed asset register": the system is where the skill is used.
+        if found is None and len(words) > 2 and words[-1].lower() in _CONTAINERS:
+            found = self._sequence(words[:-1]) or self._words_near(words[:-1])
+        return found
 
     def covers(self, keyword: Keyword | str) -> bool:
         return self._span(keyword) is not None

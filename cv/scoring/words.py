@@ -122,7 +122,7 @@ _CLAUSE_BREAK = re.compile(r"[,;:()!?\[\]|\"•·]|\.(?:\s|$)|\s-\s|\n")
 
 ZIP_CODE = re.compile(r"^\d{5}$")
 
-NUMBER = re.compile(r"^\d{1,5}(?:[:-]\d{1,4})?$")
+NUMBER = re.compile(r"^\d{1,5}[A-Z]?(?:[:-]\d{1,4})?$")
 
 ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z][A-Z0-9&+#]{1,7}s?$")
 

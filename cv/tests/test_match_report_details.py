@@ -73,7 +73,8 @@ def test_a_bullet_that_is_a_list_gives_its_items_and_a_duty_bullet_gives_no_verb
 
     terms = _terms(job)
     assert terms[:3] == ["multimeters", "oscilloscopes", "ladder logic"]
-    assert not {"review", "drawings", "sign"} & {term.lower() for term in terms}
+    # The duty's verbs are not terms; its object is the vocabulary's (technical) drawings, shown as written.
+    assert not {"review", "sign", "review the drawings", "sign them off"} & {term.lower() for term in terms}
 
 
 def test_a_list_of_single_nouns_is_split_and_a_list_of_verbs_is_not():
