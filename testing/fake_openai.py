@@ -330,14 +330,17 @@ def _is_requirement_call(body: dict[str, Any]) -> bool:
     return _system_prompt(body).startswith((REQUIREMENT_CALL_OPENING, EVIDENCE_CALL_OPENING))
 
 
+_COUNT = re.compile(r"(?:\$\s?)?\d[\d,]*\+?(?:\s+(?:years?|months?|hours?))?")
+
+
 @dataclass
 class ReadsRequirements(Answer):
     """A small model reading a job's requirements, in plain lines as it is asked to.
 
     The terms call: the items of the job's bullet lines (after "experience with", "knowledge of"...; split at
     commas, "and", "or" and "/"), one a line, every other one in lower case; like the real 1.5B model, it also
-    writes a duty as it stands in the job (its first bullet that opens with a verb) and the job's first line
-    (the position, or the employer's name).
+    writes a duty as it stands in the job (its first bullet that opens with a verb), the job's first line
+    (the position, or the employer's name) and the first counts or amounts it names ("5+ years", "$80,000").
     The evidence call: "term => " and the CV's words for the term where the CV has them, every other one in
     lower case, else "term => NONE".
 
@@ -364,7 +367,9 @@ class ReadsRequirements(Answer):
                 if term and len(term.split()) <= 4:
                     terms.append(term.lower() if len(terms) % 2 else term)
         first_line = next((line.strip() for line in job.splitlines() if line.strip()), "")
-        noise = [first_line, duty] if first_line else [duty]
+        # Like the real model: the years and the amounts the job names ("4+ years", "$80,000"), as terms.
+        counts = [match.group(0) for match in _COUNT.finditer(job)][:2]
+        noise = [first_line, duty, *counts]
         return ([INVENTED_TERM] if self.invent else []) + terms + [line for line in noise if line]
 
     def evidence_for(self, cv: str, terms: list[str]) -> list[str]:

@@ -145,6 +145,7 @@ class PairScore:
     not_keywords: tuple[str, ...]  # listed terms that name no label
     not_in_job: int = 0  # listed terms whose words the job text does not hold
     quote_not_in_cv: int = 0  # evidence quotes that are not the CV's own words
+    outside: tuple[str, ...] = ()  # those terms and quotes
 
 
 def job_text_for(pair: Pair) -> str:
@@ -181,6 +182,9 @@ def score_pair(pair: Pair, labels: Sequence[KeywordLabel], report: matching.Matc
     right = [t for t in found if any(same_term(t, label.term) for label in present)]
     right += [t for t in missing if any(same_term(t, label.term) for label in absent)]
     keywords = [t for t in found + missing if any(same_term(t, label.term) for label in labels)]
+    not_in_job = [term for term in found + missing if not in_text(term, job_text_for(pair))]
+    quotes = [detail["cv_evidence"] for detail in report["keywords"].get("details", [])]
+    not_in_cv = [quote for quote in quotes if quote is not None and not quoted(quote, pair.cv_text)]
     return PairScore(
         pair=pair.name,
         split=pair.split,
@@ -195,11 +199,9 @@ def score_pair(pair: Pair, labels: Sequence[KeywordLabel], report: matching.Matc
         listed_right=len(right),
         unrecalled=tuple(label.term for label in labels if label.term not in recalled),
         not_keywords=tuple(t for t in found + missing if t not in keywords),
-        not_in_job=sum(not in_text(term, job_text_for(pair)) for term in found + missing),
-        quote_not_in_cv=sum(
-            detail["cv_evidence"] is not None and not quoted(detail["cv_evidence"], pair.cv_text)
-            for detail in report["keywords"].get("details", [])
-        ),
+        not_in_job=len(not_in_job),
+        quote_not_in_cv=len(not_in_cv),
+        outside=(*not_in_job, *not_in_cv),
     )
 
 
@@ -221,10 +223,11 @@ def in_text(term: str, text: str) -> bool:
     if not words:
         return False
     size = len(words)
+    held = _plain_words(text)
+    if any(held[i : i + size] == words for i in range(len(held) - size + 1)):
+        return True
     for line in text.splitlines() or [text]:
         held = _plain_words(line)
-        if any(held[i : i + size] == words for i in range(len(held) - size + 1)):
-            return True
         window = size + 2
         for i in range(len(held)):
             near = held[i : i + window]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cv.scoring import job_context, keywords
+from cv.scoring import job_chunks, job_context, keywords, parse
 from cv.scoring.job import JobRequirement
 from cv.scoring.words import ACTION_VERBS, GENERIC_WORDS, ROLE_WORDS, STOPWORDS, normalise, tokenise
 
@@ -94,17 +94,18 @@ def checked(items: Iterable[object], *, job_text: str, cv_text: str) -> tuple[Jo
         at = find(term, job)
         if at is None:
             continue
-        term = job[at[0] : at[1]]
-        key = " ".join(term.casefold().split())
+        # As the job writes it, on one line ("interpersonal\n  skills" is "interpersonal skills").
+        term = " ".join(job[at[0] : at[1]].split())
+        key = term.casefold()
         if key in seen:
             continue
         seen.add(key)
         quote = quoted(item.get("job_quote"))[:MAX_QUOTE_CHARS]
         quote_at = find(quote, job) if quote else None
         if quote_at is not None and find(term, job[quote_at[0] : quote_at[1]]) is not None:
-            job_quote = job[quote_at[0] : quote_at[1]]
+            job_quote = job_context.original_slice(job_text, job, *quote_at)
         else:
-            job_quote = job_context.quote_around(job, *at)
+            job_quote = job_context.quote_around(job_text, *at)
         evidence = quoted(item.get("cv_evidence"))[:MAX_QUOTE_CHARS]
         evidence_at = find(evidence, cv) if evidence else None
         kind, importance = item.get("kind"), item.get("importance")
@@ -114,7 +115,8 @@ def checked(items: Iterable[object], *, job_text: str, cv_text: str) -> tuple[Jo
                 kind=kind if kind in keywords.KINDS else "skill",
                 importance=importance if importance in keywords.IMPORTANCE else keywords.REQUIRED,
                 job_quote=job_quote,
-                cv_evidence=cv[evidence_at[0] : evidence_at[1]] if evidence_at else None,
+                # The CV's own characters (an en dash stays one), not their folded form: a quote of the CV.
+                cv_evidence=job_context.original_slice(cv_text, cv, *evidence_at) if evidence_at else None,
             )
         )
         if len(kept) == MAX_REQUIREMENTS:
@@ -185,7 +187,9 @@ def proposed(term: str, job: JobText) -> dict[str, object] | None:
     if all(word in job.employer or word in ROLE_WORDS for word in words):
         return None
     at = job.asked_at(term)
-    if at is None:
+    # As the job says it, the term must read as a keyword: a noun phrase, a name or a code, not a duty, a
+    # count, a place or a job title (cv.scoring.job_chunks.reads_as_term).
+    if at is None or not job_chunks.reads_as_term(parse.parse_text(job.text), *at):
         return None
     number, line = job.line_at(at[0])
     keyword = keywords.keyword_for(term)

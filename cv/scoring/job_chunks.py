@@ -117,6 +117,64 @@ def _list_of(chunk: Any) -> int:
     return int(root.i)
 
 
+_DEGREE_WORDS = frozenset("bachelor bachelor's master master's degree diploma certificate associate doctorate".split())
+
+# What a model's term must not hold, beyond what a noun phrase of the extractor must not: counts and amounts.
+_NOT_IN_TERMS = _NOT_REQUIREMENTS | {"CARDINAL", "ORDINAL"}
+
+
+def reads_as_term(parsed: Parsed | None, start: int, end: int) -> bool:
+    """Whether the job's characters ``start:end`` (in the parsed, normalised text) read as a keyword, by the
+    checks the extractor's noun phrases pass: no verb but as a modifier in front ("breaking news", "fixed
+    assets"), no count, amount, date, place or person, no pronoun; ending in a noun or a code that is not a job
+    title; not an everyday word alone. A term someone else proposed (the model) is held to them; without the
+    parser, every term passes."""
+    if parsed is None:
+        return True
+    words = [word for word in parsed.doc.char_span(start, end, alignment_mode="expand") or () if not word.is_space]
+    words = [word for word in words if not (word.is_punct and word.text not in ("&", "+", "#", "-", "/"))]
+    if not words:
+        return False
+    # "and chairside assistance", "including teeth cleaning", "systems: review parameters", "formal education in
+    # engineering": a piece of a sentence. A degree names its subject ("Bachelor's degree in finance").
+    if words[0].lower_ in STOPWORDS or words[-1].lower_ in STOPWORDS or ":" in parsed.doc.text[start:end]:
+        return False
+    if any(word.pos_ == "ADP" for word in words[1:-1]) and words[0].lower_ not in _DEGREE_WORDS:
+        return False
+    last = words[-1]
+    last_token = parsed.token_at(last.idx)
+    if last_token >= len(parsed.tokens):
+        return False
+    head = parsed.tokens[last_token]
+    # A number or an entity after a code belongs to it ("OSHA 30", "ISO 9001", "Class A"); elsewhere it is a
+    # count, an amount, a date or a place ("8", "$80,000", "Aged 23").
+    for position, word in enumerate(words):
+        after_code = position > 0 and looks_like_code(_token(parsed, words[position - 1]))
+        if not after_code and (word.ent_type_ in _NOT_IN_TERMS or word.like_num):
+            return False
+    if any(word.tag_ in _PRONOUN_TAGS or word.pos_ in ("AUX", "PRON", "SYM") for word in words):
+        return False
+    # "order picking", "cost estimating": a noun and a gerund name a skill; a verb anywhere else is a duty.
+    gerund_head = len(words) > 1 and last.tag_ == "VBG" and words[-2].pos_ in ("NOUN", "PROPN")
+    for position, word in enumerate(words):
+        modifier = position == 0 and len(words) > 1 and word.tag_ in ("VBG", "VBN")
+        code = looks_like_code(_token(parsed, word))
+        if word.pos_ == "VERB" and not (modifier or code or (gerund_head and word is last)):
+            return False
+    code_number = len(words) > 1 and last.like_num and looks_like_code(_token(parsed, words[-2]))
+    if not (last.pos_ in ("NOUN", "PROPN") or gerund_head or code_number or looks_like_code(head)):
+        return False
+    if head.text.lower() in ROLE_WORDS:
+        return False
+    alpha = [word for word in words if word.is_alpha]
+    return not (len(alpha) == 1 and len(words) == 1 and alpha[0].lower_ in common_words() and not _is_name(head, last))
+
+
+def _token(parsed: Parsed, word: Any) -> Token:
+    index = min(parsed.token_at(word.idx), len(parsed.tokens) - 1)
+    return parsed.tokens[index]
+
+
 def _pieces(chunk: Any) -> list[list[Any]]:
     """A chunk split at commas, "and", "or" and "/": "the trial balance and account analysis" is two."""
     pieces: list[list[Any]] = [[]]

@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 
 from cv.scoring.keywords import Span, alias_words
+from cv.scoring.parse import common_words
 from cv.scoring.vocabulary import TERMS
 from cv.scoring.words import (
     GENERIC_WORDS,
@@ -98,6 +99,14 @@ _EMPLOYER_CUE = re.compile(
 _EDGE_LINES = 4
 
 
+def _word_or_standard(name: str, text: str) -> bool:
+    """A one-word name that is an everyday word opening lines ("Typical education: ...") or a code written with
+    a number, a standard ("NFPA 70E"): used again, neither makes an employer."""
+    if " " in name:
+        return False
+    return name.lower() in common_words() or re.search(rf"\b{re.escape(name)}\s+\d", text) is not None
+
+
 def employer_words(tokens: list[Token], text: str) -> frozenset[str]:
     """The plain words of the employer's name, inferred (the questionnaire has no company field): a capitalised
     name that the job names as its employer ("at X", "X is a ...", "X's") or that stands in its first or last
@@ -123,7 +132,7 @@ def employer_words(tokens: list[Token], text: str) -> frozenset[str]:
             cued.add(name)
     # A name the first or last lines give and the text uses again (the title lines name the role, which
     # the checks below keep out).
-    cued.update(name for name in edge_names if counts[name] >= 2)
+    cued.update(name for name in edge_names if counts[name] >= 2 and not _word_or_standard(name, text))
     words: set[str] = set()
     known = _known_plains()
     for name in named:

@@ -5,6 +5,7 @@ their order); a span of the text taken by one source is not read again by the ne
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from cv.scoring.job_chunks import noun_phrases
 from cv.scoring.job_context import (
@@ -33,7 +34,7 @@ from cv.scoring.keywords import (
     vocabulary_keyword,
     vocabulary_spans,
 )
-from cv.scoring.parse import Parsed, parse
+from cv.scoring.parse import Parsed, parse_text
 from cv.scoring.words import (
     AUXILIARY,
     CODE_HEADS,
@@ -61,19 +62,25 @@ def job_keywords(job_text: str) -> list[Keyword]:
 
 def job_requirements(job_text: str) -> list[Requirement]:
     """The keywords of a job with the job's words around each and whether it is required or preferred."""
-    job_text = job_text or ""
+    return list(_requirements(job_text or ""))
+
+
+# An analysis scores the same job several times (the CV, the answer, a repair, the claims check): it is parsed
+# once per process and kept for the last few jobs.
+@lru_cache(maxsize=32)
+def _requirements(job_text: str) -> tuple[Requirement, ...]:
     text = normalise(job_text)
     tokens = tokenise(text)
     found = _extract(text, tokens)
     preferred = preferred_lines(text)
-    return [
+    return tuple(
         Requirement(
             keyword=keyword,
             importance=PREFERRED if preferred[tokens[start].line] or preferred_near(text, tokens, start) else REQUIRED,
             job_quote=original_slice(job_text, text, *quote_span(text, tokens[start].start, tokens[end - 1].end)),
         )
         for start, end, keyword in found
-    ]
+    )
 
 
 class _Found:
@@ -100,7 +107,7 @@ def _extract(text: str, tokens: list[Token]) -> list[tuple[int, int, Keyword]]:
     The sources run in the order of the module docstring of cv.scoring.keywords; each marks the tokens it
     takes, and a later source reads only free tokens."""
     marks = Marks(len(tokens))
-    parsed = parse(text, tokens)
+    parsed = parse_text(text)
     employer = employer_words(tokens, text)
     _mark_not_asked(text, tokens, marks, employer)
     found = _Found(employer)

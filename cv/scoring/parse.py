@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cv.scoring.words import Token
+from cv.scoring.words import Token, tokenise
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _pipeline() -> Any:
         return None
     for package in PIPELINES:
         try:
-            return spacy.load(package)
+            return spacy.load(package, disable=["lemmatizer"])
         except OSError:
             continue
     logger.warning("no spaCy English pipeline is installed: job descriptions are read without the parser")
@@ -103,6 +103,13 @@ class Parsed:
     def token_at(self, char: int) -> int:
         """The index of the token that starts at or after character ``char``."""
         return bisect_left(self.starts, char)
+
+
+@lru_cache(maxsize=8)
+def parse_text(text: str) -> Parsed | None:
+    """``parse`` of a normalised text with the extractor's tokens, kept for the last few texts of the process:
+    the job is read by the extractor and the model's terms are checked against the same parse."""
+    return parse(text, tokenise(text))
 
 
 def parse(text: str, tokens: list[Token]) -> Parsed | None:

@@ -5,7 +5,7 @@ import pytest
 
 from cv.evaluation.dataset import load_pairs
 from cv.evaluation.keyword_labels import in_text, job_text_for
-from cv.scoring import parse
+from cv.scoring import job_reader, parse
 from cv.scoring.job_reader import job_keywords, job_requirements
 from cv.scoring.matching import match_report
 from cv.scoring.term_index import TermIndex
@@ -100,6 +100,7 @@ def test_every_listed_term_is_in_the_job_and_every_quote_in_the_cv(pair):
 
 def test_without_the_parser_the_other_sources_still_read_the_job(monkeypatch):
     monkeypatch.setattr(parse, "_pipeline", lambda: None)
+    job_reader._requirements.cache_clear()
 
     terms = _terms("Experience with HEC-RAS and GIS; knowledge of stormwater management.\n- Python, Django")
 

@@ -373,15 +373,18 @@ def test_the_fake_answers_like_a_small_model():
     """Plain lines, some terms in another case, the job's first line and a duty among them, and with
     ``invent`` a term and a quote that are in neither text: the checks have something real to refuse."""
     model = ReadsRequirements(invent=True)
-    lines = model.body_for(_body(requirements.TERMS_PROMPT, requirements.terms_message(NURSE_JOB))).splitlines()
+    job_text = NURSE_JOB + "- 3+ years on an adult ICU; pay from $38,000\n"
+    lines = model.body_for(_body(requirements.TERMS_PROMPT, requirements.terms_message(job_text))).splitlines()
 
     assert all(line.startswith("- ") for line in lines)
     terms = [line[2:] for line in lines]
     assert "Quantum annealing" in terms and "ICU Staff Nurse, Northgate Hospital" in terms
+    assert "3+ years" in terms and "$38,000" in terms
     assert any(term == term.lower() and term.upper() in NURSE_JOB.upper() for term in terms)
-    job = proposals.JobText.of(NURSE_JOB)
+    job = proposals.JobText.of(job_text)
     kept = [term for term in terms if proposals.proposed(term, job) is not None]
     assert "Quantum annealing" not in kept and "ICU Staff Nurse, Northgate Hospital" not in kept
+    assert "3+ years" not in kept and "$38,000" not in kept
     assert {"medication administration", "arterial lines", "acls certification"} <= {term.casefold() for term in kept}
 
     answer = model.body_for(
@@ -398,3 +401,17 @@ def test_the_fake_answers_like_a_small_model():
         cv_text=NURSE_CV,
     )
     assert arterial.cv_evidence is None
+
+
+def test_a_quote_is_the_cvs_own_characters_and_a_job_quote_the_jobs(llm_settings, fake_openai):
+    cv = NURSE_CV.replace("(2019-present)", "(2019 \u2013 present)")
+    fake_openai.queue_requirements(
+        Answer(content="arterial lines\ncritical care"),
+        Answer(content="arterial lines => NONE\ncritical care => Staff Nurse, ICU, Riverside General (2019 - present)"),
+    )
+
+    reading = requirements.read_with_model(job_text=NURSE_JOB.replace("-", "\u2022", 1), cv_text=cv)
+
+    quotes = {item.term.casefold(): item.cv_evidence for item in reading.requirements}
+    assert quotes["critical care"] == "Staff Nurse, ICU, Riverside General (2019 \u2013 present)"
+    assert all(item.cv_evidence is None or item.cv_evidence in cv for item in reading.requirements)

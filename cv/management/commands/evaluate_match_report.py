@@ -82,7 +82,7 @@ def _pair_dict(score: PairScore) -> dict:
     row = asdict(score)
     if score.split == "held_out":
         # The held-out half is for measuring only: its terms are not printed, so nobody tunes on them.
-        row["unrecalled"] = row["not_keywords"] = "withheld (held out)"
+        row["unrecalled"] = row["not_keywords"] = row["outside"] = "withheld (held out)"
     else:
         row["unrecalled"], row["not_keywords"] = list(score.unrecalled), list(score.not_keywords)
     return row
