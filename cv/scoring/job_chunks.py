@@ -6,11 +6,12 @@ A phrase is kept as a keyword when, stripped of what qualifies it (determiners, 
 modifiers, a duty's verb: "the", "all", "monthly", "strong", "Reconcile"), it is one to four words ending in a
 noun that is neither generic ("ability", "team", "role") nor a job title; none of its words was read by an
 earlier source or belongs to the employer and its offer; it names no place, date, amount or person; and it
-stands outside headings. Alone, a common noun ("analysis", "training") is never kept and an uncommon one only
-as an item of a list ("experimentation and reproducible workflows"); a name or a code alone is kept
-("Looker"). Capitalised words inside a line ("Building Permits", "Order Picker") name a form, a department or
-a title, and an adjective with a noun that heads no skill describes ("little supervision"); both are left to
-the phrase sources after this one.
+stands outside headings. Alone, a noun is kept only as an item of a list: an uncommon one in any list
+("experimentation and reproducible workflows"), an everyday one ("video") only in a list of three or more
+with two uncommon nouns ("photography, video and podcasts"); a name or a code alone is kept ("Looker").
+Capitalised words inside a line ("Building Permits", "Order Picker") name a form, a department or a title,
+and an adjective with a noun that heads no skill describes ("little supervision"); both are left to the
+phrase sources after this one.
 """
 
 from __future__ import annotations
@@ -137,15 +138,27 @@ def reads_as_term(parsed: Parsed | None, start: int, end: int) -> bool:
         return False
     # "and chairside assistance", "including teeth cleaning", "systems: review parameters", "formal education in
     # engineering": a piece of a sentence. A degree names its subject ("Bachelor's degree in finance").
-    if words[0].lower_ in STOPWORDS or words[-1].lower_ in STOPWORDS or ":" in parsed.doc.text[start:end]:
+    # "Class A", "Hepatitis A": a capital letter ends a name.
+    ends_in_letter = len(words) > 1 and len(words[-1].text) == 1 and words[-1].text.isupper()
+    if words[0].lower_ in STOPWORDS or (words[-1].lower_ in STOPWORDS and not ends_in_letter):
+        return False
+    if ":" in parsed.doc.text[start:end]:
         return False
     if any(word.pos_ == "ADP" for word in words[1:-1]) and words[0].lower_ not in _DEGREE_WORDS:
         return False
     last = words[-1]
     last_token = parsed.token_at(last.idx)
-    if last_token >= len(parsed.tokens):
+    if last_token >= len(parsed.tokens) or parsed.tokens[last_token].start != last.idx:
         return False
     head = parsed.tokens[last_token]
+    # "- Train pickers", "and process change orders": a word that may be a verb, opening a line or after
+    # "to", "and" or "or", opens a duty, whatever the tagger made of it.
+    if (
+        len(words) > 1
+        and may_be_verb(words[0].lower_)
+        and (_opens_line(words[0]) or _after(words[0], ("to", "and", "or")))
+    ):
+        return False
     # A number or an entity after a code belongs to it ("OSHA 30", "ISO 9001", "Class A"); elsewhere it is a
     # count, an amount, a date or a place ("8", "$80,000", "Aged 23").
     for position, word in enumerate(words):
@@ -196,7 +209,7 @@ def _keyword(
         return None
     tokens = parsed.tokens
     first, last = parsed.token_at(words[0].idx), parsed.token_at(words[-1].idx)
-    if last >= len(tokens) or tokens[first].start != words[0].idx:
+    if last >= len(tokens) or tokens[first].start != words[0].idx or tokens[last].start != words[-1].idx:
         return None
     end = last + 1
     window = tokens[first:end]
@@ -234,7 +247,8 @@ def as_written(parsed: Parsed, text: str, start: int, end: int) -> str:
         token = tokens[index]
         if index > start:
             gap = text[tokens[index - 1].end : token.start]
-            pieces.append(" " if gap.strip() == "" else gap.strip())
+            # "x-ray", "A/B", "R&D" keep their joint; any other mark between two words is a space.
+            pieces.append(gap if gap in ("", "-", "/", "&") else " ")
         word = parsed.word_at(index)
         keep = looks_like_code(token) or (word is not None and _is_name(token, word))
         pieces.append(token.text if keep else token.text.lower())

@@ -56,7 +56,7 @@ _MAX_ITEM_WORDS = 4
 # line ("Strong SQL: joins, window functions and CTEs") two noun phrases at least make a list.
 _AFTER_CUE, _BULLET_LIST, _AFTER_COLON = "cue", "bullet", "colon"
 
-# "Location: Remote" is a field of the advert, not a list.
+# A colon with words after it on its line.
 _COLON_LIST = re.compile(r":[ \t]+(?=\S)")
 
 
@@ -121,6 +121,7 @@ def _cued_items(
             break
     if whole_list and (len(phrases) < 2 or len(phrases) < len(items) or phrases[-1][1] != items[-1][-1] + 1):
         return []
+    # "Location: Remote" is a field of the advert, not a list.
     if opener == _AFTER_COLON and len(phrases) < 2:
         return []
     kept = []

@@ -20,6 +20,8 @@ from cv.scoring.words import (
     looks_like_code,
 )
 
+_MAX_LONG_FORM_CHARS = 120
+
 # Words an abbreviation's letters may pass over: "Hazard Analysis and Critical Control Points (HACCP)".
 _LINK_WORDS = frozenset({"and", "of", "&", "for", "the", "in", "to"})
 
@@ -43,7 +45,7 @@ def defined_abbreviations(tokens: list[Token], text: str, marks: Marks) -> list[
         long_form = " ".join(t.text if looks_like_code(t) else t.text.lower() for t in tokens[long_start:long_end])
         marks.set(start, end, Mark.TAKEN)
         keyword = Keyword(
-            term=f"{long_form} ({abbreviation})" if long_start == start else f"{abbreviation} ({long_form})",
+            term=f"{long_form} ({token.text})" if long_start == start else f"{token.text} ({long_form})",
             kind="skill",
             aliases=(long_form, abbreviation),
             source="code",
@@ -68,7 +70,8 @@ def _defined_after(tokens: list[Token], text: str, i: int, abbreviation: str) ->
     opening = re.match(r"\s*\(", after)
     if opening is None:
         return None
-    closing = text.find(")", tokens[i].end + opening.end())
+    # The long form is a few words: a bracket further on is not this one's ("AB ( AB ( ... )").
+    closing = text.find(")", tokens[i].end + opening.end(), tokens[i].end + _MAX_LONG_FORM_CHARS)
     if closing == -1:
         return None
     end = i + 1

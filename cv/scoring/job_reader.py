@@ -165,7 +165,7 @@ def _mark_not_asked(text: str, tokens: list[Token], marks: Marks, employer: froz
 
 
 def _read_vocabulary(tokens: list[Token], text: str, marks: Marks, found: _Found) -> None:
-    """Source 1: the curated vocabulary's terms and aliases, then its two-word skills written verb first
+    """Source 2: the curated vocabulary's terms and aliases, then its two-word skills written verb first
     ("Control stock", "Plan discharges") or coordinated ("data and business analysis")."""
     for start, end, term in vocabulary_spans(tokens, by_stem=False):
         if not marks.free(start, end):
@@ -197,7 +197,7 @@ def _words(tokens: list[Token], start: int, end: int) -> list[str]:
 
 
 def _read_codes(tokens: list[Token], text: str, marks: Marks, found: _Found) -> None:
-    """Source 2: codes and abbreviations the vocabulary does not know ("HACCP", "IFRS 16", "SystmOne"), with
+    """Source 4: codes and abbreviations the vocabulary does not know ("HACCP", "IFRS 16", "SystmOne"), with
     the number or head word that belongs to them; never on a line written all in capitals."""
     lines = text.split("\n")
     shouting = shouting_lines(text)
@@ -225,7 +225,7 @@ def _read_codes(tokens: list[Token], text: str, marks: Marks, found: _Found) -> 
 
 
 def _read_phrases(tokens: list[Token], marks: Marks, found: _Found, parsed: Parsed | None) -> None:
-    """Source 4: runs of two or three free content words in one clause that name an ESCO skill or end in a
+    """Source 7: runs of two or three free content words in one clause that name an ESCO skill or end in a
     word that heads skill phrases; a window of capitalised words (a name) or ending in a role word is not one,
     nor, where the parser tagged the text, one that opens with a verb or does not end in a noun ("follows
     safety", "action taken")."""

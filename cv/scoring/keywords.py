@@ -7,7 +7,8 @@ text covers a keyword).
 Sources, tried in this order on the job text; a span taken by one is not read again by the next:
 
 1. Credentials named by their head word ("Journeyman electrician license", "a valid food hygiene
-   certificate"), unless the vocabulary names the whole credential (``cv.scoring.job_names``).
+   certificate"), unless the vocabulary knows more of the window than the trade it is for ("a Python
+   certification" is left to it) (``cv.scoring.job_names``).
 2. The curated vocabulary (``cv.scoring.vocabulary``): canonical names, the other ways people write them, and the
    broader terms a specific one implies. The keyword is shown as the job writes it ("experimentation",
    "Postgres"); ``Keyword.name`` keeps the vocabulary's term, whose aliases find it in a CV.
@@ -22,7 +23,7 @@ Sources, tried in this order on the job text; a span taken by one is not read ag
    phrase of up to four words kept whole (``cv.scoring.job_lists``).
 6. Noun phrases as a parser groups them (``cv.scoring.job_chunks`` over ``cv.scoring.parse``): any multi-word
    term of any trade ("window functions", "trial balance"), stripped of determiners, generic modifiers and a
-   duty's verb; alone, an uncommon noun in a list or a name.
+   duty's verb; alone, a name, or a noun in a list of terms.
 7. Domain phrases: runs of two or three content words that either name a skill in ESCO (the European
    skills taxonomy, shipped as ``cv/scoring/data/esco_phrases.txt``) or end in a word that heads skill phrases
    ("... care", "... analysis", "... law"). Generic words ("team", "experience", "role") never make or end

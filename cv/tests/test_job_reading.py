@@ -1,10 +1,13 @@
 """How the extractor reads a job of any trade: noun phrases found by the parser, credentials and
 abbreviations in their fixed shapes, the job's own words shown, and nothing listed that the job does not say."""
 
+import time
+
 import pytest
 
 from cv.evaluation.dataset import load_pairs
 from cv.evaluation.keyword_labels import in_text, job_text_for
+from cv.llm import proposals
 from cv.scoring import job_reader, parse
 from cv.scoring.job_reader import job_keywords, job_requirements
 from cv.scoring.matching import match_report
@@ -112,3 +115,35 @@ def test_the_cv_shows_a_phrase_without_the_word_for_where_it_is_kept():
     index = TermIndex("Kept the fixed asset register for 300 sites.")
 
     assert index.covers("fixed asset system")
+
+
+def test_marks_between_words_are_not_glued_into_a_term():
+    terms = _terms('You will keep the "fixed asset" register and the sales \u03a8 pipeline.')
+
+    assert not [term for term in terms if '"' in term or "\u03a8" in term]
+
+
+def test_a_run_without_spaces_costs_in_proportion_to_its_length():
+    def best_of_three(text: str) -> float:
+        timings = []
+        for attempt in range(3):
+            started = time.perf_counter()
+            job_requirements(f"{text} {attempt}")
+            timings.append(time.perf_counter() - started)
+        return min(timings)
+
+    # spaCy's tokeniser alone is superlinear on such a run (seconds for 5,000 "$"); four times the text may cost
+    # about four times as much, not sixteen.
+    assert best_of_three("$" * 5000) < 8 * best_of_three("$" * 1250) + 0.05
+
+
+def test_a_models_duty_or_count_is_no_term_but_a_code_with_its_class_is():
+    job = proposals.JobText.of(
+        "Requirements:\n- Train pickers on the warehouse floor.\n- Process change orders.\n"
+        "- CDL Class A licence and 3+ years of driving."
+    )
+
+    assert proposals.proposed("Train pickers", job) is None
+    assert proposals.proposed("Process change orders", job) is None
+    assert proposals.proposed("3+ years", job) is None
+    assert proposals.proposed("CDL Class A", job) is not None
