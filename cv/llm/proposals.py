@@ -117,6 +117,7 @@ def checked(items: Iterable[object], *, job_text: str, cv_text: str) -> tuple[Jo
                 job_quote=job_quote,
                 # The CV's own characters (an en dash stays one), not their folded form: a quote of the CV.
                 cv_evidence=job_context.original_slice(cv_text, cv, *evidence_at) if evidence_at else None,
+                proposed=item.get("proposed") is not False,
             )
         )
         if len(kept) == MAX_REQUIREMENTS:

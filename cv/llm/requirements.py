@@ -159,7 +159,7 @@ def read_with_model(*, job_text: str, cv_text: str) -> Reading:
         [
             *(asdict(requirement) for requirement in kept),
             *(
-                {"term": requirement.keyword.term, "kind": requirement.keyword.kind}
+                {"term": requirement.keyword.term, "kind": requirement.keyword.kind, "proposed": False}
                 | {"importance": requirement.importance, "job_quote": requirement.job_quote}
                 for requirement in deterministic
                 if _key(requirement.keyword.term) not in listed
@@ -270,8 +270,10 @@ def to_surface(read: Sequence[JobRequirement] | None, cv_text: str) -> list[JobR
     """The requirements the CV's own facts show but that the CV does not name with the job's term: what the
     rewrite may honestly say in the job's words (the truthfulness check still judges what it writes)."""
     cv = normalise(cv_text)
+    # Only the model's own terms: told of the extractor's too (seven for a backend CV), the real 1.5B model
+    # copied the job's lines into the CV instead of rewriting it.
     return [
         requirement
         for requirement in read or ()
-        if requirement.cv_evidence is not None and proposals.find(requirement.term, cv) is None
+        if requirement.proposed and requirement.cv_evidence is not None and proposals.find(requirement.term, cv) is None
     ][:MAX_SURFACED]

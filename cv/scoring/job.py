@@ -38,6 +38,9 @@ class JobRequirement:
     importance: str
     job_quote: str
     cv_evidence: str | None
+    # False for the deterministic extractor's terms that join a model's reading only to have the CV's
+    # evidence for them asked (cv.llm.requirements); a reading stored before they joined holds the model's only.
+    proposed: bool = True
 
 
 @dataclass(frozen=True)

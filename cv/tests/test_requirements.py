@@ -11,7 +11,7 @@ from cv import services
 from cv.llm import proposals, requirements
 from cv.models import CVQuestionnaire
 from cv.scoring import matching
-from cv.scoring.job import Job
+from cv.scoring.job import Job, JobRequirement
 from cv.tests.factories import QuestionnaireFactory
 from testing.fake_openai import Answer, CutOff, ReadsRequirements, Status, UnusableRequirements
 
@@ -415,3 +415,14 @@ def test_a_quote_is_the_cvs_own_characters_and_a_job_quote_the_jobs(llm_settings
     quotes = {item.term.casefold(): item.cv_evidence for item in reading.requirements}
     assert quotes["critical care"] == "Staff Nurse, ICU, Riverside General (2019 \u2013 present)"
     assert all(item.cv_evidence is None or item.cv_evidence in cv for item in reading.requirements)
+
+
+def test_only_the_models_own_terms_are_offered_to_the_rewrite():
+    model_term = JobRequirement("arterial lines", "skill", "required", "arterial lines", "ran arterial lines")
+    extracted = JobRequirement("critical care", "domain", "required", "Critical care", "Staff Nurse, ICU", False)
+
+    surfaced = requirements.to_surface([model_term, extracted], NURSE_CV.replace("ICU", "ICU; ran arterial lines"))
+
+    # A term the CV names itself needs no surfacing either: "arterial lines" is in this CV as it stands.
+    assert surfaced == []
+    assert requirements.to_surface([model_term, extracted], NURSE_CV) == [model_term]
